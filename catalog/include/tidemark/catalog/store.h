@@ -1,0 +1,176 @@
+#pragma once
+
+// catalog::Store: all of Tidemark's storage behind one interface with two implementations,
+// the embedded SQLite default and PostgreSQL for teams that share one database between
+// several instances. Both pass the same contract suite (tests/catalog/store_test.cc).
+//
+// Thread-safety: a Store is safe to use from many threads at once. SQLite serialises writers
+// (one connection for writes, a small pool for reads); PostgreSQL uses a connection pool.
+//
+// Errors: NotFound for an absent thing (never for a down database), Unavailable when the
+// database cannot be reached, InvalidArgument for a write that breaks the model's rules
+// (the whole batch is then rolled back), Corruption for a schema newer than this binary.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tidemark/catalog/write_batch.h"
+#include "tidemark/model/clock.h"
+#include "tidemark/model/asset.h"
+#include "tidemark/model/incident.h"
+#include "tidemark/model/metric.h"
+#include "tidemark/model/run.h"
+#include "tidemark/model/schema_snapshot.h"
+#include "tidemark/model/status.h"
+
+namespace tidemark::catalog {
+
+using model::Result;
+using model::Status;
+
+// The schema version this binary writes. Migrations bring older stores up to it; a store
+// with a newer version is refused (Corruption) rather than misread.
+inline constexpr int kSchemaVersion = 1;
+
+struct AssetFilter {
+  std::optional<model::AssetKind> kind;
+  std::string source;                 // empty: any
+  bool include_removed = false;
+  size_t limit = 1000;
+  size_t offset = 0;
+};
+
+enum class Direction { kUpstream, kDownstream };
+
+struct AnomalyFilter {
+  std::optional<model::AssetKey> asset;
+  std::optional<model::Timestamp> since;
+  std::string incident_id;            // empty: any
+  size_t limit = 1000;
+};
+
+struct StoreCounts {
+  long long assets = 0, columns = 0, edges = 0, owners = 0, runs = 0, node_results = 0,
+            metric_points = 0, schema_snapshots = 0, anomalies = 0, incidents = 0, alerts = 0;
+};
+
+class Store {
+ public:
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  virtual ~Store() = default;
+
+  // "sqlite" or "postgresql".
+  virtual std::string_view Kind() const = 0;
+  // The database location with any password removed, for logs and /health.
+  virtual std::string Describe() const = 0;
+  // OK when the database answers a trivial query.
+  virtual Status Ping() = 0;
+  // The schema version recorded in the database.
+  virtual Result<int> SchemaVersion() = 0;
+
+  // Applies every write of `batch` in one transaction: all are stored or none is.
+  virtual Result<WriteSummary> Write(const WriteBatch& batch) = 0;
+
+  // Assets ------------------------------------------------------------------------------------
+  // The asset with its tags and aliases. NotFound when no asset has that key.
+  virtual Result<model::Asset> GetAsset(const model::AssetKey& key) = 0;
+  // The key an alias (or a key's string form) points at. NotFound when unknown.
+  virtual Result<model::AssetKey> Resolve(std::string_view alias_or_key) = 0;
+  // Assets ordered by key.
+  virtual Result<std::vector<model::Asset>> ListAssets(const AssetFilter& filter) = 0;
+  // Columns ordered by position then name; empty when the asset has none or does not exist.
+  virtual Result<std::vector<model::Column>> GetColumns(const model::AssetKey& key) = 0;
+  virtual Result<model::Owner> GetOwner(std::string_view owner_id) = 0;
+  // The asset's owners with their roles, ordered by owner id.
+  virtual Result<std::vector<std::pair<model::Owner, std::string>>> GetOwnersOf(
+      const model::AssetKey& key) = 0;
+  // Keys of the assets an owner owns (any role), ordered.
+  virtual Result<std::vector<model::AssetKey>> GetOwnedBy(std::string_view owner_id) = 0;
+
+  // Lineage: the edges one hop away from `key` in `direction` (table and column level).
+  virtual Result<std::vector<model::LineageEdge>> GetEdges(const model::AssetKey& key,
+                                                           Direction direction) = 0;
+
+  // Runs --------------------------------------------------------------------------------------
+  virtual Result<model::Run> GetRun(std::string_view run_id) = 0;
+  // Ordered by node id.
+  virtual Result<std::vector<model::NodeResult>> GetNodeResults(std::string_view run_id) = 0;
+  // The most recent results for an asset, newest first.
+  virtual Result<std::vector<model::NodeResult>> GetRecentResults(const model::AssetKey& key,
+                                                                  size_t limit) = 0;
+
+  // Series ------------------------------------------------------------------------------------
+  // Points of one series with from <= ts < to, in time order.
+  virtual Result<model::Series> ReadSeries(const model::AssetKey& key, std::string_view metric,
+                                           model::Timestamp from, model::Timestamp to) = 0;
+  // Metric names recorded for an asset, sorted.
+  virtual Result<std::vector<std::string>> ListMetrics(const model::AssetKey& key) = 0;
+  // Oldest first.
+  virtual Result<std::vector<model::SchemaSnapshot>> GetSchemaHistory(
+      const model::AssetKey& key) = 0;
+
+  // Detection and incidents -------------------------------------------------------------------
+  // Newest first.
+  virtual Result<std::vector<model::Anomaly>> ListAnomalies(const AnomalyFilter& filter) = 0;
+  virtual Result<model::Incident> GetIncident(std::string_view id) = 0;
+  // Newest opened first; all states when `state` is empty.
+  virtual Result<std::vector<model::Incident>> ListIncidents(
+      std::optional<model::IncidentState> state, size_t limit) = 0;
+
+  // Alert outbox ------------------------------------------------------------------------------
+  // Claims up to `limit` pending alerts due at `now` whose lease is free or expired, leasing
+  // them to `worker` until now + `lease`. Two workers never hold the same alert's lease.
+  virtual Result<std::vector<model::Alert>> ClaimAlerts(std::string_view worker, size_t limit,
+                                                        model::Timestamp now,
+                                                        std::chrono::seconds lease) = 0;
+  // Records a delivery. FailedPrecondition-like InvalidArgument if `worker` no longer holds it.
+  virtual Status MarkAlertDelivered(std::string_view alert_id, std::string_view worker,
+                                    model::Timestamp now) = 0;
+  // Records a failed attempt: back to pending at `retry_at`, or dead when `dead` is true.
+  virtual Status MarkAlertFailed(std::string_view alert_id, std::string_view worker,
+                                 std::string_view error, model::Timestamp retry_at,
+                                 bool dead) = 0;
+  virtual Result<std::vector<model::Alert>> ListAlerts(std::optional<model::AlertState> state,
+                                                       size_t limit) = 0;
+
+  // Row counts of each table, for /metrics, the demo and tests.
+  virtual Result<StoreCounts> Counts() = 0;
+};
+
+// Where a store lives: "sqlite:PATH" (or a bare path), "sqlite::memory:", or a
+// "postgresql://" / "postgres://" URL (libpq keywords also accepted after "postgresql:").
+struct StoreOptions {
+  std::string url = "sqlite:./tidemark.db";
+  // Apply pending migrations on open (the service does; `tidemark migrate` does explicitly).
+  bool migrate = true;
+  // PostgreSQL connection pool size; SQLite read connections.
+  int pool_size = 4;
+  std::chrono::milliseconds busy_timeout{5000};
+  // Source of created_at/updated_at stamps; nullptr means the system clock. Borrowed: must
+  // outlive the store.
+  const model::Clock* clock = nullptr;
+};
+
+// Opens the store named by options.url. Unavailable when it cannot connect or open the file,
+// Corruption when the schema is newer than kSchemaVersion, InvalidArgument for a bad URL.
+Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options);
+Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options);
+Result<std::unique_ptr<Store>> OpenPostgresStore(const StoreOptions& options);
+
+// Applies pending migrations; returns {version before, version after}.
+struct MigrationReport {
+  int from = 0;
+  int to = 0;
+};
+Result<MigrationReport> Migrate(const StoreOptions& options);
+
+// The URL with any password replaced by "***" (postgresql://u:***@h/db, password=*** ...).
+std::string RedactUrl(std::string_view url);
+
+}  // namespace tidemark::catalog

@@ -1,0 +1,185 @@
+#pragma once
+
+// SQLite schema migrations, oldest first. Migration i (1-based) brings the schema from version
+// i-1 to i. Append only: a released migration is never edited.
+//
+// Times are INTEGER microseconds since the Unix epoch (UTC). The append-only tables
+// (metric_points, schema_snapshots, anomalies) lead with asset_id and carry no foreign key, so
+// bulk appends stay cheap; Write guarantees the asset exists.
+
+#include <array>
+
+namespace tidemark::catalog {
+
+inline constexpr std::array<const char*, 1> kSqliteMigrations = {
+    // 1: the data model of DESIGN.md.
+    R"sql(
+CREATE TABLE assets (
+  asset_id      INTEGER PRIMARY KEY,
+  key           TEXT NOT NULL UNIQUE,
+  namespace     TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  display_name  TEXT NOT NULL DEFAULT '',
+  description   TEXT NOT NULL DEFAULT '',
+  source        TEXT NOT NULL DEFAULT '',
+  database_name TEXT NOT NULL DEFAULT '',
+  schema_name   TEXT NOT NULL DEFAULT '',
+  status        TEXT NOT NULL DEFAULT 'active',
+  properties    TEXT NOT NULL DEFAULT '{}',
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  removed_at    INTEGER
+);
+CREATE TABLE asset_aliases (
+  alias    TEXT PRIMARY KEY,
+  asset_id INTEGER NOT NULL REFERENCES assets(asset_id)
+) WITHOUT ROWID;
+CREATE INDEX asset_aliases_by_asset ON asset_aliases(asset_id);
+CREATE TABLE columns (
+  asset_id    INTEGER NOT NULL REFERENCES assets(asset_id),
+  name        TEXT NOT NULL,
+  position    INTEGER NOT NULL,
+  data_type   TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  nullable    INTEGER,
+  tags        TEXT NOT NULL DEFAULT '[]',
+  properties  TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (asset_id, name)
+) WITHOUT ROWID;
+CREATE TABLE asset_tags (
+  asset_id INTEGER NOT NULL REFERENCES assets(asset_id),
+  tag      TEXT NOT NULL,
+  PRIMARY KEY (asset_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX asset_tags_by_tag ON asset_tags(tag);
+CREATE TABLE owners (
+  owner_id   TEXT PRIMARY KEY,
+  kind       TEXT NOT NULL,
+  name       TEXT NOT NULL DEFAULT '',
+  email      TEXT NOT NULL DEFAULT '',
+  channel    TEXT NOT NULL DEFAULT '',
+  properties TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+CREATE TABLE ownerships (
+  asset_id INTEGER NOT NULL REFERENCES assets(asset_id),
+  owner_id TEXT NOT NULL REFERENCES owners(owner_id),
+  role     TEXT NOT NULL,
+  PRIMARY KEY (asset_id, owner_id)
+) WITHOUT ROWID;
+CREATE INDEX ownerships_by_owner ON ownerships(owner_id);
+CREATE TABLE lineage_edges (
+  downstream_id     INTEGER NOT NULL REFERENCES assets(asset_id),
+  upstream_id       INTEGER NOT NULL REFERENCES assets(asset_id),
+  downstream_column TEXT NOT NULL DEFAULT '',
+  upstream_column   TEXT NOT NULL DEFAULT '',
+  origin            TEXT NOT NULL,
+  via_id            INTEGER REFERENCES assets(asset_id),
+  transformation    TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (downstream_id, upstream_id, downstream_column, upstream_column, origin)
+) WITHOUT ROWID;
+CREATE INDEX lineage_edges_by_upstream ON lineage_edges(upstream_id);
+CREATE TABLE runs (
+  run_id        TEXT PRIMARY KEY,
+  job_id        INTEGER REFERENCES assets(asset_id),
+  source        TEXT NOT NULL DEFAULT '',
+  state         TEXT NOT NULL,
+  started_at    INTEGER,
+  ended_at      INTEGER,
+  nominal_time  INTEGER,
+  parent_run_id TEXT NOT NULL DEFAULT '',
+  error_message TEXT NOT NULL DEFAULT '',
+  properties    TEXT NOT NULL DEFAULT '{}',
+  event_time    INTEGER NOT NULL
+);
+CREATE INDEX runs_by_job ON runs(job_id, event_time);
+CREATE TABLE node_results (
+  run_id           TEXT NOT NULL REFERENCES runs(run_id),
+  node_id          TEXT NOT NULL,
+  asset_id         INTEGER REFERENCES assets(asset_id),
+  node_kind        TEXT NOT NULL DEFAULT '',
+  status           TEXT NOT NULL DEFAULT '',
+  started_at       INTEGER,
+  completed_at     INTEGER,
+  execution_time_s REAL,
+  rows_affected    INTEGER,
+  failures         INTEGER,
+  message          TEXT NOT NULL DEFAULT '',
+  thread           TEXT NOT NULL DEFAULT '',
+  properties       TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (run_id, node_id)
+) WITHOUT ROWID;
+CREATE INDEX node_results_by_asset ON node_results(asset_id, completed_at);
+CREATE TABLE metric_points (
+  asset_id INTEGER NOT NULL,
+  metric   TEXT NOT NULL,
+  ts       INTEGER NOT NULL,
+  value    REAL NOT NULL,
+  PRIMARY KEY (asset_id, metric, ts)
+) WITHOUT ROWID;
+CREATE TABLE schema_snapshots (
+  asset_id    INTEGER NOT NULL,
+  observed_at INTEGER NOT NULL,
+  source      TEXT NOT NULL DEFAULT '',
+  fingerprint TEXT NOT NULL,
+  columns     TEXT NOT NULL,
+  PRIMARY KEY (asset_id, observed_at)
+) WITHOUT ROWID;
+CREATE TABLE anomalies (
+  asset_id      INTEGER NOT NULL,
+  id            TEXT NOT NULL,
+  metric        TEXT NOT NULL,
+  detector      TEXT NOT NULL,
+  ts            INTEGER NOT NULL,
+  value         REAL NOT NULL,
+  expected_low  REAL NOT NULL,
+  expected_high REAL NOT NULL,
+  score         REAL NOT NULL,
+  direction     TEXT NOT NULL DEFAULT '',
+  severity      TEXT NOT NULL,
+  train_start   INTEGER,
+  train_end     INTEGER,
+  train_size    INTEGER NOT NULL DEFAULT 0,
+  seasonality   TEXT NOT NULL DEFAULT '',
+  explanation   TEXT NOT NULL DEFAULT '',
+  detected_at   INTEGER NOT NULL,
+  incident_id   TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (asset_id, id)
+);
+CREATE UNIQUE INDEX anomalies_by_id ON anomalies(id);
+CREATE INDEX anomalies_by_detected ON anomalies(detected_at);
+CREATE INDEX anomalies_by_incident ON anomalies(incident_id) WHERE incident_id <> '';
+CREATE TABLE incidents (
+  id              TEXT PRIMARY KEY,
+  root_id         INTEGER REFERENCES assets(asset_id),
+  state           TEXT NOT NULL,
+  severity        TEXT NOT NULL,
+  title           TEXT NOT NULL DEFAULT '',
+  opened_at       INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  acknowledged_at INTEGER,
+  resolved_at     INTEGER,
+  properties      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX incidents_by_state ON incidents(state, opened_at);
+CREATE TABLE alerts (
+  id               TEXT PRIMARY KEY,
+  incident_id      TEXT NOT NULL,
+  channel          TEXT NOT NULL,
+  event            TEXT NOT NULL,
+  payload          TEXT NOT NULL DEFAULT '{}',
+  idempotency_key  TEXT NOT NULL UNIQUE,
+  state            TEXT NOT NULL DEFAULT 'pending',
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  next_attempt_at  INTEGER NOT NULL,
+  delivered_at     INTEGER,
+  last_error       TEXT NOT NULL DEFAULT '',
+  lease_owner      TEXT NOT NULL DEFAULT '',
+  lease_expires_at INTEGER
+);
+CREATE INDEX alerts_due ON alerts(next_attempt_at) WHERE state = 'pending';
+)sql",
+};
+
+}  // namespace tidemark::catalog

@@ -1,0 +1,1298 @@
+// SqliteStore: the embedded default Store.
+//
+// One connection writes, under a mutex (SQLite allows one writer at a time anyway); a small
+// pool of read-only connections serves reads concurrently thanks to WAL. An in-memory database
+// cannot be shared between connections, so there every call uses the writer.
+//
+// A Write runs in one BEGIN IMMEDIATE transaction: a failure anywhere rolls back all of it.
+
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "sqlite_db.h"
+#include "sqlite_schema.h"
+#include "store_rules.h"
+#include "store_url.h"
+#include "tidemark/catalog/store.h"
+
+namespace tidemark::catalog {
+namespace {
+
+using model::AssetKey;
+using model::Timestamp;
+
+// ---- SQL ------------------------------------------------------------------------------------
+
+#define TM_ASSET_COLS                                                                        \
+  "a.namespace, a.name, a.kind, a.display_name, a.description, a.source, a.database_name, " \
+  "a.schema_name, a.status, a.properties, a.created_at, a.updated_at, a.asset_id"
+
+constexpr char kSelectAssetByKey[] = "SELECT " TM_ASSET_COLS " FROM assets a WHERE a.key = ?1";
+constexpr char kSelectAssetsPage[] =
+    "SELECT " TM_ASSET_COLS " FROM assets a"
+    " WHERE (?1 IS NULL OR a.kind = ?1) AND (?2 = '' OR a.source = ?2)"
+    "   AND (?3 OR a.status <> 'removed')"
+    " ORDER BY a.key LIMIT ?4 OFFSET ?5";
+constexpr char kSelectTags[] = "SELECT tag FROM asset_tags WHERE asset_id = ?1 ORDER BY tag";
+constexpr char kSelectAliases[] =
+    "SELECT alias FROM asset_aliases WHERE asset_id = ?1 ORDER BY alias";
+constexpr char kSelectAssetId[] = "SELECT asset_id FROM assets WHERE key = ?1";
+constexpr char kInsertPlaceholder[] =
+    "INSERT INTO assets (key, namespace, name, kind, display_name, source, created_at,"
+    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING asset_id";
+constexpr char kUpsertAsset[] =
+    "INSERT INTO assets (key, namespace, name, kind, display_name, description, source,"
+    " database_name, schema_name, status, properties, created_at, updated_at, removed_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12,"
+    "         CASE WHEN ?10 = 'removed' THEN ?12 END)"
+    " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, display_name = excluded.display_name,"
+    "   description = excluded.description, source = excluded.source,"
+    "   database_name = excluded.database_name, schema_name = excluded.schema_name,"
+    "   status = excluded.status, properties = excluded.properties,"
+    "   updated_at = excluded.updated_at, removed_at = excluded.removed_at"
+    " WHERE (kind, display_name, description, source, database_name, schema_name, status,"
+    "        properties) IS NOT"
+    "       (excluded.kind, excluded.display_name, excluded.description, excluded.source,"
+    "        excluded.database_name, excluded.schema_name, excluded.status,"
+    "        excluded.properties)"
+    " RETURNING asset_id";
+constexpr char kUpsertAlias[] =
+    "INSERT INTO asset_aliases (alias, asset_id) VALUES (?1, ?2)"
+    " ON CONFLICT (alias) DO UPDATE SET asset_id = excluded.asset_id"
+    " WHERE asset_id IS NOT excluded.asset_id";
+constexpr char kResolveKey[] = "SELECT namespace, name FROM assets WHERE key = ?1";
+constexpr char kResolveAlias[] =
+    "SELECT a.namespace, a.name FROM asset_aliases x JOIN assets a USING (asset_id)"
+    " WHERE x.alias = ?1";
+constexpr char kDeleteColumns[] = "DELETE FROM columns WHERE asset_id = ?1";
+constexpr char kInsertColumn[] =
+    "INSERT INTO columns (asset_id, name, position, data_type, description, nullable, tags,"
+    " properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr char kSelectColumns[] =
+    "SELECT name, position, data_type, description, nullable, tags, properties FROM columns"
+    " WHERE asset_id = ?1 ORDER BY position, name";
+constexpr char kDeleteTags[] = "DELETE FROM asset_tags WHERE asset_id = ?1";
+constexpr char kInsertTag[] =
+    "INSERT INTO asset_tags (asset_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr char kUpsertOwner[] =
+    "INSERT INTO owners (owner_id, kind, name, email, channel, properties)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT (owner_id) DO UPDATE SET kind = excluded.kind, name = excluded.name,"
+    "   email = excluded.email, channel = excluded.channel, properties = excluded.properties";
+constexpr char kOwnerExists[] = "SELECT 1 FROM owners WHERE owner_id = ?1";
+constexpr char kDeleteOwnerships[] = "DELETE FROM ownerships WHERE asset_id = ?1";
+constexpr char kInsertOwnership[] =
+    "INSERT INTO ownerships (asset_id, owner_id, role) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (asset_id, owner_id) DO UPDATE SET role = excluded.role";
+#define TM_OWNER_COLS "o.owner_id, o.kind, o.name, o.email, o.channel, o.properties"
+constexpr char kSelectOwner[] = "SELECT " TM_OWNER_COLS " FROM owners o WHERE o.owner_id = ?1";
+constexpr char kSelectOwnersOf[] =
+    "SELECT " TM_OWNER_COLS ", w.role FROM ownerships w JOIN owners o USING (owner_id)"
+    " WHERE w.asset_id = ?1 ORDER BY o.owner_id";
+constexpr char kSelectOwnedBy[] =
+    "SELECT a.namespace, a.name FROM ownerships w JOIN assets a USING (asset_id)"
+    " WHERE w.owner_id = ?1 ORDER BY a.key";
+constexpr char kMarkRemoved[] =
+    "UPDATE assets SET status = 'removed', removed_at = ?2, updated_at = ?2"
+    " WHERE key = ?1 AND status <> 'removed'";
+constexpr char kDeleteEdgesInto[] =
+    "DELETE FROM lineage_edges WHERE downstream_id = ?1 AND origin = ?2";
+constexpr char kUpsertEdge[] =
+    "INSERT INTO lineage_edges (downstream_id, upstream_id, downstream_column, upstream_column,"
+    " origin, via_id, transformation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT DO UPDATE SET via_id = excluded.via_id,"
+    "   transformation = excluded.transformation"
+    " WHERE (via_id, transformation) IS NOT (excluded.via_id, excluded.transformation)";
+#define TM_EDGE_SELECT                                                                     \
+  "SELECT u.namespace, u.name, d.namespace, d.name, e.upstream_column,"                    \
+  " e.downstream_column, v.namespace, v.name, e.origin, e.transformation"                  \
+  " FROM lineage_edges e JOIN assets u ON u.asset_id = e.upstream_id"                       \
+  " JOIN assets d ON d.asset_id = e.downstream_id LEFT JOIN assets v ON v.asset_id = e.via_id"
+constexpr char kSelectEdgesUp[] = TM_EDGE_SELECT
+    " WHERE e.downstream_id = ?1 ORDER BY u.key, e.upstream_column, e.downstream_column, e.origin";
+constexpr char kSelectEdgesDown[] = TM_EDGE_SELECT
+    " WHERE e.upstream_id = ?1 ORDER BY d.key, e.downstream_column, e.upstream_column, e.origin";
+#define TM_RUN_COLS                                                                          \
+  "r.run_id, j.namespace, j.name, r.source, r.state, r.started_at, r.ended_at,"            \
+  " r.nominal_time, r.parent_run_id, r.error_message, r.properties, r.event_time"
+constexpr char kSelectRun[] =
+    "SELECT " TM_RUN_COLS " FROM runs r LEFT JOIN assets j ON j.asset_id = r.job_id"
+    " WHERE r.run_id = ?1";
+constexpr char kUpsertRun[] =
+    "INSERT INTO runs (run_id, job_id, source, state, started_at, ended_at, nominal_time,"
+    " parent_run_id, error_message, properties, event_time)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    " ON CONFLICT (run_id) DO UPDATE SET job_id = excluded.job_id, source = excluded.source,"
+    "   state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at,"
+    "   nominal_time = excluded.nominal_time, parent_run_id = excluded.parent_run_id,"
+    "   error_message = excluded.error_message, properties = excluded.properties,"
+    "   event_time = excluded.event_time";
+constexpr char kRunExists[] = "SELECT 1 FROM runs WHERE run_id = ?1";
+constexpr char kUpsertNodeResult[] =
+    "INSERT INTO node_results (run_id, node_id, asset_id, node_kind, status, started_at,"
+    " completed_at, execution_time_s, rows_affected, failures, message, thread, properties)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    " ON CONFLICT (run_id, node_id) DO UPDATE SET asset_id = excluded.asset_id,"
+    "   node_kind = excluded.node_kind, status = excluded.status,"
+    "   started_at = excluded.started_at, completed_at = excluded.completed_at,"
+    "   execution_time_s = excluded.execution_time_s, rows_affected = excluded.rows_affected,"
+    "   failures = excluded.failures, message = excluded.message, thread = excluded.thread,"
+    "   properties = excluded.properties";
+#define TM_RESULT_COLS                                                                       \
+  "n.run_id, n.node_id, a.namespace, a.name, n.node_kind, n.status, n.started_at,"          \
+  " n.completed_at, n.execution_time_s, n.rows_affected, n.failures, n.message, n.thread,"  \
+  " n.properties"
+constexpr char kSelectNodeResults[] =
+    "SELECT " TM_RESULT_COLS " FROM node_results n LEFT JOIN assets a USING (asset_id)"
+    " WHERE n.run_id = ?1 ORDER BY n.node_id";
+constexpr char kSelectRecentResults[] =
+    "SELECT " TM_RESULT_COLS " FROM node_results n JOIN assets a USING (asset_id)"
+    " WHERE n.asset_id = ?1 ORDER BY n.completed_at DESC NULLS LAST, n.run_id DESC LIMIT ?2";
+constexpr char kInsertPoint[] =
+    "INSERT INTO metric_points (asset_id, metric, ts, value) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT DO NOTHING";
+constexpr char kSelectSeries[] =
+    "SELECT ts, value FROM metric_points WHERE asset_id = ?1 AND metric = ?2"
+    " AND ts >= ?3 AND ts < ?4 ORDER BY ts";
+constexpr char kSelectMetrics[] =
+    "SELECT DISTINCT metric FROM metric_points WHERE asset_id = ?1 ORDER BY metric";
+constexpr char kLatestSnapshot[] =
+    "SELECT fingerprint FROM schema_snapshots WHERE asset_id = ?1 AND observed_at <= ?2"
+    " ORDER BY observed_at DESC LIMIT 1";
+constexpr char kInsertSnapshot[] =
+    "INSERT INTO schema_snapshots (asset_id, observed_at, source, fingerprint, columns)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+constexpr char kSelectSnapshots[] =
+    "SELECT observed_at, source, columns FROM schema_snapshots WHERE asset_id = ?1"
+    " ORDER BY observed_at";
+constexpr char kUpsertIncident[] =
+    "INSERT INTO incidents (id, root_id, state, severity, title, opened_at, updated_at,"
+    " acknowledged_at, resolved_at, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT (id) DO UPDATE SET root_id = excluded.root_id, state = excluded.state,"
+    "   severity = excluded.severity, title = excluded.title, opened_at = excluded.opened_at,"
+    "   updated_at = excluded.updated_at, acknowledged_at = excluded.acknowledged_at,"
+    "   resolved_at = excluded.resolved_at, properties = excluded.properties";
+#define TM_INCIDENT_SELECT                                                                   \
+  "SELECT i.id, r.namespace, r.name, i.state, i.severity, i.title, i.opened_at,"            \
+  " i.updated_at, i.acknowledged_at, i.resolved_at, i.properties"                          \
+  " FROM incidents i LEFT JOIN assets r ON r.asset_id = i.root_id"
+constexpr char kSelectIncident[] = TM_INCIDENT_SELECT " WHERE i.id = ?1";
+constexpr char kSelectIncidents[] = TM_INCIDENT_SELECT
+    " WHERE (?1 IS NULL OR i.state = ?1) ORDER BY i.opened_at DESC, i.id LIMIT ?2";
+constexpr char kUpsertAnomaly[] =
+    "INSERT INTO anomalies (asset_id, id, metric, detector, ts, value, expected_low,"
+    " expected_high, score, direction, severity, train_start, train_end, train_size,"
+    " seasonality, explanation, detected_at, incident_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+    " ON CONFLICT (asset_id, id) DO UPDATE SET metric = excluded.metric,"
+    "   detector = excluded.detector, ts = excluded.ts, value = excluded.value,"
+    "   expected_low = excluded.expected_low, expected_high = excluded.expected_high,"
+    "   score = excluded.score, direction = excluded.direction, severity = excluded.severity,"
+    "   train_start = excluded.train_start, train_end = excluded.train_end,"
+    "   train_size = excluded.train_size, seasonality = excluded.seasonality,"
+    "   explanation = excluded.explanation, detected_at = excluded.detected_at,"
+    "   incident_id = excluded.incident_id";
+constexpr char kSelectAnomalies[] =
+    "SELECT a.namespace, a.name, x.id, x.metric, x.detector, x.ts, x.value, x.expected_low,"
+    " x.expected_high, x.score, x.direction, x.severity, x.train_start, x.train_end,"
+    " x.train_size, x.seasonality, x.explanation, x.detected_at, x.incident_id"
+    " FROM anomalies x JOIN assets a USING (asset_id)"
+    " WHERE (?1 IS NULL OR x.asset_id = ?1) AND (?2 IS NULL OR x.ts >= ?2)"
+    "   AND (?3 = '' OR x.incident_id = ?3)"
+    " ORDER BY x.ts DESC, x.id LIMIT ?4";
+constexpr char kInsertAlert[] =
+    "INSERT INTO alerts (id, incident_id, channel, event, payload, idempotency_key, state,"
+    " attempts, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?8)"
+    " ON CONFLICT DO NOTHING";
+#define TM_ALERT_COLS                                                                        \
+  "id, incident_id, channel, event, payload, idempotency_key, state, attempts, created_at,"  \
+  " next_attempt_at, delivered_at, last_error, lease_owner, lease_expires_at"
+constexpr char kClaimAlerts[] =
+    "UPDATE alerts SET lease_owner = ?1, lease_expires_at = ?3"
+    " WHERE id IN (SELECT id FROM alerts WHERE state = 'pending' AND next_attempt_at <= ?2"
+    "              AND (lease_owner = '' OR lease_expires_at <= ?2)"
+    "              ORDER BY next_attempt_at, id LIMIT ?4)"
+    " RETURNING " TM_ALERT_COLS;
+constexpr char kAlertDelivered[] =
+    "UPDATE alerts SET state = 'delivered', delivered_at = ?3, attempts = attempts + 1,"
+    " lease_owner = '', lease_expires_at = NULL, last_error = ''"
+    " WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'";
+constexpr char kAlertFailed[] =
+    "UPDATE alerts SET state = CASE WHEN ?5 THEN 'dead' ELSE 'pending' END,"
+    " attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4,"
+    " lease_owner = '', lease_expires_at = NULL"
+    " WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'";
+constexpr char kAlertExists[] = "SELECT 1 FROM alerts WHERE id = ?1";
+constexpr char kSelectAlerts[] =
+    "SELECT " TM_ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR state = ?1)"
+    " ORDER BY created_at, id LIMIT ?2";
+constexpr char kHasMigrationsTable[] =
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+constexpr char kSchemaVersionSql[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
+constexpr char kCountsSql[] =
+    "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM columns),"
+    " (SELECT count(*) FROM lineage_edges), (SELECT count(*) FROM owners),"
+    " (SELECT count(*) FROM runs), (SELECT count(*) FROM node_results),"
+    " (SELECT count(*) FROM metric_points), (SELECT count(*) FROM schema_snapshots),"
+    " (SELECT count(*) FROM anomalies), (SELECT count(*) FROM incidents),"
+    " (SELECT count(*) FROM alerts)";
+
+// ---- row readers ----------------------------------------------------------------------------
+
+std::string ShortName(std::string_view name) {
+  size_t dot = name.find_last_of("./");
+  return std::string(dot == std::string_view::npos ? name : name.substr(dot + 1));
+}
+
+AssetKey KeyAt(const SqliteStmt& s, int col) {
+  if (s.IsNull(col)) return {};
+  return AssetKey{s.Text(col), s.Text(col + 1)};
+}
+
+model::Asset ReadAsset(const SqliteStmt& s) {
+  model::Asset a;
+  a.key = KeyAt(s, 0);
+  a.kind = model::ParseAssetKind(s.TextView(2)).value_or(model::AssetKind::kDataset);
+  a.name = s.Text(3);
+  a.description = s.Text(4);
+  a.source = s.Text(5);
+  a.database = s.Text(6);
+  a.schema = s.Text(7);
+  a.status = model::ParseAssetStatus(s.TextView(8)).value_or(model::AssetStatus::kActive);
+  a.properties = s.Text(9);
+  a.created_at = s.Time(10);
+  a.updated_at = s.Time(11);
+  return a;
+}
+
+model::Owner ReadOwner(const SqliteStmt& s) {
+  model::Owner o;
+  o.id = s.Text(0);
+  o.kind = model::ParseOwnerKind(s.TextView(1)).value_or(model::OwnerKind::kUser);
+  o.name = s.Text(2);
+  o.email = s.Text(3);
+  o.channel = s.Text(4);
+  o.properties = s.Text(5);
+  return o;
+}
+
+model::Run ReadRun(const SqliteStmt& s) {
+  model::Run r;
+  r.id = s.Text(0);
+  r.job = KeyAt(s, 1);
+  r.source = s.Text(3);
+  r.state = model::ParseRunState(s.TextView(4)).value_or(model::RunState::kOther);
+  r.started_at = s.OptTime(5);
+  r.ended_at = s.OptTime(6);
+  r.nominal_time = s.OptTime(7);
+  r.parent_run_id = s.Text(8);
+  r.error_message = s.Text(9);
+  r.properties = s.Text(10);
+  r.event_time = s.Time(11);
+  return r;
+}
+
+model::NodeResult ReadNodeResult(const SqliteStmt& s) {
+  model::NodeResult n;
+  n.run_id = s.Text(0);
+  n.node_id = s.Text(1);
+  n.asset = KeyAt(s, 2);
+  n.node_kind = s.Text(4);
+  n.status = s.Text(5);
+  n.started_at = s.OptTime(6);
+  n.completed_at = s.OptTime(7);
+  n.execution_time_s = s.OptReal(8);
+  if (!s.IsNull(9)) n.rows_affected = s.Int(9);
+  if (!s.IsNull(10)) n.failures = s.Int(10);
+  n.message = s.Text(11);
+  n.thread = s.Text(12);
+  n.properties = s.Text(13);
+  return n;
+}
+
+model::LineageEdge ReadEdge(const SqliteStmt& s) {
+  model::LineageEdge e;
+  e.upstream = KeyAt(s, 0);
+  e.downstream = KeyAt(s, 2);
+  e.upstream_column = s.Text(4);
+  e.downstream_column = s.Text(5);
+  e.via = KeyAt(s, 6);
+  e.origin = s.Text(8);
+  e.transformation = s.Text(9);
+  return e;
+}
+
+model::Incident ReadIncident(const SqliteStmt& s) {
+  model::Incident i;
+  i.id = s.Text(0);
+  i.root = KeyAt(s, 1);
+  i.state = model::ParseIncidentState(s.TextView(3)).value_or(model::IncidentState::kOpen);
+  i.severity = model::ParseSeverity(s.TextView(4)).value_or(model::Severity::kWarn);
+  i.title = s.Text(5);
+  i.opened_at = s.Time(6);
+  i.updated_at = s.Time(7);
+  i.acknowledged_at = s.OptTime(8);
+  i.resolved_at = s.OptTime(9);
+  i.properties = s.Text(10);
+  return i;
+}
+
+model::Anomaly ReadAnomaly(const SqliteStmt& s) {
+  model::Anomaly a;
+  a.asset = KeyAt(s, 0);
+  a.id = s.Text(2);
+  a.metric = s.Text(3);
+  a.detector = s.Text(4);
+  a.ts = s.Time(5);
+  a.value = s.Real(6);
+  a.expected_low = s.Real(7);
+  a.expected_high = s.Real(8);
+  a.score = s.Real(9);
+  a.direction = s.Text(10);
+  a.severity = model::ParseSeverity(s.TextView(11)).value_or(model::Severity::kWarn);
+  a.train_start = s.OptTime(12);
+  a.train_end = s.OptTime(13);
+  a.train_size = static_cast<int>(s.Int(14));
+  a.seasonality = s.Text(15);
+  a.explanation = s.Text(16);
+  a.detected_at = s.Time(17);
+  a.incident_id = s.Text(18);
+  return a;
+}
+
+model::Alert ReadAlert(const SqliteStmt& s) {
+  model::Alert a;
+  a.id = s.Text(0);
+  a.incident_id = s.Text(1);
+  a.channel = s.Text(2);
+  a.event = s.Text(3);
+  a.payload = s.Text(4);
+  a.idempotency_key = s.Text(5);
+  a.state = model::ParseAlertState(s.TextView(6)).value_or(model::AlertState::kPending);
+  a.attempts = static_cast<int>(s.Int(7));
+  a.created_at = s.Time(8);
+  a.next_attempt_at = s.Time(9);
+  a.delivered_at = s.OptTime(10);
+  a.last_error = s.Text(11);
+  a.lease_owner = s.Text(12);
+  a.lease_expires_at = s.OptTime(13);
+  return a;
+}
+
+std::string ColumnsToJson(const std::vector<model::Column>& columns) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const model::Column& c : columns) {
+    nlohmann::json j = {{"name", c.name}, {"position", c.position}, {"type", c.data_type}};
+    if (c.nullable) j["nullable"] = *c.nullable;
+    if (!c.description.empty()) j["description"] = c.description;
+    arr.push_back(std::move(j));
+  }
+  return arr.dump();
+}
+
+std::vector<model::Column> ColumnsFromJson(std::string_view text) {
+  std::vector<model::Column> out;
+  auto arr = nlohmann::json::parse(text, nullptr, false);
+  if (!arr.is_array()) return out;
+  for (const auto& j : arr) {
+    model::Column c;
+    c.name = j.value("name", "");
+    c.position = j.value("position", 0);
+    c.data_type = j.value("type", "");
+    c.description = j.value("description", "");
+    if (j.contains("nullable") && j["nullable"].is_boolean()) c.nullable = j["nullable"].get<bool>();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string TagsToJson(const std::vector<std::string>& tags) { return nlohmann::json(tags).dump(); }
+
+std::vector<std::string> TagsFromJson(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const auto& t : j) {
+    if (t.is_string()) out.push_back(t.get<std::string>());
+  }
+  return out;
+}
+
+std::string Where(std::string_view kind, const AssetKey& key) {
+  return std::string(kind) + "/" + key.ToString();
+}
+
+// ---- the batch writer -----------------------------------------------------------------------
+
+// Applies one WriteBatch inside an open transaction. Owns nothing; lives for one Write.
+class BatchApplier {
+ public:
+  BatchApplier(SqliteDb& db, Timestamp now) : db_(db), now_(now) {}
+
+  Result<WriteSummary> Apply(const WriteBatch& b) {
+    for (const auto& o : b.owners()) TM_RETURN_IF_ERROR(PutOwner(o));
+    for (const auto& a : b.assets()) TM_RETURN_IF_ERROR(PutAsset(a));
+    for (const auto& [alias, key] : b.aliases()) TM_RETURN_IF_ERROR(PutAlias(alias, key));
+    for (const auto& [key, cols] : b.columns()) TM_RETURN_IF_ERROR(SetColumns(key, cols));
+    for (const auto& [key, tags] : b.tags()) TM_RETURN_IF_ERROR(SetTags(key, tags));
+    for (const auto& [key, own] : b.ownerships()) TM_RETURN_IF_ERROR(SetOwnerships(key, own));
+    for (const auto& key : b.removals()) TM_RETURN_IF_ERROR(MarkRemoved(key));
+    for (const auto& set : b.edge_sets()) TM_RETURN_IF_ERROR(ReplaceEdges(set));
+    for (const auto& e : b.edges()) TM_RETURN_IF_ERROR(PutEdge(e));
+    for (const auto& r : b.runs()) TM_RETURN_IF_ERROR(PutRun(r));
+    for (const auto& n : b.node_results()) TM_RETURN_IF_ERROR(PutNodeResult(n));
+    TM_RETURN_IF_ERROR(AppendPoints(b.points()));
+    for (const auto& s : b.snapshots()) TM_RETURN_IF_ERROR(PutSnapshot(s));
+    for (const auto& i : b.incidents()) TM_RETURN_IF_ERROR(PutIncident(i));
+    for (const auto& a : b.anomalies()) TM_RETURN_IF_ERROR(PutAnomaly(a));
+    for (const auto& a : b.alerts()) TM_RETURN_IF_ERROR(EnqueueAlert(a));
+    return summary_;
+  }
+
+ private:
+  // The asset's id, creating a placeholder of `kind` when it is not stored yet.
+  Result<std::int64_t> IdOf(const AssetKey& key, std::string_view where,
+                            model::AssetKind kind = model::AssetKind::kDataset,
+                            std::string_view source = "") {
+    if (key.name.empty()) {
+      return Status::InvalidArgument("asset key has an empty name", std::string(where));
+    }
+    std::string text = key.ToString();
+    if (auto it = ids_.find(text); it != ids_.end()) return it->second;
+    std::int64_t id;
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectAssetId));
+      s.Bind(1, text);
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (found) {
+        id = s.Int(0);
+        ids_.emplace(std::move(text), id);
+        return id;
+      }
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertPlaceholder));
+    s.Bind(1, text).Bind(2, key.ns).Bind(3, key.name).Bind(4, model::AssetKindName(kind));
+    s.Bind(5, ShortName(key.name)).Bind(6, source).Bind(7, now_);
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Status::Internal("placeholder insert returned no id", std::string(where));
+    id = s.Int(0);
+    ++summary_.assets_written;
+    ids_.emplace(std::move(text), id);
+    return id;
+  }
+
+  Status PutOwner(const model::Owner& o) {
+    std::string where = "owners/" + o.id;
+    if (o.id.empty()) return Status::InvalidArgument("owner id is empty", "owners");
+    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(o.properties, where));
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertOwner));
+    s.Bind(1, o.id).Bind(2, model::OwnerKindName(o.kind)).Bind(3, o.name).Bind(4, o.email);
+    s.Bind(5, o.channel).Bind(6, props);
+    return s.Run().WithWhere(where);
+  }
+
+  Status PutAsset(const model::Asset& a) {
+    std::string where = Where("assets", a.key);
+    if (a.key.name.empty()) return Status::InvalidArgument("asset key has an empty name", where);
+    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(a.properties, where));
+    std::string text = a.key.ToString();
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertAsset));
+    s.Bind(1, text).Bind(2, a.key.ns).Bind(3, a.key.name).Bind(4, model::AssetKindName(a.kind));
+    s.Bind(5, a.name.empty() ? ShortName(a.key.name) : a.name).Bind(6, a.description);
+    s.Bind(7, a.source).Bind(8, a.database).Bind(9, a.schema);
+    s.Bind(10, model::AssetStatusName(a.status)).Bind(11, props).Bind(12, now_);
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) {
+      ids_[text] = s.Int(0);
+      ++summary_.assets_written;
+    } else {
+      ++summary_.assets_unchanged;
+    }
+    return Status::Ok();
+  }
+
+  Status PutAlias(const std::string& alias, const AssetKey& key) {
+    std::string where = "aliases/" + alias;
+    if (alias.empty()) return Status::InvalidArgument("alias is empty", where);
+    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertAlias));
+    s.Bind(1, alias).Bind(2, id);
+    return s.Run().WithWhere(where);
+  }
+
+  Status SetColumns(const AssetKey& key, const std::vector<model::Column>& columns) {
+    std::string where = Where("columns", key);
+    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteColumns));
+      del.Bind(1, id);
+      TM_RETURN_IF_ERROR(del.Run());
+    }
+    for (const model::Column& c : columns) {
+      std::string cwhere = where + "/" + c.name;
+      if (c.name.empty()) return Status::InvalidArgument("column name is empty", where);
+      TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(c.properties, cwhere));
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertColumn));
+      s.Bind(1, id).Bind(2, c.name).Bind(3, c.position).Bind(4, c.data_type);
+      s.Bind(5, c.description);
+      if (c.nullable) {
+        s.Bind(6, *c.nullable ? 1 : 0);
+      } else {
+        s.BindNull(6);
+      }
+      s.Bind(7, TagsToJson(c.tags)).Bind(8, props);
+      Status st = s.Run();
+      if (!st.ok()) {
+        return Status::InvalidArgument("column '" + c.name + "' appears twice", cwhere);
+      }
+      ++summary_.columns_written;
+    }
+    return Status::Ok();
+  }
+
+  Status SetTags(const AssetKey& key, const std::vector<std::string>& tags) {
+    std::string where = Where("tags", key);
+    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteTags));
+      del.Bind(1, id);
+      TM_RETURN_IF_ERROR(del.Run());
+    }
+    for (const std::string& tag : tags) {
+      if (tag.empty()) continue;
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertTag));
+      s.Bind(1, id).Bind(2, tag);
+      TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    }
+    return Status::Ok();
+  }
+
+  Status SetOwnerships(const AssetKey& key, const std::vector<model::Ownership>& ownerships) {
+    std::string where = Where("ownerships", key);
+    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteOwnerships));
+      del.Bind(1, id);
+      TM_RETURN_IF_ERROR(del.Run());
+    }
+    for (const model::Ownership& o : ownerships) {
+      {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kOwnerExists));
+        s.Bind(1, o.owner_id);
+        TM_ASSIGN_OR_RETURN(bool known, s.Step());
+        if (!known) {
+          return Status::InvalidArgument("owner '" + o.owner_id + "' is not known", where);
+        }
+      }
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertOwnership));
+      s.Bind(1, id).Bind(2, o.owner_id).Bind(3, o.role.empty() ? "owner" : o.role);
+      TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    }
+    return Status::Ok();
+  }
+
+  Status MarkRemoved(const AssetKey& key) {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kMarkRemoved));
+    s.Bind(1, key.ToString()).Bind(2, now_);
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(Where("removals", key)));
+    summary_.assets_removed += static_cast<size_t>(db_.Changes());
+    return Status::Ok();
+  }
+
+  Status ReplaceEdges(const WriteBatch::EdgeSet& set) {
+    std::string where = Where("edges", set.downstream);
+    if (set.origin.empty()) return Status::InvalidArgument("edge origin is empty", where);
+    for (const model::LineageEdge& e : set.edges) {
+      if (e.downstream != set.downstream || e.origin != set.origin) {
+        return Status::InvalidArgument(
+            "edge from '" + e.upstream.ToString() + "' does not match its set's downstream '" +
+                set.downstream.ToString() + "' and origin '" + set.origin + "'",
+            where);
+      }
+    }
+    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(set.downstream, where));
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteEdgesInto));
+      del.Bind(1, id).Bind(2, set.origin);
+      TM_RETURN_IF_ERROR(del.Run());
+    }
+    for (const model::LineageEdge& e : set.edges) TM_RETURN_IF_ERROR(PutEdge(e));
+    return Status::Ok();
+  }
+
+  Status PutEdge(const model::LineageEdge& e) {
+    std::string where = Where("edges", e.downstream);
+    if (e.origin.empty()) return Status::InvalidArgument("edge origin is empty", where);
+    if (e.upstream_column.empty() != e.downstream_column.empty()) {
+      return Status::InvalidArgument("a column-level edge needs both column names", where);
+    }
+    TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, where));
+    TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, where));
+    std::optional<std::int64_t> via;
+    if (!e.via.empty()) {
+      TM_ASSIGN_OR_RETURN(via, IdOf(e.via, where, model::AssetKind::kJob));
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertEdge));
+    s.Bind(1, down).Bind(2, up).Bind(3, e.downstream_column).Bind(4, e.upstream_column);
+    s.Bind(5, e.origin).Bind(6, via).Bind(7, e.transformation);
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    summary_.edges_written += static_cast<size_t>(db_.Changes());
+    return Status::Ok();
+  }
+
+  Status PutRun(const model::Run& incoming) {
+    std::string where = "runs/" + incoming.id;
+    if (incoming.id.empty()) return Status::InvalidArgument("run id is empty", "runs");
+    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(incoming.properties, where));
+    model::Run run = incoming;
+    run.properties = std::move(props);
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectRun));
+      s.Bind(1, run.id);
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (found) {
+        model::Run stored = ReadRun(s);
+        run = MergeRun(stored, run);
+        if (run == stored) return Status::Ok();
+      }
+    }
+    std::optional<std::int64_t> job;
+    if (!run.job.empty()) {
+      TM_ASSIGN_OR_RETURN(job, IdOf(run.job, where, model::AssetKind::kJob, run.source));
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertRun));
+    s.Bind(1, run.id).Bind(2, job).Bind(3, run.source).Bind(4, model::RunStateName(run.state));
+    s.Bind(5, run.started_at).Bind(6, run.ended_at).Bind(7, run.nominal_time);
+    s.Bind(8, run.parent_run_id).Bind(9, run.error_message).Bind(10, run.properties);
+    s.Bind(11, run.event_time);
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    ++summary_.runs_written;
+    return Status::Ok();
+  }
+
+  Status PutNodeResult(const model::NodeResult& n) {
+    std::string where = "node_results/" + n.run_id + "/" + n.node_id;
+    if (n.node_id.empty()) return Status::InvalidArgument("node id is empty", where);
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kRunExists));
+      s.Bind(1, n.run_id);
+      TM_ASSIGN_OR_RETURN(bool known, s.Step());
+      if (!known) return Status::InvalidArgument("run '" + n.run_id + "' is not known", where);
+    }
+    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(n.properties, where));
+    std::optional<std::int64_t> asset;
+    if (!n.asset.empty()) {
+      TM_ASSIGN_OR_RETURN(asset, IdOf(n.asset, where));
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertNodeResult));
+    s.Bind(1, n.run_id).Bind(2, n.node_id).Bind(3, asset).Bind(4, n.node_kind);
+    s.Bind(5, n.status).Bind(6, n.started_at).Bind(7, n.completed_at);
+    s.Bind(8, n.execution_time_s);
+    s.Bind(9, n.rows_affected ? std::optional<std::int64_t>(*n.rows_affected) : std::nullopt);
+    s.Bind(10, n.failures ? std::optional<std::int64_t>(*n.failures) : std::nullopt);
+    s.Bind(11, n.message).Bind(12, n.thread).Bind(13, props);
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    ++summary_.node_results_written;
+    return Status::Ok();
+  }
+
+  Status AppendPoints(const std::vector<model::MetricPoint>& points) {
+    if (points.empty()) return Status::Ok();
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertPoint));
+    // Consecutive points usually share an asset: skip the key lookup when it repeats.
+    const AssetKey* last_key = nullptr;
+    std::int64_t last_id = 0;
+    for (const model::MetricPoint& p : points) {
+      if (!last_key || *last_key != p.asset) {
+        TM_ASSIGN_OR_RETURN(last_id, IdOf(p.asset, Where("metric_points", p.asset)));
+        last_key = &p.asset;
+      }
+      if (p.metric.empty() || !std::isfinite(p.value)) {
+        return Status::InvalidArgument(
+            p.metric.empty() ? "metric name is empty" : "metric value is not a finite number",
+            Where("metric_points", p.asset) + "/" + p.metric);
+      }
+      s.Bind(1, last_id).BindStatic(2, p.metric).Bind(3, p.ts).Bind(4, p.value);
+      TM_RETURN_IF_ERROR(s.Run().WithWhere(Where("metric_points", p.asset)));
+      if (db_.Changes() > 0) {
+        ++summary_.points_written;
+      } else {
+        ++summary_.points_skipped;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status PutSnapshot(const model::SchemaSnapshot& snap) {
+    std::string where = Where("schema_snapshots", snap.asset);
+    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(snap.asset, where));
+    std::string fingerprint = snap.Fingerprint();
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kLatestSnapshot));
+      s.Bind(1, id).Bind(2, snap.observed_at);
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (found && s.TextView(0) == fingerprint) {
+        ++summary_.snapshots_unchanged;
+        return Status::Ok();
+      }
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertSnapshot));
+    s.Bind(1, id).Bind(2, snap.observed_at).Bind(3, snap.source).Bind(4, fingerprint);
+    s.Bind(5, ColumnsToJson(snap.columns));
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    if (db_.Changes() > 0) {
+      ++summary_.snapshots_written;
+    } else {
+      ++summary_.snapshots_unchanged;
+    }
+    return Status::Ok();
+  }
+
+  Status PutIncident(const model::Incident& i) {
+    std::string where = "incidents/" + i.id;
+    if (i.id.empty()) return Status::InvalidArgument("incident id is empty", "incidents");
+    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(i.properties, where));
+    std::optional<std::int64_t> root;
+    if (!i.root.empty()) {
+      TM_ASSIGN_OR_RETURN(root, IdOf(i.root, where));
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertIncident));
+    s.Bind(1, i.id).Bind(2, root).Bind(3, model::IncidentStateName(i.state));
+    s.Bind(4, model::SeverityName(i.severity)).Bind(5, i.title).Bind(6, i.opened_at);
+    s.Bind(7, i.updated_at).Bind(8, i.acknowledged_at).Bind(9, i.resolved_at).Bind(10, props);
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    ++summary_.incidents_written;
+    return Status::Ok();
+  }
+
+  Status PutAnomaly(const model::Anomaly& a) {
+    std::string where = "anomalies/" + a.id;
+    if (a.id.empty()) return Status::InvalidArgument("anomaly id is empty", "anomalies");
+    for (double v : {a.value, a.expected_low, a.expected_high, a.score}) {
+      if (!std::isfinite(v)) {
+        return Status::InvalidArgument("anomaly carries a non-finite number", where);
+      }
+    }
+    TM_ASSIGN_OR_RETURN(std::int64_t asset, IdOf(a.asset, where));
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertAnomaly));
+    s.Bind(1, asset).Bind(2, a.id).Bind(3, a.metric).Bind(4, a.detector).Bind(5, a.ts);
+    s.Bind(6, a.value).Bind(7, a.expected_low).Bind(8, a.expected_high).Bind(9, a.score);
+    s.Bind(10, a.direction).Bind(11, model::SeverityName(a.severity)).Bind(12, a.train_start);
+    s.Bind(13, a.train_end).Bind(14, a.train_size).Bind(15, a.seasonality);
+    s.Bind(16, a.explanation).Bind(17, a.detected_at).Bind(18, a.incident_id);
+    Status st = s.Run();
+    if (!st.ok()) {
+      return Status::InvalidArgument("anomaly id is already used for another asset", where);
+    }
+    ++summary_.anomalies_written;
+    return Status::Ok();
+  }
+
+  Status EnqueueAlert(const model::Alert& a) {
+    std::string where = "alerts/" + a.id;
+    if (a.id.empty() || a.idempotency_key.empty() || a.channel.empty()) {
+      return Status::InvalidArgument("an alert needs an id, a channel and an idempotency key",
+                                     where);
+    }
+    std::string payload = a.payload.empty() ? "{}" : a.payload;
+    Timestamp created = a.created_at == Timestamp{} ? now_ : a.created_at;
+    Timestamp due = a.next_attempt_at == Timestamp{} ? created : a.next_attempt_at;
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertAlert));
+    s.Bind(1, a.id).Bind(2, a.incident_id).Bind(3, a.channel).Bind(4, a.event);
+    s.Bind(5, payload).Bind(6, a.idempotency_key).Bind(7, created).Bind(8, due);
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    if (db_.Changes() > 0) {
+      ++summary_.alerts_enqueued;
+    } else {
+      ++summary_.alerts_skipped;
+    }
+    return Status::Ok();
+  }
+
+  SqliteDb& db_;
+  Timestamp now_;
+  std::unordered_map<std::string, std::int64_t> ids_;
+  WriteSummary summary_;
+};
+
+// ---- the store ------------------------------------------------------------------------------
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, std::unique_ptr<SqliteDb> writer, const model::Clock& clock)
+      : path_(std::move(path)), writer_(std::move(writer)), clock_(clock) {}
+
+  // Opens `pool` read-only connections (none for an in-memory database).
+  Status OpenReaders(int pool, int busy_ms) {
+    if (IsMemory()) return Status::Ok();
+    for (int i = 0; i < pool; ++i) {
+      TM_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path_, busy_ms, /*read_only=*/true));
+      readers_idle_.push_back(db.get());
+      readers_.push_back(std::move(db));
+    }
+    return Status::Ok();
+  }
+
+  bool IsMemory() const {
+    return path_ == ":memory:" || path_.find("mode=memory") != std::string::npos;
+  }
+
+  Status Migrate(bool apply) {
+    std::lock_guard lock(write_mu_);
+    TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    Status st = MigrateLocked(apply);
+    TM_RETURN_IF_ERROR(writer_->Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
+    return st;
+  }
+
+  std::string_view Kind() const override { return "sqlite"; }
+  std::string Describe() const override { return "sqlite:" + path_; }
+
+  Status Ping() override {
+    return WithReader([](SqliteDb& db) -> Status { return db.Exec("SELECT 1"); });
+  }
+
+  Result<int> SchemaVersion() override {
+    return WithReader([](SqliteDb& db) -> Result<int> { return ReadVersion(db); });
+  }
+
+  Result<WriteSummary> Write(const WriteBatch& batch) override {
+    std::lock_guard lock(write_mu_);
+    TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    BatchApplier applier(*writer_, clock_.Now());
+    Result<WriteSummary> result = applier.Apply(batch);
+    if (!result.ok()) {
+      (void)writer_->Exec("ROLLBACK");  // the batch's error is the one worth reporting
+      return result;
+    }
+    Status commit = writer_->Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      return commit.WithContext("commit");
+    }
+    return result;
+  }
+
+  Result<model::Asset> GetAsset(const AssetKey& key) override {
+    return WithReader([&](SqliteDb& db) -> Result<model::Asset> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAssetByKey));
+      s.Bind(1, key.ToString());
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) return Status::NotFound("no asset '" + key.ToString() + "'");
+      model::Asset a = ReadAsset(s);
+      std::int64_t id = s.Int(12);
+      TM_RETURN_IF_ERROR(FillTagsAndAliases(db, id, a));
+      return a;
+    });
+  }
+
+  Result<AssetKey> Resolve(std::string_view alias_or_key) override {
+    return WithReader([&](SqliteDb& db) -> Result<AssetKey> {
+      for (const char* sql : {kResolveKey, kResolveAlias}) {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(sql));
+        s.Bind(1, alias_or_key);
+        TM_ASSIGN_OR_RETURN(bool found, s.Step());
+        if (found) return KeyAt(s, 0);
+      }
+      return Status::NotFound("no asset or alias '" + std::string(alias_or_key) + "'");
+    });
+  }
+
+  Result<std::vector<model::Asset>> ListAssets(const AssetFilter& filter) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<model::Asset>> {
+      std::vector<std::pair<model::Asset, std::int64_t>> rows;
+      {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAssetsPage));
+        if (filter.kind) {
+          s.Bind(1, model::AssetKindName(*filter.kind));
+        } else {
+          s.BindNull(1);
+        }
+        s.Bind(2, filter.source).Bind(3, filter.include_removed ? 1 : 0);
+        s.Bind(4, static_cast<std::int64_t>(filter.limit));
+        s.Bind(5, static_cast<std::int64_t>(filter.offset));
+        while (true) {
+          TM_ASSIGN_OR_RETURN(bool row, s.Step());
+          if (!row) break;
+          rows.emplace_back(ReadAsset(s), s.Int(12));
+        }
+      }
+      std::vector<model::Asset> out;
+      out.reserve(rows.size());
+      for (auto& [asset, id] : rows) {
+        TM_RETURN_IF_ERROR(FillTagsAndAliases(db, id, asset));
+        out.push_back(std::move(asset));
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<model::Column>> GetColumns(const AssetKey& key) override {
+    return ReadById<model::Column>(key, kSelectColumns, [](const SqliteStmt& s) {
+      model::Column c;
+      c.name = s.Text(0);
+      c.position = static_cast<int>(s.Int(1));
+      c.data_type = s.Text(2);
+      c.description = s.Text(3);
+      if (!s.IsNull(4)) c.nullable = s.Int(4) != 0;
+      c.tags = TagsFromJson(s.TextView(5));
+      c.properties = s.Text(6);
+      return c;
+    });
+  }
+
+  Result<model::Owner> GetOwner(std::string_view owner_id) override {
+    return WithReader([&](SqliteDb& db) -> Result<model::Owner> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectOwner));
+      s.Bind(1, owner_id);
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) return Status::NotFound("no owner '" + std::string(owner_id) + "'");
+      return ReadOwner(s);
+    });
+  }
+
+  Result<std::vector<std::pair<model::Owner, std::string>>> GetOwnersOf(
+      const AssetKey& key) override {
+    return ReadById<std::pair<model::Owner, std::string>>(
+        key, kSelectOwnersOf,
+        [](const SqliteStmt& s) { return std::make_pair(ReadOwner(s), s.Text(6)); });
+  }
+
+  Result<std::vector<AssetKey>> GetOwnedBy(std::string_view owner_id) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<AssetKey>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectOwnedBy));
+      s.Bind(1, owner_id);
+      return Collect<AssetKey>(s, [](const SqliteStmt& r) { return KeyAt(r, 0); });
+    });
+  }
+
+  Result<std::vector<model::LineageEdge>> GetEdges(const AssetKey& key,
+                                                   Direction direction) override {
+    return ReadById<model::LineageEdge>(
+        key, direction == Direction::kUpstream ? kSelectEdgesUp : kSelectEdgesDown, ReadEdge);
+  }
+
+  Result<model::Run> GetRun(std::string_view run_id) override {
+    return WithReader([&](SqliteDb& db) -> Result<model::Run> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectRun));
+      s.Bind(1, run_id);
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) return Status::NotFound("no run '" + std::string(run_id) + "'");
+      return ReadRun(s);
+    });
+  }
+
+  Result<std::vector<model::NodeResult>> GetNodeResults(std::string_view run_id) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<model::NodeResult>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectNodeResults));
+      s.Bind(1, run_id);
+      return Collect<model::NodeResult>(s, ReadNodeResult);
+    });
+  }
+
+  Result<std::vector<model::NodeResult>> GetRecentResults(const AssetKey& key,
+                                                          size_t limit) override {
+    return ReadById<model::NodeResult>(key, kSelectRecentResults, ReadNodeResult,
+                                       static_cast<std::int64_t>(limit));
+  }
+
+  Result<model::Series> ReadSeries(const AssetKey& key, std::string_view metric, Timestamp from,
+                                   Timestamp to) override {
+    return WithReader([&](SqliteDb& db) -> Result<model::Series> {
+      model::Series series{key, std::string(metric), {}, {}};
+      TM_ASSIGN_OR_RETURN(std::optional<std::int64_t> id, FindId(db, key));
+      if (!id) return series;
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectSeries));
+      s.Bind(1, *id).Bind(2, metric).Bind(3, from).Bind(4, to);
+      while (true) {
+        TM_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        series.ts.push_back(s.Time(0));
+        series.values.push_back(s.Real(1));
+      }
+      return series;
+    });
+  }
+
+  Result<std::vector<std::string>> ListMetrics(const AssetKey& key) override {
+    return ReadById<std::string>(key, kSelectMetrics,
+                                 [](const SqliteStmt& s) { return s.Text(0); });
+  }
+
+  Result<std::vector<model::SchemaSnapshot>> GetSchemaHistory(const AssetKey& key) override {
+    return ReadById<model::SchemaSnapshot>(key, kSelectSnapshots, [&key](const SqliteStmt& s) {
+      model::SchemaSnapshot snap;
+      snap.asset = key;
+      snap.observed_at = s.Time(0);
+      snap.source = s.Text(1);
+      snap.columns = ColumnsFromJson(s.TextView(2));
+      return snap;
+    });
+  }
+
+  Result<std::vector<model::Anomaly>> ListAnomalies(const AnomalyFilter& filter) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<model::Anomaly>> {
+      std::optional<std::int64_t> id;
+      if (filter.asset) {
+        TM_ASSIGN_OR_RETURN(id, FindId(db, *filter.asset));
+        if (!id) return std::vector<model::Anomaly>{};
+      }
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAnomalies));
+      s.Bind(1, id).Bind(2, filter.since).Bind(3, filter.incident_id);
+      s.Bind(4, static_cast<std::int64_t>(filter.limit));
+      return Collect<model::Anomaly>(s, ReadAnomaly);
+    });
+  }
+
+  Result<model::Incident> GetIncident(std::string_view id) override {
+    return WithReader([&](SqliteDb& db) -> Result<model::Incident> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectIncident));
+      s.Bind(1, id);
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) return Status::NotFound("no incident '" + std::string(id) + "'");
+      return ReadIncident(s);
+    });
+  }
+
+  Result<std::vector<model::Incident>> ListIncidents(std::optional<model::IncidentState> state,
+                                                     size_t limit) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<model::Incident>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectIncidents));
+      if (state) {
+        s.Bind(1, model::IncidentStateName(*state));
+      } else {
+        s.BindNull(1);
+      }
+      s.Bind(2, static_cast<std::int64_t>(limit));
+      return Collect<model::Incident>(s, ReadIncident);
+    });
+  }
+
+  Result<std::vector<model::Alert>> ClaimAlerts(std::string_view worker, size_t limit,
+                                                Timestamp now,
+                                                std::chrono::seconds lease) override {
+    if (worker.empty()) return Status::InvalidArgument("worker name is empty", "ClaimAlerts");
+    return WithWriterTxn([&](SqliteDb& db) -> Result<std::vector<model::Alert>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kClaimAlerts));
+      s.Bind(1, worker).Bind(2, now).Bind(3, now + lease);
+      s.Bind(4, static_cast<std::int64_t>(limit));
+      TM_ASSIGN_OR_RETURN(auto alerts, Collect<model::Alert>(s, ReadAlert));
+      std::sort(alerts.begin(), alerts.end(), [](const model::Alert& a, const model::Alert& b) {
+        return std::tie(a.next_attempt_at, a.id) < std::tie(b.next_attempt_at, b.id);
+      });
+      return alerts;
+    });
+  }
+
+  Status MarkAlertDelivered(std::string_view alert_id, std::string_view worker,
+                            Timestamp now) override {
+    return FinishAlert(alert_id, [&](SqliteDb& db) -> Status {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kAlertDelivered));
+      s.Bind(1, alert_id).Bind(2, worker).Bind(3, now);
+      return s.Run();
+    });
+  }
+
+  Status MarkAlertFailed(std::string_view alert_id, std::string_view worker,
+                         std::string_view error, Timestamp retry_at, bool dead) override {
+    return FinishAlert(alert_id, [&](SqliteDb& db) -> Status {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kAlertFailed));
+      s.Bind(1, alert_id).Bind(2, worker).Bind(3, error).Bind(4, retry_at);
+      s.Bind(5, dead ? 1 : 0);
+      return s.Run();
+    });
+  }
+
+  Result<std::vector<model::Alert>> ListAlerts(std::optional<model::AlertState> state,
+                                               size_t limit) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<model::Alert>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAlerts));
+      if (state) {
+        s.Bind(1, model::AlertStateName(*state));
+      } else {
+        s.BindNull(1);
+      }
+      s.Bind(2, static_cast<std::int64_t>(limit));
+      return Collect<model::Alert>(s, ReadAlert);
+    });
+  }
+
+  Result<StoreCounts> Counts() override {
+    return WithReader([](SqliteDb& db) -> Result<StoreCounts> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kCountsSql));
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return Status::Internal("count query returned no row");
+      StoreCounts c;
+      long long* fields[] = {&c.assets,           &c.columns,   &c.edges,     &c.owners,
+                             &c.runs,             &c.node_results, &c.metric_points,
+                             &c.schema_snapshots, &c.anomalies, &c.incidents, &c.alerts};
+      for (int i = 0; i < 11; ++i) *fields[i] = s.Int(i);
+      return c;
+    });
+  }
+
+ private:
+  static Result<int> ReadVersion(SqliteDb& db) {
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kHasMigrationsTable));
+      TM_ASSIGN_OR_RETURN(bool exists, s.Step());
+      if (!exists) return 0;  // a new, empty database
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSchemaVersionSql));
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? static_cast<int>(s.Int(0)) : 0;
+  }
+
+  Status MigrateLocked(bool apply) {
+    TM_ASSIGN_OR_RETURN(int version, ReadVersion(*writer_));
+    if (version > kSchemaVersion) {
+      return Status::Corruption("database schema version " + std::to_string(version) +
+                                    " is newer than this binary's (" +
+                                    std::to_string(kSchemaVersion) + "); upgrade tidemark",
+                                Describe());
+    }
+    if (!apply || version == kSchemaVersion) return Status::Ok();
+    TM_RETURN_IF_ERROR(writer_->Exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+        " applied_at INTEGER NOT NULL)"));
+    for (int v = version + 1; v <= kSchemaVersion; ++v) {
+      TM_RETURN_IF_ERROR(
+          writer_->Exec(kSqliteMigrations[v - 1]).WithContext("migration " + std::to_string(v)));
+      TM_RETURN_IF_ERROR(writer_->Exec("INSERT INTO schema_migrations VALUES (" +
+                                       std::to_string(v) + ", " +
+                                       std::to_string(model::ToMicros(clock_.Now())) + ")"));
+    }
+    return Status::Ok();
+  }
+
+  // Runs `fn` on an idle read connection (waiting for one), or on the writer for :memory:.
+  template <typename Fn>
+  auto WithReader(Fn&& fn) -> decltype(fn(std::declval<SqliteDb&>())) {
+    if (readers_.empty()) {
+      std::lock_guard lock(write_mu_);
+      return fn(*writer_);
+    }
+    SqliteDb* db;
+    {
+      std::unique_lock lock(read_mu_);
+      read_cv_.wait(lock, [&] { return !readers_idle_.empty(); });
+      db = readers_idle_.back();
+      readers_idle_.pop_back();
+    }
+    auto result = fn(*db);
+    {
+      std::lock_guard lock(read_mu_);
+      readers_idle_.push_back(db);
+    }
+    read_cv_.notify_one();
+    return result;
+  }
+
+  // Runs `fn` on the writer inside one IMMEDIATE transaction, committing if it succeeds.
+  template <typename Fn>
+  auto WithWriterTxn(Fn&& fn) -> decltype(fn(std::declval<SqliteDb&>())) {
+    std::lock_guard lock(write_mu_);
+    TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    auto result = fn(*writer_);
+    if (!result.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      return result;
+    }
+    Status commit = writer_->Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      return commit;
+    }
+    return result;
+  }
+
+  // Applies a lease-checked alert update; explains a no-op as NotFound or a lost lease.
+  template <typename Fn>
+  Status FinishAlert(std::string_view alert_id, Fn&& update) {
+    std::lock_guard lock(write_mu_);
+    TM_RETURN_IF_ERROR(update(*writer_));
+    if (writer_->Changes() > 0) return Status::Ok();
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, writer_->Prepare(kAlertExists));
+    s.Bind(1, alert_id);
+    TM_ASSIGN_OR_RETURN(bool found, s.Step());
+    if (!found) return Status::NotFound("no alert '" + std::string(alert_id) + "'");
+    return Status::InvalidArgument("alert '" + std::string(alert_id) +
+                                   "' is not leased to this worker (lease expired or taken)");
+  }
+
+  static Result<std::optional<std::int64_t>> FindId(SqliteDb& db, const AssetKey& key) {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAssetId));
+    s.Bind(1, key.ToString());
+    TM_ASSIGN_OR_RETURN(bool found, s.Step());
+    if (!found) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(s.Int(0));
+  }
+
+  template <typename T, typename Reader>
+  static Result<std::vector<T>> Collect(SqliteStmt& s, Reader&& read) {
+    std::vector<T> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back(read(s));
+    }
+  }
+
+  // Rows of `sql` whose ?1 is the asset's id (empty when the asset is unknown); an optional
+  // ?2 is bound from `extra`.
+  template <typename T, typename Reader>
+  Result<std::vector<T>> ReadById(const AssetKey& key, const char* sql, Reader&& read,
+                                  std::optional<std::int64_t> extra = std::nullopt) {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<T>> {
+      TM_ASSIGN_OR_RETURN(std::optional<std::int64_t> id, FindId(db, key));
+      if (!id) return std::vector<T>{};
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(sql));
+      s.Bind(1, *id);
+      if (extra) s.Bind(2, *extra);
+      return Collect<T>(s, read);
+    });
+  }
+
+  static Status FillTagsAndAliases(SqliteDb& db, std::int64_t id, model::Asset& a) {
+    for (auto [sql, out] : {std::pair{kSelectTags, &a.tags}, std::pair{kSelectAliases, &a.aliases}}) {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(sql));
+      s.Bind(1, id);
+      TM_ASSIGN_OR_RETURN(*out, Collect<std::string>(s, [](const SqliteStmt& r) {
+                            return r.Text(0);
+                          }));
+    }
+    return Status::Ok();
+  }
+
+  const std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<SqliteDb> writer_;
+  std::mutex read_mu_;
+  std::condition_variable read_cv_;
+  std::vector<std::unique_ptr<SqliteDb>> readers_;
+  std::vector<SqliteDb*> readers_idle_;
+  const model::Clock& clock_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
+  TM_ASSIGN_OR_RETURN(ParsedStoreUrl parsed, ParseStoreUrl(options.url));
+  if (parsed.backend != StoreBackend::kSqlite) {
+    return Status::InvalidArgument("not a SQLite URL: " + RedactUrl(options.url), "db");
+  }
+  const int busy_ms = static_cast<int>(options.busy_timeout.count());
+  TM_ASSIGN_OR_RETURN(auto writer, SqliteDb::Open(parsed.target, busy_ms, /*read_only=*/false));
+  const model::Clock& clock = options.clock ? *options.clock : model::SystemClock();
+  auto store = std::make_unique<SqliteStore>(parsed.target, std::move(writer), clock);
+  // Migrate before opening readers: a read-only connection cannot create the WAL files.
+  TM_RETURN_IF_ERROR(store->Migrate(options.migrate));
+  TM_RETURN_IF_ERROR(store->OpenReaders(std::max(1, options.pool_size), busy_ms));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace tidemark::catalog

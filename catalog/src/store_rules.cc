@@ -1,0 +1,85 @@
+#include "store_rules.h"
+
+#include <nlohmann/json.hpp>
+
+namespace tidemark::catalog {
+namespace {
+
+using model::RunState;
+
+int Rank(RunState s) {
+  switch (s) {
+    case RunState::kFail: return 6;
+    case RunState::kAbort: return 5;
+    case RunState::kComplete: return 4;
+    case RunState::kRunning: return 3;
+    case RunState::kStart: return 2;
+    case RunState::kOther: return 1;
+  }
+  return 0;
+}
+
+// True when `b` should decide the run's state over `a`.
+bool Wins(const model::Run& a, const model::Run& b) {
+  bool ta = model::IsTerminal(a.state), tb = model::IsTerminal(b.state);
+  if (ta != tb) return tb;
+  if (a.event_time != b.event_time) return b.event_time > a.event_time;
+  return Rank(b.state) > Rank(a.state);
+}
+
+template <typename T>
+std::optional<T> Earliest(const std::optional<T>& a, const std::optional<T>& b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+template <typename T>
+std::optional<T> Latest(const std::optional<T>& a, const std::optional<T>& b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::max(*a, *b);
+}
+
+std::string MergeProperties(const std::string& under, const std::string& over) {
+  auto parse = [](const std::string& s) {
+    auto j = nlohmann::json::parse(s.empty() ? "{}" : s, nullptr, /*allow_exceptions=*/false);
+    return j.is_object() ? j : nlohmann::json::object();
+  };
+  nlohmann::json merged = parse(under);
+  merged.update(parse(over));
+  return merged.dump();
+}
+
+}  // namespace
+
+model::Run MergeRun(const model::Run& stored, const model::Run& incoming) {
+  const bool incoming_wins = Wins(stored, incoming);
+  const model::Run& winner = incoming_wins ? incoming : stored;
+  const model::Run& loser = incoming_wins ? stored : incoming;
+  model::Run out = winner;
+  out.started_at = Earliest(stored.started_at, incoming.started_at);
+  out.ended_at = Latest(stored.ended_at, incoming.ended_at);
+  if (!out.nominal_time) out.nominal_time = loser.nominal_time;
+  if (out.job.empty()) out.job = loser.job;
+  if (out.source.empty()) out.source = loser.source;
+  if (out.parent_run_id.empty()) out.parent_run_id = loser.parent_run_id;
+  if (out.error_message.empty()) out.error_message = loser.error_message;
+  out.event_time = std::max(stored.event_time, incoming.event_time);
+  out.properties = MergeProperties(loser.properties, winner.properties);
+  return out;
+}
+
+model::Result<std::string> NormalizeJsonObject(std::string_view text, std::string_view where) {
+  if (text.empty()) return std::string("{}");
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return model::Status::InvalidArgument("properties are not valid JSON", std::string(where));
+  }
+  if (!j.is_object()) {
+    return model::Status::InvalidArgument("properties must be a JSON object", std::string(where));
+  }
+  return j.dump();
+}
+
+}  // namespace tidemark::catalog

@@ -1,0 +1,675 @@
+// The Store contract: one typed suite, run against SQLite and PostgreSQL.
+//
+// PostgreSQL comes from TIDEMARK_TEST_PG_URL (scripts/test.sh starts a throwaway cluster and
+// sets it). Without it the PostgreSQL cases fail, unless TIDEMARK_SKIP_PG=1 is set outside CI;
+// under CI=true they always fail: a storage backend is never skipped silently.
+
+#include "tidemark/catalog/store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "catalog/test_stores.h"
+
+namespace tidemark::catalog {
+namespace {
+
+using model::AssetKey;
+using model::FromMicros;
+using model::Timestamp;
+using std::chrono::hours;
+using std::chrono::seconds;
+
+const Timestamp kT0 = *model::ParseTimestamp("2026-11-01T00:00:00Z");
+
+AssetKey Key(std::string name) { return AssetKey{"postgres://db:5432", std::move(name)}; }
+
+model::Asset MakeAsset(std::string name, model::AssetKind kind = model::AssetKind::kTable) {
+  model::Asset a;
+  a.key = Key(name);
+  a.kind = kind;
+  a.description = "The " + name + " table";
+  a.source = "dbt";
+  a.database = "analytics";
+  a.schema = "marts";
+  a.properties = R"({"materialized":"table"})";
+  return a;
+}
+
+nlohmann::json Json(const std::string& text) { return nlohmann::json::parse(text); }
+
+template <typename Factory>
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Factory, testing::PostgresFactory>) TM_REQUIRE_PG();
+    clock_ = std::make_unique<model::ManualClock>(kT0);
+    auto store = factory_.Open(clock_.get());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    factory_.Cleanup();
+  }
+
+  WriteSummary MustWrite(const WriteBatch& b) {
+    auto r = store_->Write(b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : WriteSummary{};
+  }
+
+  Factory factory_;
+  std::unique_ptr<model::ManualClock> clock_;
+  std::unique_ptr<Store> store_;
+};
+
+using Backends = ::testing::Types<testing::SqliteFileFactory, testing::SqliteMemoryFactory,
+                                  testing::PostgresFactory>;
+class BackendNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return T::Name();
+  }
+};
+TYPED_TEST_SUITE(StoreTest, Backends, BackendNames);
+
+TYPED_TEST(StoreTest, OpensAtCurrentSchemaVersionAndPings) {
+  EXPECT_TRUE(this->store_->Ping().ok());
+  auto v = this->store_->SchemaVersion();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, kSchemaVersion);
+  EXPECT_EQ(this->store_->Kind(), TypeParam::Kind());
+  EXPECT_EQ(this->store_->Describe().find("secret"), std::string::npos);
+}
+
+TYPED_TEST(StoreTest, MissingAssetIsNotFound) {
+  auto a = this->store_->GetAsset(Key("analytics.marts.nope"));
+  ASSERT_FALSE(a.ok());
+  EXPECT_TRUE(a.status().IsNotFound()) << a.status().ToString();
+  EXPECT_TRUE(this->store_->Resolve("model.shop.nope").status().IsNotFound());
+}
+
+TYPED_TEST(StoreTest, PutAssetRoundTripsEveryField) {
+  WriteBatch b;
+  b.PutAsset(MakeAsset("analytics.marts.fct_orders"));
+  b.PutAlias("model.shop.fct_orders", Key("analytics.marts.fct_orders"));
+  b.SetTags(Key("analytics.marts.fct_orders"), {"finance", "daily", "finance"});
+  WriteSummary s = this->MustWrite(b);
+  EXPECT_EQ(s.assets_written, 1u);
+
+  auto a = this->store_->GetAsset(Key("analytics.marts.fct_orders"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->key, Key("analytics.marts.fct_orders"));
+  EXPECT_EQ(a->kind, model::AssetKind::kTable);
+  EXPECT_EQ(a->name, "fct_orders");  // derived from the key when not given
+  EXPECT_EQ(a->description, "The analytics.marts.fct_orders table");
+  EXPECT_EQ(a->source, "dbt");
+  EXPECT_EQ(a->database, "analytics");
+  EXPECT_EQ(a->schema, "marts");
+  EXPECT_EQ(a->status, model::AssetStatus::kActive);
+  EXPECT_EQ(Json(a->properties), Json(R"({"materialized":"table"})"));
+  EXPECT_EQ(a->tags, (std::vector<std::string>{"daily", "finance"}));
+  EXPECT_EQ(a->aliases, (std::vector<std::string>{"model.shop.fct_orders"}));
+  EXPECT_EQ(a->created_at, kT0);
+  EXPECT_EQ(a->updated_at, kT0);
+
+  auto by_alias = this->store_->Resolve("model.shop.fct_orders");
+  ASSERT_TRUE(by_alias.ok());
+  EXPECT_EQ(*by_alias, Key("analytics.marts.fct_orders"));
+  auto by_key = this->store_->Resolve(Key("analytics.marts.fct_orders").ToString());
+  ASSERT_TRUE(by_key.ok());
+  EXPECT_EQ(*by_key, Key("analytics.marts.fct_orders"));
+}
+
+TYPED_TEST(StoreTest, RewritingAnUnchangedAssetIsANoOp) {
+  WriteBatch b;
+  b.PutAsset(MakeAsset("analytics.marts.orders"));
+  this->MustWrite(b);
+  this->clock_->Advance(hours(1));
+  WriteSummary s = this->MustWrite(b);
+  EXPECT_EQ(s.assets_written, 0u);
+  EXPECT_EQ(s.assets_unchanged, 1u);
+  auto a = this->store_->GetAsset(Key("analytics.marts.orders"));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->updated_at, kT0) << "an unchanged asset keeps its updated_at";
+
+  model::Asset changed = MakeAsset("analytics.marts.orders");
+  changed.description = "now documented";
+  WriteBatch b2;
+  b2.PutAsset(changed);
+  EXPECT_EQ(this->MustWrite(b2).assets_written, 1u);
+  a = this->store_->GetAsset(Key("analytics.marts.orders"));
+  EXPECT_EQ(a->description, "now documented");
+  EXPECT_EQ(a->created_at, kT0);
+  EXPECT_EQ(a->updated_at, kT0 + hours(1));
+}
+
+TYPED_TEST(StoreTest, FailedBatchChangesNothing) {
+  WriteBatch good;
+  good.PutAsset(MakeAsset("analytics.marts.orders"));
+  this->MustWrite(good);
+
+  WriteBatch bad;
+  model::Asset changed = MakeAsset("analytics.marts.orders");
+  changed.description = "should not be stored";
+  bad.PutAsset(changed);
+  bad.PutAsset(MakeAsset("analytics.marts.customers"));
+  bad.AppendMetricPoint({Key("analytics.marts.orders"), "row_count", kT0, 10});
+  bad.SetOwnerships(Key("analytics.marts.orders"), {{"team:nobody", "owner"}});
+  auto r = this->store_->Write(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("team:nobody"), std::string::npos);
+  EXPECT_NE(r.status().where().find("analytics.marts.orders"), std::string::npos);
+
+  EXPECT_EQ(this->store_->GetAsset(Key("analytics.marts.orders"))->description,
+            "The analytics.marts.orders table");
+  EXPECT_TRUE(this->store_->GetAsset(Key("analytics.marts.customers")).status().IsNotFound());
+  auto series = this->store_->ReadSeries(Key("analytics.marts.orders"), "row_count", kT0,
+                                         kT0 + hours(1));
+  ASSERT_TRUE(series.ok());
+  EXPECT_TRUE(series->values.empty());
+}
+
+TYPED_TEST(StoreTest, InvalidPropertiesAreRejectedWithWhere) {
+  WriteBatch b;
+  model::Asset a = MakeAsset("analytics.marts.orders");
+  a.properties = "{not json";
+  b.PutAsset(a);
+  auto r = this->store_->Write(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_NE(r.status().where().find("analytics.marts.orders"), std::string::npos);
+
+  WriteBatch empty_key;
+  empty_key.PutAsset(model::Asset{});
+  EXPECT_TRUE(this->store_->Write(empty_key).status().IsInvalidArgument());
+}
+
+TYPED_TEST(StoreTest, ColumnsAreReplacedWholeAndOrderedByPosition) {
+  WriteBatch b;
+  b.PutAsset(MakeAsset("analytics.marts.orders"));
+  b.SetColumns(Key("analytics.marts.orders"),
+               {{"status", 3, "text", "", std::nullopt, {}, ""},
+                {"order_id", 1, "integer", "Primary key", false, {"pk"}, R"({"tests":["unique"]})"},
+                {"amount", 2, "numeric(10,2)", "", true, {}, ""}});
+  EXPECT_EQ(this->MustWrite(b).columns_written, 3u);
+  auto cols = this->store_->GetColumns(Key("analytics.marts.orders"));
+  ASSERT_TRUE(cols.ok());
+  ASSERT_EQ(cols->size(), 3u);
+  EXPECT_EQ((*cols)[0].name, "order_id");
+  EXPECT_EQ((*cols)[0].description, "Primary key");
+  EXPECT_EQ((*cols)[0].nullable, std::optional<bool>(false));
+  EXPECT_EQ((*cols)[0].tags, std::vector<std::string>{"pk"});
+  EXPECT_EQ(Json((*cols)[0].properties), Json(R"({"tests":["unique"]})"));
+  EXPECT_EQ((*cols)[1].name, "amount");
+  EXPECT_EQ((*cols)[2].name, "status");
+  EXPECT_EQ((*cols)[2].nullable, std::nullopt);
+
+  WriteBatch b2;
+  b2.SetColumns(Key("analytics.marts.orders"), {{"order_id", 1, "bigint", "", false, {}, ""}});
+  this->MustWrite(b2);
+  cols = this->store_->GetColumns(Key("analytics.marts.orders"));
+  ASSERT_EQ(cols->size(), 1u);
+  EXPECT_EQ((*cols)[0].data_type, "bigint");
+
+  WriteBatch dup;
+  dup.SetColumns(Key("analytics.marts.orders"),
+                 {{"a", 1, "int", "", {}, {}, ""}, {"a", 2, "int", "", {}, {}, ""}});
+  auto r = this->store_->Write(dup);
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_EQ(this->store_->GetColumns(Key("analytics.marts.orders"))->size(), 1u);
+}
+
+TYPED_TEST(StoreTest, OwnersAndOwnershipsRoundTrip) {
+  WriteBatch b;
+  b.PutOwner({"team:finance", model::OwnerKind::kTeam, "Finance", "fin@shop.com",
+              "#finance-data", ""});
+  b.PutOwner({"user:jane@shop.com", model::OwnerKind::kUser, "Jane", "jane@shop.com", "", ""});
+  b.PutAsset(MakeAsset("analytics.marts.orders"));
+  b.PutAsset(MakeAsset("analytics.marts.customers"));
+  b.SetOwnerships(Key("analytics.marts.orders"),
+                  {{"user:jane@shop.com", "owner"}, {"team:finance", "group"}});
+  b.SetOwnerships(Key("analytics.marts.customers"), {{"team:finance", "owner"}});
+  this->MustWrite(b);
+
+  auto owners = this->store_->GetOwnersOf(Key("analytics.marts.orders"));
+  ASSERT_TRUE(owners.ok()) << owners.status().ToString();
+  ASSERT_EQ(owners->size(), 2u);
+  EXPECT_EQ((*owners)[0].first.id, "team:finance");
+  EXPECT_EQ((*owners)[0].first.channel, "#finance-data");
+  EXPECT_EQ((*owners)[0].first.kind, model::OwnerKind::kTeam);
+  EXPECT_EQ((*owners)[0].second, "group");
+  EXPECT_EQ((*owners)[1].first.email, "jane@shop.com");
+
+  auto owned = this->store_->GetOwnedBy("team:finance");
+  ASSERT_TRUE(owned.ok());
+  EXPECT_EQ(*owned, (std::vector<AssetKey>{Key("analytics.marts.customers"),
+                                           Key("analytics.marts.orders")}));
+  EXPECT_TRUE(this->store_->GetOwner("team:nobody").status().IsNotFound());
+  EXPECT_EQ(this->store_->GetOwner("team:finance")->name, "Finance");
+}
+
+TYPED_TEST(StoreTest, RemovedAssetsAreKeptAndHiddenFromDefaultListing) {
+  WriteBatch b;
+  b.PutAsset(MakeAsset("analytics.marts.a"));
+  b.PutAsset(MakeAsset("analytics.marts.b"));
+  b.AppendMetricPoint({Key("analytics.marts.b"), "row_count", kT0, 5});
+  this->MustWrite(b);
+  WriteBatch r;
+  r.MarkRemoved(Key("analytics.marts.b"));
+  r.MarkRemoved(Key("analytics.marts.never_seen"));
+  EXPECT_EQ(this->MustWrite(r).assets_removed, 1u);
+  EXPECT_EQ(this->MustWrite(r).assets_removed, 0u) << "removing twice is a no-op";
+
+  auto active = this->store_->ListAssets({});
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0].key, Key("analytics.marts.a"));
+  AssetFilter all;
+  all.include_removed = true;
+  EXPECT_EQ(this->store_->ListAssets(all)->size(), 2u);
+  auto removed = this->store_->GetAsset(Key("analytics.marts.b"));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->status, model::AssetStatus::kRemoved);
+  EXPECT_EQ(this->store_->ReadSeries(Key("analytics.marts.b"), "row_count", kT0, kT0 + hours(1))
+                ->values.size(),
+            1u)
+      << "history survives removal";
+
+  WriteBatch back;
+  back.PutAsset(MakeAsset("analytics.marts.b"));
+  this->MustWrite(back);
+  EXPECT_EQ(this->store_->GetAsset(Key("analytics.marts.b"))->status, model::AssetStatus::kActive);
+}
+
+TYPED_TEST(StoreTest, ListAssetsFiltersAndPages) {
+  WriteBatch b;
+  for (int i = 0; i < 5; ++i) b.PutAsset(MakeAsset("s.t" + std::to_string(i)));
+  model::Asset src = MakeAsset("raw.src", model::AssetKind::kSource);
+  src.source = "airbyte";
+  b.PutAsset(src);
+  this->MustWrite(b);
+  AssetFilter f;
+  f.kind = model::AssetKind::kTable;
+  f.limit = 2;
+  f.offset = 1;
+  auto page = this->store_->ListAssets(f);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].key.name, "s.t1");
+  EXPECT_EQ((*page)[1].key.name, "s.t2");
+  AssetFilter by_source;
+  by_source.source = "airbyte";
+  auto srcs = this->store_->ListAssets(by_source);
+  ASSERT_EQ(srcs->size(), 1u);
+  EXPECT_EQ((*srcs)[0].kind, model::AssetKind::kSource);
+}
+
+TYPED_TEST(StoreTest, LineageEdgesBothDirectionsAndColumnLevel) {
+  const AssetKey raw = Key("raw.orders"), stg = Key("staging.stg_orders"),
+                 fct = Key("marts.fct_orders"), job = AssetKey{"airflow", "daily.load"};
+  WriteBatch b;
+  b.ReplaceEdgesInto(stg, "dbt", {{raw, stg, "", "", {}, "dbt", ""}});
+  b.ReplaceEdgesInto(fct, "dbt",
+                     {{stg, fct, "", "", {}, "dbt", ""},
+                      {stg, fct, "id", "order_id", {}, "dbt", "IDENTITY"}});
+  b.PutEdge({raw, fct, "", "", job, "openlineage", ""});
+  EXPECT_EQ(this->MustWrite(b).edges_written, 4u);
+
+  auto up = this->store_->GetEdges(fct, Direction::kUpstream);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  ASSERT_EQ(up->size(), 3u);
+  EXPECT_EQ((*up)[0].upstream, raw);
+  EXPECT_EQ((*up)[0].via, job);
+  EXPECT_EQ((*up)[0].origin, "openlineage");
+  EXPECT_EQ((*up)[1].upstream, stg);
+  EXPECT_FALSE((*up)[1].column_level());
+  EXPECT_TRUE((*up)[2].column_level());
+  EXPECT_EQ((*up)[2].transformation, "IDENTITY");
+
+  auto down = this->store_->GetEdges(raw, Direction::kDownstream);
+  ASSERT_EQ(down->size(), 2u);
+  EXPECT_EQ((*down)[0].downstream, fct);
+  EXPECT_EQ((*down)[1].downstream, stg);
+
+  // Endpoints never put are placeholders of kind dataset; the via job is a job.
+  EXPECT_EQ(this->store_->GetAsset(raw)->kind, model::AssetKind::kDataset);
+  EXPECT_EQ(this->store_->GetAsset(job)->kind, model::AssetKind::kJob);
+
+  // Replacing dbt's edges into fct leaves openlineage's edge alone.
+  WriteBatch r;
+  r.ReplaceEdgesInto(fct, "dbt", {});
+  this->MustWrite(r);
+  up = this->store_->GetEdges(fct, Direction::kUpstream);
+  ASSERT_EQ(up->size(), 1u);
+  EXPECT_EQ((*up)[0].origin, "openlineage");
+
+  // PutEdge twice is one edge.
+  WriteBatch again;
+  again.PutEdge({raw, fct, "", "", job, "openlineage", ""});
+  EXPECT_EQ(this->MustWrite(again).edges_written, 0u);
+
+  WriteBatch mismatched;
+  mismatched.ReplaceEdgesInto(fct, "dbt", {{raw, stg, "", "", {}, "dbt", ""}});
+  EXPECT_TRUE(this->store_->Write(mismatched).status().IsInvalidArgument());
+}
+
+TYPED_TEST(StoreTest, RunStateDoesNotDependOnArrivalOrder) {
+  model::Run start{"r1", AssetKey{"airflow", "dag.task"}, "openlineage", model::RunState::kStart,
+                   kT0, std::nullopt, std::nullopt, "", "", R"({"a":1})", kT0};
+  model::Run running = start;
+  running.state = model::RunState::kRunning;
+  running.started_at.reset();
+  running.event_time = kT0 + seconds(5);
+  running.properties = R"({"b":2})";
+  model::Run fail = start;
+  fail.state = model::RunState::kFail;
+  fail.started_at.reset();
+  fail.ended_at = kT0 + seconds(10);
+  fail.error_message = "division by zero";
+  fail.event_time = kT0 + seconds(10);
+  fail.properties = R"({"a":3})";
+
+  std::vector<std::vector<model::Run>> orders = {
+      {start, running, fail}, {fail, running, start}, {running, fail, start, fail}};
+  for (size_t i = 0; i < orders.size(); ++i) {
+    for (auto& r : orders[i]) {
+      r.id = "run-" + std::to_string(i);
+      WriteBatch b;
+      b.PutRun(r);
+      this->MustWrite(b);
+    }
+    auto got = this->store_->GetRun("run-" + std::to_string(i));
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->state, model::RunState::kFail) << "order " << i;
+    EXPECT_EQ(got->started_at, kT0);
+    EXPECT_EQ(got->ended_at, kT0 + seconds(10));
+    EXPECT_EQ(got->error_message, "division by zero");
+    EXPECT_EQ(got->job, (AssetKey{"airflow", "dag.task"}));
+    EXPECT_EQ(got->event_time, kT0 + seconds(10));
+    EXPECT_EQ(Json(got->properties), Json(R"({"a":3,"b":2})")) << "order " << i;
+  }
+  WriteBatch repeat;
+  fail.id = "run-0";
+  repeat.PutRun(fail);
+  EXPECT_EQ(this->MustWrite(repeat).runs_written, 0u) << "a repeated event is a no-op";
+}
+
+TYPED_TEST(StoreTest, NodeResultsNeedTheirRunAndReadBackInOrder) {
+  WriteBatch b;
+  b.PutRun({"inv-1", {}, "dbt", model::RunState::kComplete, kT0, kT0 + seconds(30), {}, "", "",
+            "", kT0 + seconds(30)});
+  model::NodeResult m{"inv-1", "model.shop.orders", Key("marts.orders"), "model", "success",
+                      kT0, kT0 + seconds(3), 3.25, 1200, std::nullopt, "SELECT 1200", "Thread-1",
+                      ""};
+  model::NodeResult t = m;
+  t.node_id = "test.shop.not_null_orders_id";
+  t.node_kind = "test";
+  t.status = "fail";
+  t.rows_affected.reset();
+  t.failures = 4;
+  t.completed_at = kT0 + seconds(5);
+  b.PutNodeResult(t);
+  b.PutNodeResult(m);
+  EXPECT_EQ(this->MustWrite(b).node_results_written, 2u);
+
+  auto results = this->store_->GetNodeResults("inv-1");
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), 2u);
+  m.properties = "{}";
+  t.properties = "{}";
+  EXPECT_EQ((*results)[0], m);
+  EXPECT_EQ((*results)[1], t);
+  auto recent = this->store_->GetRecentResults(Key("marts.orders"), 1);
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ((*recent)[0].node_id, t.node_id);
+
+  WriteBatch orphan;
+  orphan.PutNodeResult({"inv-unknown", "model.x", {}, "model", "success", {}, {}, {}, {}, {}, "",
+                        "", ""});
+  auto r = this->store_->Write(orphan);
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_NE(r.status().message().find("inv-unknown"), std::string::npos);
+}
+
+TYPED_TEST(StoreTest, MetricPointsAreAppendOnlyAndReadInTimeOrder) {
+  const AssetKey k = Key("marts.orders");
+  WriteBatch b;
+  for (int i = 4; i >= 0; --i) b.AppendMetricPoint({k, "row_count", kT0 + hours(i), 100.0 + i});
+  b.AppendMetricPoint({k, "bytes", kT0, 4096});
+  WriteSummary s = this->MustWrite(b);
+  EXPECT_EQ(s.points_written, 6u);
+
+  WriteBatch again;
+  again.AppendMetricPoint({k, "row_count", kT0 + hours(1), 999});  // same ts: skipped
+  again.AppendMetricPoint({k, "row_count", kT0 + hours(5), 105});
+  s = this->MustWrite(again);
+  EXPECT_EQ(s.points_written, 1u);
+  EXPECT_EQ(s.points_skipped, 1u);
+
+  auto series = this->store_->ReadSeries(k, "row_count", kT0 + hours(1), kT0 + hours(5));
+  ASSERT_TRUE(series.ok());
+  EXPECT_EQ(series->values, (std::vector<double>{101, 102, 103, 104}));
+  EXPECT_EQ(series->ts.front(), kT0 + hours(1));
+  EXPECT_EQ(*this->store_->ListMetrics(k), (std::vector<std::string>{"bytes", "row_count"}));
+  EXPECT_TRUE(this->store_->ReadSeries(Key("none"), "row_count", kT0, kT0 + hours(9))
+                  ->values.empty());
+
+  WriteBatch nan;
+  nan.AppendMetricPoint({k, "row_count", kT0 + hours(9), std::nan("")});
+  EXPECT_TRUE(this->store_->Write(nan).status().IsInvalidArgument());
+}
+
+TYPED_TEST(StoreTest, SchemaSnapshotsRecordOnlyChanges) {
+  const AssetKey k = Key("marts.orders");
+  auto snap = [&](Timestamp t, std::vector<model::Column> cols) {
+    return model::SchemaSnapshot{k, t, "postgres", std::move(cols)};
+  };
+  std::vector<model::Column> v1 = {{"id", 1, "integer", "", false, {}, ""},
+                                   {"amount", 2, "numeric", "", true, {}, ""}};
+  std::vector<model::Column> v2 = {{"id", 1, "bigint", "", false, {}, ""},
+                                   {"amount", 2, "numeric", "", true, {}, ""}};
+  WriteBatch b;
+  b.PutSchemaSnapshot(snap(kT0, v1));
+  b.PutSchemaSnapshot(snap(kT0 + hours(1), v1));
+  b.PutSchemaSnapshot(snap(kT0 + hours(2), v2));
+  WriteSummary s = this->MustWrite(b);
+  EXPECT_EQ(s.snapshots_written, 2u);
+  EXPECT_EQ(s.snapshots_unchanged, 1u);
+  auto history = this->store_->GetSchemaHistory(k);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].observed_at, kT0);
+  EXPECT_EQ((*history)[1].columns[0].data_type, "bigint");
+  EXPECT_EQ((*history)[1].columns[1].nullable, std::optional<bool>(true));
+  EXPECT_EQ((*history)[1].source, "postgres");
+}
+
+TYPED_TEST(StoreTest, IncidentsAndAnomaliesRoundTrip) {
+  model::Incident inc;
+  inc.id = "inc-1";
+  inc.root = Key("raw.purchases");
+  inc.title = "purchases halved";
+  inc.severity = model::Severity::kError;
+  inc.opened_at = kT0;
+  inc.updated_at = kT0;
+  inc.properties = R"({"symptoms":2})";
+  model::Anomaly an;
+  an.id = "an-1";
+  an.asset = Key("raw.purchases");
+  an.metric = "row_count";
+  an.detector = "volume";
+  an.ts = kT0;
+  an.value = 500;
+  an.expected_low = 900;
+  an.expected_high = 1100;
+  an.score = -7.5;
+  an.direction = "drop";
+  an.severity = model::Severity::kError;
+  an.train_start = kT0 - hours(24 * 28);
+  an.train_end = kT0;
+  an.train_size = 28;
+  an.seasonality = "day_of_week";
+  an.explanation = "500 rows, expected 900-1100";
+  an.detected_at = kT0 + seconds(1);
+  an.incident_id = "inc-1";
+  WriteBatch b;
+  b.PutIncident(inc);
+  b.PutAnomaly(an);
+  this->MustWrite(b);
+
+  auto got = this->store_->GetIncident("inc-1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->root, inc.root);
+  EXPECT_EQ(got->severity, model::Severity::kError);
+  EXPECT_EQ(Json(got->properties), Json(inc.properties));
+  AnomalyFilter f;
+  f.incident_id = "inc-1";
+  auto anomalies = this->store_->ListAnomalies(f);
+  ASSERT_TRUE(anomalies.ok()) << anomalies.status().ToString();
+  ASSERT_EQ(anomalies->size(), 1u);
+  EXPECT_EQ((*anomalies)[0], an);
+
+  inc.state = model::IncidentState::kResolved;
+  inc.resolved_at = kT0 + hours(3);
+  WriteBatch r;
+  r.PutIncident(inc);
+  this->MustWrite(r);
+  EXPECT_TRUE(this->store_->ListIncidents(model::IncidentState::kOpen, 10)->empty());
+  auto resolved = this->store_->ListIncidents(model::IncidentState::kResolved, 10);
+  ASSERT_EQ(resolved->size(), 1u);
+  EXPECT_EQ((*resolved)[0].resolved_at, kT0 + hours(3));
+  EXPECT_TRUE(this->store_->GetIncident("inc-404").status().IsNotFound());
+}
+
+model::Alert MakeAlert(int i, Timestamp due) {
+  model::Alert a;
+  a.id = "alert-" + std::to_string(i);
+  a.incident_id = "inc-1";
+  a.channel = "slack-finance";
+  a.event = "opened";
+  a.payload = R"({"n":)" + std::to_string(i) + "}";
+  a.idempotency_key = "inc-1:opened:slack-finance:" + std::to_string(i);
+  a.created_at = due;
+  a.next_attempt_at = due;
+  return a;
+}
+
+TYPED_TEST(StoreTest, OutboxLeasesDeliversRetriesAndDeadLetters) {
+  WriteBatch b;
+  for (int i = 0; i < 3; ++i) b.EnqueueAlert(MakeAlert(i, kT0 + seconds(i)));
+  EXPECT_EQ(this->MustWrite(b).alerts_enqueued, 3u);
+  EXPECT_EQ(this->MustWrite(b).alerts_skipped, 3u) << "same idempotency keys are not re-queued";
+
+  auto claimed = this->store_->ClaimAlerts("w1", 10, kT0 + seconds(1), seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_EQ(claimed->size(), 2u) << "alert-2 is not due yet";
+  EXPECT_EQ((*claimed)[0].id, "alert-0");
+  EXPECT_EQ((*claimed)[0].lease_owner, "w1");
+  EXPECT_TRUE(this->store_->ClaimAlerts("w2", 10, kT0 + seconds(1), seconds(30))->empty())
+      << "leased alerts are not claimed twice";
+
+  ASSERT_TRUE(this->store_->MarkAlertDelivered("alert-0", "w1", kT0 + seconds(2)).ok());
+  Status wrong = this->store_->MarkAlertDelivered("alert-1", "w2", kT0 + seconds(2));
+  EXPECT_TRUE(wrong.IsInvalidArgument()) << wrong.ToString();
+  EXPECT_TRUE(this->store_->MarkAlertDelivered("alert-404", "w1", kT0).IsNotFound());
+  ASSERT_TRUE(this->store_
+                  ->MarkAlertFailed("alert-1", "w1", "HTTP 500", kT0 + seconds(60), false)
+                  .ok());
+
+  // After its lease expires an unfinished alert is claimable again by anyone.
+  auto later = this->store_->ClaimAlerts("w2", 10, kT0 + seconds(61), seconds(30));
+  ASSERT_TRUE(later.ok());
+  ASSERT_EQ(later->size(), 2u);
+  EXPECT_EQ((*later)[0].id, "alert-2");
+  EXPECT_EQ((*later)[1].id, "alert-1");
+  EXPECT_EQ((*later)[1].attempts, 1);
+  EXPECT_EQ((*later)[1].last_error, "HTTP 500");
+  ASSERT_TRUE(
+      this->store_->MarkAlertFailed("alert-1", "w2", "HTTP 500", kT0 + seconds(99), true).ok());
+
+  auto dead = this->store_->ListAlerts(model::AlertState::kDead, 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, "alert-1");
+  EXPECT_EQ((*dead)[0].attempts, 2);
+  auto delivered = this->store_->ListAlerts(model::AlertState::kDelivered, 10);
+  ASSERT_EQ(delivered->size(), 1u);
+  EXPECT_EQ((*delivered)[0].delivered_at, kT0 + seconds(2));
+  EXPECT_EQ(Json((*delivered)[0].payload), Json(R"({"n":0})"));
+}
+
+TYPED_TEST(StoreTest, ConcurrentClaimsNeverShareAnAlert) {
+  WriteBatch b;
+  constexpr int kAlerts = 200;
+  for (int i = 0; i < kAlerts; ++i) b.EnqueueAlert(MakeAlert(i, kT0));
+  this->MustWrite(b);
+  std::vector<std::vector<std::string>> got(4);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      while (true) {
+        auto c = this->store_->ClaimAlerts("w" + std::to_string(w), 7, kT0, seconds(60));
+        if (!c.ok() || c->empty()) return;
+        for (auto& a : *c) got[w].push_back(a.id);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  std::set<std::string> all;
+  size_t total = 0;
+  for (auto& g : got) {
+    total += g.size();
+    all.insert(g.begin(), g.end());
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kAlerts));
+  EXPECT_EQ(all.size(), static_cast<size_t>(kAlerts));
+}
+
+TYPED_TEST(StoreTest, CountsReflectWrites) {
+  WriteBatch b;
+  b.PutAsset(MakeAsset("a.b"));
+  b.SetColumns(Key("a.b"), {{"x", 1, "int", "", {}, {}, ""}});
+  b.AppendMetricPoint({Key("a.b"), "row_count", kT0, 1});
+  b.AppendMetricPoint({Key("c.d"), "row_count", kT0, 1});  // creates a placeholder
+  this->MustWrite(b);
+  auto c = this->store_->Counts();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->assets, 2);
+  EXPECT_EQ(c->columns, 1);
+  EXPECT_EQ(c->metric_points, 2);
+}
+
+TYPED_TEST(StoreTest, ConcurrentReadersAndWritersSeeWholeBatches) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    while (!stop) {
+      auto cols = this->store_->GetColumns(Key("marts.wide"));
+      if (cols.ok() && !cols->empty() && cols->size() != 20) ++bad;
+    }
+  });
+  for (int round = 0; round < 30; ++round) {
+    WriteBatch b;
+    std::vector<model::Column> cols;
+    for (int i = 0; i < 20; ++i) {
+      cols.push_back({"c" + std::to_string(i), i + 1, round % 2 ? "int" : "text", "", {}, {}, ""});
+    }
+    b.SetColumns(Key("marts.wide"), cols);
+    this->MustWrite(b);
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0) << "a reader saw a half-written column set";
+}
+
+}  // namespace
+}  // namespace tidemark::catalog
