@@ -179,6 +179,13 @@ CREATE TABLE alerts (
   lease_expires_at INTEGER
 );
 CREATE INDEX alerts_due ON alerts(next_attempt_at) WHERE state = 'pending';
+CREATE TABLE checkpoints (
+  scope      TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
 )sql",
 };
 

@@ -230,6 +230,14 @@ constexpr char kAlertExists[] = "SELECT 1 FROM alerts WHERE id = ?1";
 constexpr char kSelectAlerts[] =
     "SELECT " TM_ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR state = ?1)"
     " ORDER BY created_at, id LIMIT ?2";
+constexpr char kUpsertCheckpoint[] =
+    "INSERT INTO checkpoints (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
+    "   updated_at = excluded.updated_at";
+constexpr char kSelectCheckpoint[] =
+    "SELECT scope, key, value, updated_at FROM checkpoints WHERE scope = ?1 AND key = ?2";
+constexpr char kSelectCheckpoints[] =
+    "SELECT scope, key, value, updated_at FROM checkpoints WHERE scope = ?1 ORDER BY key";
 constexpr char kHasMigrationsTable[] =
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr char kSchemaVersionSql[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
@@ -383,6 +391,10 @@ model::Alert ReadAlert(const SqliteStmt& s) {
   return a;
 }
 
+Checkpoint ReadCheckpoint(const SqliteStmt& s) {
+  return Checkpoint{s.Text(0), s.Text(1), s.Text(2), s.Time(3)};
+}
+
 std::string ColumnsToJson(const std::vector<model::Column>& columns) {
   nlohmann::json arr = nlohmann::json::array();
   for (const model::Column& c : columns) {
@@ -450,6 +462,7 @@ class BatchApplier {
     for (const auto& i : b.incidents()) TM_RETURN_IF_ERROR(PutIncident(i));
     for (const auto& a : b.anomalies()) TM_RETURN_IF_ERROR(PutAnomaly(a));
     for (const auto& a : b.alerts()) TM_RETURN_IF_ERROR(EnqueueAlert(a));
+    for (const auto& c : b.checkpoints()) TM_RETURN_IF_ERROR(PutCheckpoint(c));
     return summary_;
   }
 
@@ -813,6 +826,15 @@ class BatchApplier {
     return Status::Ok();
   }
 
+  Status PutCheckpoint(const Checkpoint& c) {
+    if (c.scope.empty() || c.key.empty()) {
+      return Status::InvalidArgument("a checkpoint needs a scope and a key", "checkpoints");
+    }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertCheckpoint));
+    s.Bind(1, c.scope).Bind(2, c.key).Bind(3, c.value).Bind(4, now_);
+    return s.Run().WithWhere("checkpoints/" + c.scope + "/" + c.key);
+  }
+
   SqliteDb& db_;
   Timestamp now_;
   std::unordered_map<std::string, std::int64_t> ids_;
@@ -1118,6 +1140,27 @@ class SqliteStore final : public Store {
       }
       s.Bind(2, static_cast<std::int64_t>(limit));
       return Collect<model::Alert>(s, ReadAlert);
+    });
+  }
+
+  Result<Checkpoint> GetCheckpoint(std::string_view scope, std::string_view key) override {
+    return WithReader([&](SqliteDb& db) -> Result<Checkpoint> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectCheckpoint));
+      s.Bind(1, scope).Bind(2, key);
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) {
+        return Status::NotFound("no checkpoint '" + std::string(key) + "' in '" +
+                                std::string(scope) + "'");
+      }
+      return ReadCheckpoint(s);
+    });
+  }
+
+  Result<std::vector<Checkpoint>> ListCheckpoints(std::string_view scope) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<Checkpoint>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectCheckpoints));
+      s.Bind(1, scope);
+      return Collect<Checkpoint>(s, ReadCheckpoint);
     });
   }
 

@@ -634,6 +634,30 @@ TYPED_TEST(StoreTest, ConcurrentClaimsNeverShareAnAlert) {
   EXPECT_EQ(all.size(), static_cast<size_t>(kAlerts));
 }
 
+TYPED_TEST(StoreTest, CheckpointsAreReplacedByScopeAndKey) {
+  WriteBatch b;
+  b.PutCheckpoint({"dbt:manifest", "target/manifest.json", "digest-1", {}});
+  b.PutCheckpoint({"dbt:manifest", "other/manifest.json", "digest-9", {}});
+  b.PutCheckpoint({"postgres:wh", "public.orders", R"({"n_tup_ins":5})", {}});
+  this->MustWrite(b);
+  this->clock_->Advance(hours(1));
+  WriteBatch b2;
+  b2.PutCheckpoint({"dbt:manifest", "target/manifest.json", "digest-2", {}});
+  this->MustWrite(b2);
+  auto c = this->store_->GetCheckpoint("dbt:manifest", "target/manifest.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->value, "digest-2");
+  EXPECT_EQ(c->updated_at, kT0 + hours(1));
+  auto all = this->store_->ListCheckpoints("dbt:manifest");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].key, "other/manifest.json");
+  EXPECT_TRUE(this->store_->GetCheckpoint("dbt:manifest", "nope").status().IsNotFound());
+  WriteBatch bad;
+  bad.PutCheckpoint({"", "k", "v", {}});
+  EXPECT_TRUE(this->store_->Write(bad).status().IsInvalidArgument());
+}
+
 TYPED_TEST(StoreTest, CountsReflectWrites) {
   WriteBatch b;
   b.PutAsset(MakeAsset("a.b"));

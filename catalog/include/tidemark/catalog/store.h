@@ -139,6 +139,12 @@ class Store {
   virtual Result<std::vector<model::Alert>> ListAlerts(std::optional<model::AlertState> state,
                                                        size_t limit) = 0;
 
+  // Checkpoints -------------------------------------------------------------------------------
+  // NotFound when none is stored under (scope, key).
+  virtual Result<Checkpoint> GetCheckpoint(std::string_view scope, std::string_view key) = 0;
+  // Every checkpoint of a scope, ordered by key.
+  virtual Result<std::vector<Checkpoint>> ListCheckpoints(std::string_view scope) = 0;
+
   // Row counts of each table, for /metrics, the demo and tests.
   virtual Result<StoreCounts> Counts() = 0;
 };

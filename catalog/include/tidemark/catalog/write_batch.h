@@ -6,7 +6,7 @@
 //
 // Writes are grouped by kind and applied in a fixed order that respects references:
 // owners, assets, aliases, columns, tags, ownerships, removals, edges, runs, node results,
-// metric points, schema snapshots, incidents, anomalies, alerts. An asset referenced by a later
+// metric points, schema snapshots, incidents, anomalies, alerts, checkpoints. An asset referenced by a later
 // write (a metric point, an edge endpoint) but never put is created as a kDataset placeholder.
 //
 // Not thread-safe; build it on one thread, then hand it to Write.
@@ -22,6 +22,17 @@
 #include "tidemark/model/schema_snapshot.h"
 
 namespace tidemark::catalog {
+
+// A collector's memory between runs: `scope` names the collector and source ("dbt:manifest",
+// "postgres:warehouse-1"), `key` the thing remembered, `value` whatever text it needs.
+struct Checkpoint {
+  std::string scope;
+  std::string key;
+  std::string value;
+  model::Timestamp updated_at{};  // set by the store on write
+
+  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
+};
 
 class WriteBatch {
  public:
@@ -77,6 +88,10 @@ class WriteBatch {
   // Enqueues an alert; an alert whose idempotency_key is already stored is skipped.
   void EnqueueAlert(model::Alert alert) { alerts_.push_back(std::move(alert)); }
 
+  // Insert or replace by (scope, key): small state a collector keeps between runs, written in
+  // the same transaction as what it describes (an artifact's digest, a table's counters).
+  void PutCheckpoint(Checkpoint checkpoint) { checkpoints_.push_back(std::move(checkpoint)); }
+
   bool empty() const;
   size_t size() const;  // number of writes of every kind
   void Clear();
@@ -110,6 +125,7 @@ class WriteBatch {
   const std::vector<model::Incident>& incidents() const { return incidents_; }
   const std::vector<model::Anomaly>& anomalies() const { return anomalies_; }
   const std::vector<model::Alert>& alerts() const { return alerts_; }
+  const std::vector<Checkpoint>& checkpoints() const { return checkpoints_; }
 
  private:
   std::vector<model::Asset> assets_;
@@ -128,6 +144,7 @@ class WriteBatch {
   std::vector<model::Incident> incidents_;
   std::vector<model::Anomaly> anomalies_;
   std::vector<model::Alert> alerts_;
+  std::vector<Checkpoint> checkpoints_;
 };
 
 // What a Write changed, by kind: rows inserted or updated, and writes that were no-ops
