@@ -1,0 +1,315 @@
+// The `tidemark` binary, run as a subprocess: what a user or a script sees. The unit under
+// test is the binary itself (ui/src/cli.cc), so no header comes first here.
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ui/http_client.h"
+#include "ui/temp_dir.h"
+
+extern char** environ;
+
+namespace tidemark::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A running `tidemark` with its stdout and stderr captured. Its environment is ours minus every
+// TIDEMARK_* variable, so the developer's settings cannot leak into a test.
+class Subprocess {
+ public:
+  explicit Subprocess(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    posix_spawn_file_actions_addclose(&actions, err[0]);
+
+    std::vector<std::string> argv_storage = {TIDEMARK_BINARY};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : argv_storage) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (char** var = environ; *var != nullptr; ++var) {
+      if (std::strncmp(*var, "TIDEMARK_", 9) != 0) envp.push_back(*var);
+    }
+    envp.push_back(nullptr);
+
+    if (posix_spawn(&pid_, TIDEMARK_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0) {
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    close(err[1]);
+    fds_[0] = out[0];
+    fds_[1] = err[0];
+  }
+
+  ~Subprocess() {
+    if (pid_ > 0 && !exit_code_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  bool started() const { return pid_ > 0; }
+  void Signal(int signal) { kill(pid_, signal); }
+  const std::string& out() const { return text_[0]; }
+  const std::string& err() const { return text_[1]; }
+
+  // Collects output until `needle` appears in stdout (`in_stdout`) or stderr; false when the
+  // process exits or the deadline passes first.
+  bool WaitForOutput(std::string_view needle, bool in_stdout,
+                     std::chrono::milliseconds timeout = 10s) {
+    auto deadline = Clock::now() + timeout;
+    while (text_[in_stdout ? 0 : 1].find(needle) == std::string::npos) {
+      if (Clock::now() >= deadline || !Pump(deadline)) return false;
+    }
+    return true;
+  }
+
+  // Collects output until the process exits; its exit code (128 + signal when killed by one),
+  // or nullopt when it is still running at the deadline.
+  std::optional<int> Wait(std::chrono::milliseconds timeout = 10s) {
+    auto deadline = Clock::now() + timeout;
+    while (Pump(deadline)) {
+    }
+    int status = 0;
+    while (Clock::now() < deadline) {
+      pid_t done = waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return exit_code_;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  // Reads whatever is available; false once both pipes are closed or the deadline passed.
+  bool Pump(Clock::time_point deadline) {
+    pollfd polls[2];
+    int open = 0;
+    for (int i = 0; i < 2; ++i) {
+      polls[i] = {fds_[i], POLLIN, 0};
+      if (fds_[i] >= 0) ++open;
+    }
+    if (open == 0) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= 0ms || poll(polls, 2, static_cast<int>(left.count())) <= 0) return false;
+    for (int i = 0; i < 2; ++i) {
+      if (fds_[i] < 0 || polls[i].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = read(fds_[i], buffer, sizeof buffer);
+      if (n > 0) {
+        text_[i].append(buffer, static_cast<size_t>(n));
+      } else {
+        close(fds_[i]);
+        fds_[i] = -1;
+      }
+    }
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int fds_[2] = {-1, -1};
+  std::string text_[2];
+  std::optional<int> exit_code_;
+};
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+Outcome RunTidemark(const std::vector<std::string>& args) {
+  Subprocess process(args);
+  EXPECT_TRUE(process.started());
+  std::optional<int> code = process.Wait();
+  EXPECT_TRUE(code) << "tidemark did not exit";
+  return {code.value_or(-1), process.out(), process.err()};
+}
+
+// The port in "listening on http://127.0.0.1:PORT ...", or 0.
+uint16_t ListeningPort(const std::string& log) {
+  constexpr std::string_view kPrefix = "listening on http://127.0.0.1:";
+  size_t at = log.find(kPrefix);
+  if (at == std::string::npos) return 0;
+  return static_cast<uint16_t>(std::stoi(log.substr(at + kPrefix.size())));
+}
+
+void ExpectOneErrorLine(const Outcome& outcome) {
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_EQ(outcome.err.rfind("tidemark: error: ", 0), 0u) << outcome.err;
+  EXPECT_EQ(std::count(outcome.err.begin(), outcome.err.end(), '\n'), 1) << outcome.err;
+}
+
+TEST(CliTest, VersionPrintsVersionAndBuild) {
+  Outcome outcome = RunTidemark({"version"});
+  EXPECT_EQ(outcome.exit_code, 0);
+  EXPECT_EQ(outcome.out.rfind("tidemark 0.1.0\n", 0), 0u) << outcome.out;
+  EXPECT_EQ(outcome.err, "");
+}
+
+TEST(CliTest, HelpListsSubcommandsAndExitsZero) {
+  Outcome outcome = RunTidemark({"--help"});
+  EXPECT_EQ(outcome.exit_code, 0);
+  for (const char* command : {"serve", "demo", "migrate", "version", "ingest", "collect", "detect",
+                              "report", "search", "lineage"}) {
+    EXPECT_NE(outcome.out.find(command), std::string::npos) << command;
+  }
+  outcome = RunTidemark({"serve", "--help"});
+  EXPECT_EQ(outcome.exit_code, 0);
+  EXPECT_NE(outcome.out.find("--listen"), std::string::npos) << outcome.out;
+}
+
+TEST(CliTest, UnknownFlagIsOneLineAndExit2) {
+  Outcome outcome = RunTidemark({"--bogus", "version"});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("--bogus"), std::string::npos) << outcome.err;
+
+  ExpectOneErrorLine(RunTidemark({"serve", "--listen"}));  // missing value
+  ExpectOneErrorLine(RunTidemark({}));                     // missing subcommand
+}
+
+TEST(CliTest, BadConfigNamesKeyAndLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string file = dir.Write("tidemark.yml", "db: sqlite:x.db\nserver:\n  listen: abc\n");
+  Outcome outcome = RunTidemark({"--config", file, "serve"});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find(file + ":3: server.listen: expected host:port, got \"abc\""),
+            std::string::npos)
+      << outcome.err;
+
+  file = dir.Write("typo.yml", "db: sqlite:x.db\nlog:\n  levle: debug\n");
+  outcome = RunTidemark({"--config", file, "serve"});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find(file + ":3: unknown key \"log.levle\""), std::string::npos)
+      << outcome.err;
+}
+
+TEST(CliTest, PlannedCommandsSayWhatTheyWillDoAndExit2) {
+  for (const char* command : {"ingest", "collect", "detect", "report", "search", "lineage"}) {
+    Outcome outcome = RunTidemark({command, "some-arg", "--some-flag"});
+    ExpectOneErrorLine(outcome);
+    EXPECT_EQ(outcome.err, "tidemark: error: not implemented yet: see `tidemark " +
+                               std::string(command) + " --help`\n");
+    EXPECT_NE(outcome.out.find(std::string("tidemark ") + command), std::string::npos)
+        << outcome.out;
+  }
+}
+
+TEST(CliTest, MigrateReportsSchemaVersions) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "m.db").string();
+  Outcome first = RunTidemark({"--db", db, "migrate"});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "schema version 0 -> 1\n");
+  Outcome again = RunTidemark({"migrate", "--db", db});  // global flags may follow
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, "schema version 1 -> 1\n");
+}
+
+TEST(CliTest, ServeAnswersHealthAndStopsOnSigterm) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "serve.db").string();
+  auto start = Clock::now();
+  Subprocess process({"serve", "--listen", "127.0.0.1:0", "--db", db});
+  ASSERT_TRUE(process.started());
+  ASSERT_TRUE(process.WaitForOutput("listening on", /*in_stdout=*/false)) << process.err();
+  uint16_t port = ListeningPort(process.err());
+  ASSERT_NE(port, 0) << process.err();
+  auto health = Fetch(port, "GET", "/health");
+  auto ready = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  std::cout << "serve on a new SQLite file answered /health after " << ready.count() << " ms\n";
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->Header("content-type"), "application/json");
+  nlohmann::json body = nlohmann::json::parse(health->body);
+  EXPECT_EQ(body["status"], "ok");
+  EXPECT_EQ(body["version"], "0.1.0");
+  EXPECT_EQ(body["store"]["kind"], "sqlite");
+  EXPECT_EQ(body["store"]["schema_version"], 1);
+  EXPECT_EQ(body["store"]["reachable"], true);
+  EXPECT_NE(body["store"]["url"].get<std::string>().find("serve.db"), std::string::npos);
+  EXPECT_TRUE(body["uptime_s"].is_number_integer());
+
+  auto metrics = Fetch(port, "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(metrics->Header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(metrics->body.find("tidemark_up 1\n"), std::string::npos);
+  EXPECT_NE(metrics->body.find("tidemark_http_requests_total{route=\"/health\",method=\"GET\","
+                               "status=\"200\"} 1\n"),
+            std::string::npos)
+      << metrics->body;
+
+  process.Signal(SIGTERM);
+  EXPECT_EQ(process.Wait(5s), 0) << process.err();
+  EXPECT_NE(process.err().find("shutting down"), std::string::npos) << process.err();
+}
+
+TEST(CliTest, JsonLogsAreOneObjectPerLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "json.db").string();
+  Subprocess process({"--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--db", db});
+  ASSERT_TRUE(process.WaitForOutput("listening on", /*in_stdout=*/false)) << process.err();
+  process.Signal(SIGINT);
+  EXPECT_EQ(process.Wait(5s), 0);
+  std::istringstream lines(process.err());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(entry.is_discarded()) << line;
+    EXPECT_TRUE(entry.contains("ts") && entry.contains("level") && entry["msg"].is_string());
+    ++count;
+  }
+  EXPECT_GE(count, 2);  // "listening on", "received SIGINT", ...
+}
+
+TEST(CliTest, DemoTellsWhereToLook) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "demo.db").string();
+  Subprocess process({"demo", "--listen", "127.0.0.1:0", "--db", db});
+  ASSERT_TRUE(process.WaitForOutput("Tidemark demo: open http://127.0.0.1:", /*in_stdout=*/true))
+      << process.out() << process.err();
+  process.Signal(SIGTERM);
+  EXPECT_EQ(process.Wait(5s), 0);
+}
+
+TEST(CliTest, StoreFailureNeverPrintsThePassword) {
+  // Port 1 on loopback refuses at once: the store cannot open, and the error is logged.
+  Outcome outcome =
+      RunTidemark({"serve", "--db", "postgresql://tidemark:hunter2@127.0.0.1:1/tidemark"});
+  EXPECT_NE(outcome.exit_code, 0);
+  EXPECT_NE(outcome.err.find("cannot open store"), std::string::npos) << outcome.err;
+  EXPECT_EQ(outcome.err.find("hunter2"), std::string::npos) << outcome.err;
+}
+
+}  // namespace
+}  // namespace tidemark::test

@@ -1,0 +1,224 @@
+#include "cli.h"
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "demo.h"
+#include "logging.h"
+#include "tidemark/catalog/store.h"
+#include "tidemark/ui/config.h"
+#include "tidemark/ui/redact.h"
+#include "tidemark/ui/service.h"
+#include "tidemark/ui/version.h"
+
+namespace tidemark::ui {
+namespace {
+
+using model::Status;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr std::string_view kDemoDb = "sqlite:./tidemark-demo.db";
+
+// Commands that exist so scripts and help text can rely on their names, ahead of the issues
+// that implement them.
+struct PlannedCommand {
+  const char* name;
+  const char* summary;
+  const char* plan;
+};
+
+constexpr PlannedCommand kPlannedCommands[] = {
+    {"ingest", "Load an artifact into the catalog (planned)",
+     "tidemark ingest <kind> <path|-> will load one artifact into the catalog: a dbt target/ "
+     "folder (manifest.json, run_results.json, sources.json, catalog.json), OpenLineage run "
+     "events as JSON lines, pushed stats JSON, or Airbyte, dlt, Great Expectations, Kafka "
+     "Connect and Prefect results. The artifact is validated whole and rejected whole, with "
+     "errors naming the file and JSON path; a summary {scanned, written, warnings, rejected} "
+     "is printed."},
+    {"collect", "Run the configured sources once (planned)",
+     "tidemark collect [source...] will run the sources of the config file's `sources:` "
+     "section once (all of them, or those named): read dbt artifacts, poll PostgreSQL "
+     "warehouse statistics and fetch tool results, writing assets, runs and metric points to "
+     "the store idempotently."},
+    {"detect", "Run the detectors over stored series (planned)",
+     "tidemark detect [asset...] will run the freshness, volume, schema-change and column "
+     "metric detectors over the stored series (of every asset, or those named), record each "
+     "anomaly with its value, expected range, score and training window, and group them into "
+     "incidents through lineage."},
+    {"report", "Render the nightly report (planned)",
+     "tidemark report [--since 24h] [--out FILE] will render the nightly report: freshness, "
+     "volume and schema changes, open incidents and their owners, per the config file's "
+     "`report:` section, to a file or standard output."},
+    {"search", "Search assets, columns, owners and tags (planned)",
+     "tidemark search <query> will run a full-text search over asset names, descriptions, "
+     "columns, owners and tags and print the best matches with their keys and owners."},
+    {"lineage", "Show an asset's upstream or downstream lineage (planned)",
+     "tidemark lineage <asset> [--upstream|--downstream] [--depth N] will print the assets "
+     "upstream or downstream of <asset> (a key or an alias such as a dbt unique_id), level by "
+     "level, with the columns each edge maps when known."},
+};
+
+std::string Describe(const Status& status) {
+  return status.where().empty() ? status.message() : status.where() + ": " + status.message();
+}
+
+// The one-line failure format for usage and configuration errors.
+int Fail(std::string_view message, int exit_code) {
+  std::string line(message);
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::fprintf(stderr, "tidemark: error: %s\n", line.c_str());
+  return exit_code;
+}
+
+int ExitCodeFor(const Status& status) {
+  return status.IsInvalidArgument() ? kExitUsage : kExitFailure;
+}
+
+int RunVersion() {
+  std::printf("tidemark %s\n%s\n", std::string(Version()).c_str(), BuildDescription().c_str());
+  return kExitOk;
+}
+
+int RunPlanned(const PlannedCommand& command) {
+  std::printf("%s\n", command.plan);
+  return Fail(std::string("not implemented yet: see `tidemark ") + command.name + " --help`",
+              kExitUsage);
+}
+
+int RunMigrate(const Config& config) {
+  auto report = catalog::Migrate({.url = config.db});
+  if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
+  std::printf("schema version %d -> %d\n", report->from, report->to);
+  return kExitOk;
+}
+
+// "127.0.0.1:8080", with IPv6 hosts bracketed.
+std::string HostPortText(const ServerOptions& options, uint16_t port) {
+  bool v6 = options.host.find(':') != std::string::npos;
+  return (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(port);
+}
+
+// `serve`, and `demo` (which loads the demo data first and tells the user where to look).
+int RunServe(const Config& config, bool demo) {
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) {
+    spdlog::error("cannot open store {}: {}", config.db, Describe(store.status()));
+    return ExitCodeFor(store.status());
+  }
+  if (demo) {
+    if (Status status = LoadDemoData(**store); !status.ok()) {
+      spdlog::error("cannot load demo data: {}", Describe(status));
+      return kExitFailure;
+    }
+  }
+  auto options = ServiceOptionsFrom(config);
+  if (!options.ok()) return Fail(Describe(options.status()), kExitUsage);
+  auto service = Service::Create(**store, *options);
+  if (!service.ok()) {
+    spdlog::error("cannot start: {}", Describe(service.status()));
+    return ExitCodeFor(service.status());
+  }
+  auto schema = (*store)->SchemaVersion();
+  const std::string address = HostPortText(options->server, (*service)->port());
+  spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
+               schema.ok() ? std::to_string(*schema) : "?");
+  if (demo) {
+    std::printf("Tidemark demo: open http://%s/\n", address.c_str());
+    std::fflush(stdout);
+  }
+  (*service)->Run();
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"Tidemark: data observability and catalog.", "tidemark"};
+  app.footer(
+      "Settings come from defaults < the config file < TIDEMARK_DB, TIDEMARK_LISTEN, "
+      "TIDEMARK_LOG_LEVEL, TIDEMARK_LOG_FORMAT < flags.\n"
+      "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.");
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the subcommand
+  app.set_version_flag("--version", "tidemark " + std::string(Version()));
+
+  std::string config_file, db, log_level, log_format;
+  auto* config_flag =
+      app.add_option("--config", config_file, "YAML config file (default: $TIDEMARK_CONFIG)");
+  auto* db_flag = app.add_option("--db", db, "Store URL: sqlite:PATH or postgresql://...");
+  auto* level_flag =
+      app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+  auto* format_flag = app.add_option("--log-format", log_format, "text or json");
+
+  std::string listen;
+  auto* serve = app.add_subcommand("serve", "Run the service: HTTP API, /health, /metrics");
+  auto* serve_listen =
+      serve->add_option("--listen", listen, "host:port to listen on; port 0 picks a free one");
+
+  std::string demo_listen, demo_db;
+  auto* demo = app.add_subcommand("demo", "Serve a demo catalog to explore");
+  demo->footer("The demo keeps its own store (default " + std::string(kDemoDb) +
+               ") and ignores the db of the config file and TIDEMARK_DB, so it never writes demo "
+               "data into a real catalog.");
+  auto* demo_listen_flag =
+      demo->add_option("--listen", demo_listen, "host:port to listen on; port 0 picks a free one");
+  auto* demo_db_flag = demo->add_option("--db", demo_db, "Store URL for the demo catalog");
+
+  auto* migrate = app.add_subcommand("migrate", "Bring the store's schema up to this version");
+  auto* version = app.add_subcommand("version", "Print the version and build");
+
+  std::vector<std::pair<CLI::App*, const PlannedCommand*>> planned;
+  for (const PlannedCommand& command : kPlannedCommands) {
+    auto* sub = app.add_subcommand(command.name, command.summary);
+    sub->footer(command.plan);
+    // Accepts whatever it will take, until it exists: extras stay here rather than falling
+    // through to the global flags, which would reject them.
+    sub->fallthrough(false)->allow_extras();
+    planned.emplace_back(sub, &command);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Fail(std::string(e.what()) + " (see tidemark --help)", kExitUsage);
+  }
+
+  if (version->parsed()) return RunVersion();
+  for (const auto& [sub, command] : planned) {
+    if (sub->parsed()) return RunPlanned(*command);
+  }
+
+  ConfigOverrides overrides;
+  if (config_flag->count() > 0) overrides.config_file = config_file;
+  if (db_flag->count() > 0) overrides.db = db;
+  if (level_flag->count() > 0) overrides.log_level = log_level;
+  if (format_flag->count() > 0) overrides.log_format = log_format;
+  if (serve_listen->count() > 0) overrides.listen = listen;
+  if (demo->parsed()) {
+    if (demo_listen_flag->count() > 0) overrides.listen = demo_listen;
+    if (demo_db_flag->count() > 0) {
+      overrides.db = demo_db;
+    } else if (!overrides.db) {
+      overrides.db = std::string(kDemoDb);
+    }
+  }
+  auto config = LoadConfig(overrides, ProcessEnvironment());
+  if (!config.ok()) return Fail(Describe(config.status()), kExitUsage);
+  SetUpLogging(config->log_level, config->log_format);
+
+  if (migrate->parsed()) return RunMigrate(*config);
+  return RunServe(*config, demo->parsed());
+}
+
+}  // namespace tidemark::ui
