@@ -811,7 +811,7 @@ class BatchApplier {
       return Status::InvalidArgument("an alert needs an id, a channel and an idempotency key",
                                      where);
     }
-    std::string payload = a.payload.empty() ? "{}" : a.payload;
+    TM_ASSIGN_OR_RETURN(std::string payload, NormalizeJsonObject(a.payload, where));
     Timestamp created = a.created_at == Timestamp{} ? now_ : a.created_at;
     Timestamp due = a.next_attempt_at == Timestamp{} ? created : a.next_attempt_at;
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertAlert));

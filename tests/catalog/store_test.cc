@@ -569,6 +569,12 @@ TYPED_TEST(StoreTest, OutboxLeasesDeliversRetriesAndDeadLetters) {
   for (int i = 0; i < 3; ++i) b.EnqueueAlert(MakeAlert(i, kT0 + seconds(i)));
   EXPECT_EQ(this->MustWrite(b).alerts_enqueued, 3u);
   EXPECT_EQ(this->MustWrite(b).alerts_skipped, 3u) << "same idempotency keys are not re-queued";
+  WriteBatch bad;
+  model::Alert not_object = MakeAlert(9, kT0);
+  not_object.payload = "[1,2]";
+  bad.EnqueueAlert(not_object);
+  EXPECT_TRUE(this->store_->Write(bad).status().IsInvalidArgument())
+      << "a payload must be a JSON object on every store";
 
   auto claimed = this->store_->ClaimAlerts("w1", 10, kT0 + seconds(1), seconds(30));
   ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
