@@ -422,7 +422,9 @@ std::vector<model::Column> ColumnsFromJson(std::string_view text) {
   return out;
 }
 
-std::string TagsToJson(const std::vector<std::string>& tags) { return nlohmann::json(tags).dump(); }
+std::string TagsToJson(const std::vector<std::string>& tags) {
+  return tags.empty() ? "[]" : nlohmann::json(tags).dump();
+}
 
 std::vector<std::string> TagsFromJson(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -546,9 +548,9 @@ class BatchApplier {
       TM_RETURN_IF_ERROR(del.Run());
     }
     for (const model::Column& c : columns) {
-      std::string cwhere = where + "/" + c.name;
       if (c.name.empty()) return Status::InvalidArgument("column name is empty", where);
-      TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(c.properties, cwhere));
+      auto props = NormalizeJsonObject(c.properties, {});
+      if (!props.ok()) return props.status().WithWhere(where + "/" + c.name);
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertColumn));
       s.Bind(1, id).Bind(2, c.name).Bind(3, c.position).Bind(4, c.data_type);
       s.Bind(5, c.description);
@@ -557,10 +559,10 @@ class BatchApplier {
       } else {
         s.BindNull(6);
       }
-      s.Bind(7, TagsToJson(c.tags)).Bind(8, props);
+      s.Bind(7, TagsToJson(c.tags)).Bind(8, *props);
       Status st = s.Run();
       if (!st.ok()) {
-        return Status::InvalidArgument("column '" + c.name + "' appears twice", cwhere);
+        return Status::InvalidArgument("column '" + c.name + "' appears twice", where);
       }
       ++summary_.columns_written;
     }
@@ -638,21 +640,26 @@ class BatchApplier {
   }
 
   Status PutEdge(const model::LineageEdge& e) {
-    std::string where = Where("edges", e.downstream);
-    if (e.origin.empty()) return Status::InvalidArgument("edge origin is empty", where);
-    if (e.upstream_column.empty() != e.downstream_column.empty()) {
-      return Status::InvalidArgument("a column-level edge needs both column names", where);
+    // The location is built only when something fails: ingest puts edges by the hundred
+    // thousand.
+    auto where = [&e] { return Where("edges", e.downstream); };
+    if (e.origin.empty()) return Status::InvalidArgument("edge origin is empty", where());
+    if (e.upstream.name.empty() || e.downstream.name.empty()) {
+      return Status::InvalidArgument("edge endpoint has an empty name", where());
     }
-    TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, where));
-    TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, where));
+    if (e.upstream_column.empty() != e.downstream_column.empty()) {
+      return Status::InvalidArgument("a column-level edge needs both column names", where());
+    }
+    TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, "edges"));
+    TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, "edges"));
     std::optional<std::int64_t> via;
     if (!e.via.empty()) {
-      TM_ASSIGN_OR_RETURN(via, IdOf(e.via, where, model::AssetKind::kJob));
+      TM_ASSIGN_OR_RETURN(via, IdOf(e.via, "edges", model::AssetKind::kJob));
     }
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertEdge));
     s.Bind(1, down).Bind(2, up).Bind(3, e.downstream_column).Bind(4, e.upstream_column);
     s.Bind(5, e.origin).Bind(6, via).Bind(7, e.transformation);
-    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    if (Status st = s.Run(); !st.ok()) return st.WithWhere(where());
     summary_.edges_written += static_cast<size_t>(db_.Changes());
     return Status::Ok();
   }

@@ -22,7 +22,7 @@ namespace tidemark::catalog {
 //  - properties are merged key by key, the winning report's keys on top.
 model::Run MergeRun(const model::Run& stored, const model::Run& incoming);
 
-// Checks that `text` is a JSON object (empty means {}) and returns it in compact form.
+// Checks that `text` is a JSON object (empty means {}) and returns it as given.
 // InvalidArgument naming `where` otherwise.
 model::Result<std::string> NormalizeJsonObject(std::string_view text, std::string_view where);
 
