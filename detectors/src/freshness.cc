@@ -1,0 +1,489 @@
+#include "tidemark/detectors/freshness.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "explain.h"
+#include "robust.h"
+#include "series_grid.h"
+#include "tidemark/detectors/detector.h"
+
+namespace tidemark::detectors {
+namespace {
+
+using internal::kDay;
+using internal::kHour;
+
+// The most recent gaps considered: days of a busy stream, every gap of a daily job.
+constexpr size_t kMaxGaps = 5000;
+// A gap is an outage, not cadence, when it lies further above its slot's median than this
+// many robust spreads; the spread is at least 5% of the median (a clockwork job has none).
+constexpr double kFenceSpreads = 6;
+constexpr double kMinSpreadShare = 0.05;
+// A slotting is believable when no two late gaps began in the same hour of the week (a
+// weekend that recurs is not an outage) and, outages aside, at most one and this share of its
+// own training gaps would have been late under it.
+constexpr double kMaxTrainingLate = 0.02;
+
+// A finer slotting must shorten the typical allowed wait by at least this much to be used,
+// unless its slots' typical gaps differ by this factor: a stream's quiet nights and busy
+// afternoons pooled together would make the nights' rule too tight.
+constexpr double kSlotGain = 0.9;
+constexpr double kSlotsDiffer = 2;
+// No learned verdict before the history spans a week, or two when some day of the week never
+// saw an update: a weekly schedule (no loads on weekends) must have been seen twice before
+// its gaps can be told from outages.
+constexpr std::int64_t kWarmup = 7 * kDay;
+constexpr std::int64_t kWeeklyWarmup = 14 * kDay;
+// A slot with this many gaps above its median measures its own tail; smaller ones scale the
+// pooled relative tail by their median (a daily job has four Tuesdays a month, a stream
+// hundreds of 03:00 gaps).
+constexpr size_t kOwnTailSamples = 20;
+constexpr double kIrregular = 0.25;
+// A slot keeps its rule with this many gaps left inside its fence (one outage among three
+// Fridays leaves two).
+constexpr size_t kMinKept = 2;
+
+struct Gap {
+  double length = 0;     // seconds
+  std::uint8_t how = 0;  // hour-of-week of the update that opened it
+};
+
+// The rule in force after one update: late after `allowed` seconds, error after `error_after`.
+struct Rule {
+  bool sla = false;
+  std::int64_t allowed = 0;
+  std::int64_t error_after = 0;
+  std::int64_t typical = 0;  // median gap of the slot
+  Seasonality seasonality = Seasonality::kNone;
+  int gaps = 0;
+  std::optional<model::Timestamp> train_start;
+  std::optional<model::Timestamp> train_end;
+};
+
+int FreshSlot(Seasonality s, int how) {
+  switch (s) {
+    case Seasonality::kDayOfWeek:
+      return how / 24;
+    case Seasonality::kHourOfDay:
+      return how % 24;
+    case Seasonality::kHourOfWeek:
+      return how;
+    default:
+      return 0;
+  }
+}
+
+int SlotCount(Seasonality s) {
+  switch (s) {
+    case Seasonality::kDayOfWeek:
+      return 7;
+    case Seasonality::kHourOfDay:
+      return 24;
+    case Seasonality::kHourOfWeek:
+      return 168;
+    default:
+      return 1;
+  }
+}
+
+// Quantile `q` (type 7) of `v`, reordering it. REQUIRES: !v.empty().
+double Quantile(std::span<double> v, double q) {
+  const double h = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(h);
+  std::nth_element(v.begin(), v.begin() + lo, v.end());
+  const double a = v[lo];
+  if (lo + 1 >= v.size()) return a;
+  const double b = *std::min_element(v.begin() + lo + 1, v.end());
+  return a + (h - static_cast<double>(lo)) * (b - a);
+}
+
+// Learns the cadence of one asset's updates. The model is refit once per hour of the clock:
+// the rule in force at an update uses the gaps that ended before the start of its hour, so the
+// live service (refitting on its hourly tick) and a replay (caching one fit per hour) agree
+// exactly, and a stream updating every few seconds costs one fit an hour, not one per update.
+class RuleLearner {
+ public:
+  RuleLearner(std::span<const model::Timestamp> ts, const FreshnessSettings& settings)
+      : ts_(ts), settings_(settings) {}
+
+  // The rule after update `j` (its slot is that of update j; the fit uses updates [0, j] that
+  // ended before j's hour began). nullopt in cold start.
+  std::optional<Rule> RuleAfter(size_t j);
+
+ private:
+  struct Fit {
+    bool ok = false;
+    std::int64_t hour = INT64_MIN;  // the refit hour it belongs to
+    int gaps = 0;
+    size_t oldest = 0;   // first update of the training window
+    size_t newest = 0;   // last update of the training window
+    double typical = 0;  // median gap, all slots
+    Seasonality seasonality = Seasonality::kNone;
+    std::array<double, 168> allowed{};
+    std::array<double, 168> median{};
+    std::array<bool, 168> usable{};
+  };
+  struct Candidate {
+    bool ok = false;
+    double typical_allowed = 0;
+    double median_ratio = 1;  // largest slot median over the smallest
+  };
+  bool Refit(std::int64_t hour, size_t newest);
+  Candidate Evaluate(Seasonality s, Fit& fit);
+
+  std::span<const model::Timestamp> ts_;
+  const FreshnessSettings& settings_;
+  Fit fit_;
+  std::vector<Gap> gaps_;
+  std::vector<double> work_, work2_;
+  std::array<std::vector<double>, 168> slots_;
+};
+
+std::optional<Rule> RuleLearner::RuleAfter(size_t j) {
+  const std::int64_t last = internal::EpochSeconds(ts_[j]);
+  const std::int64_t hour = internal::FloorDiv(last, kHour);
+  if (fit_.hour != hour) {
+    // The training data: updates up to j that happened before this hour began.
+    size_t newest = j;
+    while (newest > 0 && internal::EpochSeconds(ts_[newest]) >= hour * kHour) --newest;
+    if (internal::EpochSeconds(ts_[newest]) >= hour * kHour) {
+      fit_ = Fit{};
+      fit_.hour = hour;
+    } else if (!(fit_.ok && fit_.newest == newest)) {
+      Refit(hour, newest);
+    }
+    fit_.hour = hour;
+  }
+  if (!fit_.ok) return std::nullopt;
+  // An update in a slot the fit has no rule for (a job run by hand at an odd hour, a Friday
+  // whose history is mostly outages) gets no verdict until the next update.
+  const int slot = FreshSlot(fit_.seasonality, internal::HourOfWeek(last));
+  if (!fit_.usable[slot]) return std::nullopt;
+  Rule rule;
+  rule.seasonality = fit_.seasonality;
+  const double allowed = fit_.allowed[slot];
+  const double typical = fit_.median[slot];
+  rule.allowed = static_cast<std::int64_t>(std::ceil(allowed));
+  rule.typical = static_cast<std::int64_t>(typical);
+  rule.error_after = rule.allowed + static_cast<std::int64_t>(fit_.typical);
+  rule.gaps = fit_.gaps;
+  rule.train_start = ts_[fit_.oldest];
+  rule.train_end = ts_[fit_.newest];
+  return rule;
+}
+
+bool RuleLearner::Refit(std::int64_t hour, size_t newest) {
+  fit_ = Fit{};
+  fit_.hour = hour;
+  fit_.newest = newest;
+  const std::int64_t end = internal::EpochSeconds(ts_[newest]);
+  const std::int64_t since = end - settings_.training_window.count();
+  if (end - internal::EpochSeconds(ts_[0]) < kWarmup) return false;
+  gaps_.clear();
+  fit_.oldest = newest;
+  for (size_t k = newest; k >= 1 && gaps_.size() < kMaxGaps; --k) {
+    const std::int64_t start = internal::EpochSeconds(ts_[k - 1]);
+    if (start < since) break;
+    fit_.oldest = k - 1;
+    gaps_.push_back({static_cast<double>(internal::EpochSeconds(ts_[k]) - start),
+                     static_cast<std::uint8_t>(internal::HourOfWeek(start))});
+  }
+  if (gaps_.empty()) return false;
+  // Steps of one load (a batch committing in several transactions) are not gaps: drop the
+  // ones shorter than max(burst_gap, 1% of the 90th percentile gap).
+  work_.clear();
+  for (const Gap& g : gaps_) work_.push_back(g.length);
+  const double burst =
+      std::max(static_cast<double>(settings_.burst_gap.count()), 0.01 * Quantile(work_, 0.9));
+  std::erase_if(gaps_, [burst](const Gap& g) { return g.length < burst; });
+  if (gaps_.size() < static_cast<size_t>(std::max(settings_.min_history, 2))) return false;
+  std::array<bool, 7> day_seen{};
+  for (const Gap& g : gaps_) day_seen[g.how / 24] = true;
+  const bool every_day = std::all_of(day_seen.begin(), day_seen.end(), [](bool b) { return b; });
+  if (end - internal::EpochSeconds(ts_[0]) < (every_day ? kWarmup : kWeeklyWarmup)) return false;
+  fit_.gaps = static_cast<int>(gaps_.size());
+
+  Seasonality order[4] = {Seasonality::kNone, Seasonality::kDayOfWeek, Seasonality::kHourOfDay,
+                          Seasonality::kHourOfWeek};
+  int count = 4;
+  if (settings_.seasonality != Seasonality::kAuto) {
+    order[0] = settings_.seasonality;
+    count = 1;
+  }
+  Fit best = fit_;
+  Candidate best_score;
+  for (int c = 0; c < count; ++c) {
+    Fit candidate = fit_;
+    Candidate score = Evaluate(order[c], candidate);
+    if (!score.ok) continue;
+    const bool shapes_differ =
+        best.seasonality == Seasonality::kNone && score.median_ratio >= kSlotsDiffer;
+    if (!best_score.ok || shapes_differ ||
+        score.typical_allowed < kSlotGain * best_score.typical_allowed) {
+      best = candidate;
+      best_score = score;
+    }
+  }
+  if (!best_score.ok && settings_.seasonality != Seasonality::kNone) {
+    best = fit_;  // a forced slotting the data cannot support: fall back to none
+    best_score = Evaluate(Seasonality::kNone, best);
+  }
+  fit_ = best;
+  fit_.ok = best_score.ok;
+  return fit_.ok;
+}
+
+// Per slot of `s`: drop outage gaps beyond the fence; allowed = the larger of the slot's high
+// quantile plus `relative_margin` typical gaps (what rules a scheduled job: its latest
+// observed arrival, and some slack), and the slot's median plus `spread_margin` tails, the
+// tail being the mean excess of gaps over their median (what rules an irregular stream, whose
+// gaps are about exponential: a high quantile of a few dozen gaps says little about the
+// one-in-a-million gap, their mean does). The slotting is scored by the
+// average allowed wait over the training gaps, and disqualified when, beyond one outage, more
+// than a few of its own training gaps would have been late under it.
+RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit) {
+  Candidate out;
+  const int nslots = SlotCount(s);
+  fit.seasonality = s;
+  for (int k = 0; k < nslots; ++k) slots_[k].clear();
+  for (const Gap& g : gaps_) slots_[FreshSlot(s, g.how)].push_back(g.length);
+  std::array<size_t, 168> kept{};
+  std::array<double, 168> excess{};  // mean excess over the median, per slot
+  std::array<size_t, 168> excess_count{};
+  double pooled_relative = 0;  // excess over the slot median, as a multiple of that median
+  double pooled_absolute = 0;
+  size_t pooled_count = 0;
+  work_.clear();  // kept gaps of usable slots
+  for (int k = 0; k < nslots; ++k) {
+    std::vector<double>& v = slots_[k];
+    if (v.size() < static_cast<size_t>(settings_.min_slot_samples)) continue;
+    const double median = Quantile(v, 0.5);
+    const double spread = std::max(internal::MadSigma(v, median, work2_), kMinSpreadShare * median);
+    const double fence = median + kFenceSpreads * spread;
+    auto middle = std::partition(v.begin(), v.end(), [fence](double g) { return g <= fence; });
+    kept[k] = static_cast<size_t>(middle - v.begin());
+    if (kept[k] < kMinKept) continue;
+    fit.usable[k] = true;
+    fit.median[k] = median;
+    for (size_t i = 0; i < kept[k]; ++i) {
+      work_.push_back(v[i]);
+      if (v[i] <= median) continue;
+      excess[k] += v[i] - median;
+      ++excess_count[k];
+    }
+    if (median > 0) pooled_relative += excess[k] / median;
+    pooled_absolute += excess[k];
+    pooled_count += excess_count[k];
+    if (excess_count[k] > 0) excess[k] /= static_cast<double>(excess_count[k]);
+  }
+  if (work_.empty()) return out;
+  double lowest = INFINITY, highest = 0;
+  for (int k = 0; k < nslots; ++k) {
+    if (!fit.usable[k]) continue;
+    lowest = std::min(lowest, fit.median[k]);
+    highest = std::max(highest, fit.median[k]);
+  }
+  out.median_ratio = lowest > 0 ? highest / lowest : 1;
+  fit.typical = Quantile(work_, 0.5);
+  // A slot too small for its own tail borrows the pooled one: for an irregular series scaled
+  // to the slot's median (slots of a stream differ in rate but not in shape), for a scheduled
+  // one in seconds (a job's jitter does not grow with the weekend). Irregular: gaps exceed
+  // their median by a sizeable share of it (an exponential's mean excess is 1.4 medians).
+  const double relative_tail =
+      pooled_count > 0 ? pooled_relative / static_cast<double>(pooled_count) : 0;
+  const double absolute_tail =
+      pooled_count > 0 ? pooled_absolute / static_cast<double>(pooled_count) : 0;
+  const bool irregular = relative_tail >= kIrregular;
+  size_t late = 0, judged = 0;
+  double sum = 0;
+  std::array<std::uint8_t, 168> late_at{};  // late gaps by the hour of the week they began
+  for (int k = 0; k < nslots; ++k) {
+    if (!fit.usable[k]) continue;
+    std::span<double> v(slots_[k].data(), kept[k]);
+    const double tail = excess_count[k] >= kOwnTailSamples ? excess[k]
+                        : irregular                        ? relative_tail * fit.median[k]
+                                                           : absolute_tail;
+    fit.allowed[k] =
+        std::max(Quantile(v, settings_.quantile) + settings_.relative_margin * fit.typical,
+                 fit.median[k] + settings_.spread_margin * tail);
+    judged += slots_[k].size();
+    sum += fit.allowed[k] * static_cast<double>(slots_[k].size());
+  }
+  // Judge every gap. Late gaps the fence kept mean the rule is too tight; fenced ones are
+  // outages, unless two began in the same hour of the week: a weekend that recurs.
+  for (int k = 0; k < nslots; ++k) {
+    if (!fit.usable[k]) continue;
+    for (size_t i = 0; i < slots_[k].size(); ++i) {
+      if (slots_[k][i] <= fit.allowed[k]) continue;
+      late += i < kept[k];
+    }
+  }
+  for (const Gap& g : gaps_) {
+    const int k = FreshSlot(s, g.how);
+    if (fit.usable[k] && g.length > fit.allowed[k] && ++late_at[g.how] >= 2) return out;
+  }
+  if (judged == 0) return out;
+  if (static_cast<double>(late) > 1 + kMaxTrainingLate * static_cast<double>(judged)) return out;
+  out.ok = true;
+  out.typical_allowed = sum / static_cast<double>(judged);
+  return out;
+}
+
+std::optional<Rule> SlaRule(const FreshnessSettings& settings) {
+  if (!settings.warn_after && !settings.error_after) return std::nullopt;
+  Rule rule;
+  rule.sla = true;
+  rule.error_after = settings.error_after ? settings.error_after->count() : INT64_MAX;
+  rule.allowed = settings.warn_after ? settings.warn_after->count() : rule.error_after;
+  return rule;
+}
+
+std::string SlotAfter(Seasonality s, std::int64_t last) {
+  static constexpr const char* kDays[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                          "Friday", "Saturday", "Sunday"};
+  int how = internal::HourOfWeek(last);
+  char hour[16];
+  std::snprintf(hour, sizeof hour, "%02d:00", how % 24);
+  switch (s) {
+    case Seasonality::kDayOfWeek:
+      return std::string(" after a ") + kDays[how / 24] + " update";
+    case Seasonality::kHourOfDay:
+      return std::string(" after a ") + hour + " update";
+    case Seasonality::kHourOfWeek:
+      return std::string(" after a ") + kDays[how / 24] + " " + hour + " update";
+    default:
+      return "";
+  }
+}
+
+model::Anomaly MakeLate(const model::Series& series, const Rule& rule, model::Timestamp last_ts,
+                        model::Timestamp check, bool error) {
+  const std::int64_t last = internal::EpochSeconds(last_ts);
+  const std::int64_t elapsed = internal::EpochSeconds(check) - last;
+  const std::int64_t threshold = error ? rule.error_after : rule.allowed;
+  model::Anomaly a;
+  a.asset = series.asset;
+  a.metric = series.metric;
+  a.detector = "freshness";
+  a.ts = internal::FromEpochSeconds(last + threshold);
+  a.id = AnomalyId(a.asset, a.metric, a.detector, a.ts);
+  a.value = static_cast<double>(elapsed);
+  a.expected_low = 0;
+  a.expected_high = static_cast<double>(rule.allowed);
+  a.score =
+      static_cast<double>(elapsed) / static_cast<double>(std::max<std::int64_t>(rule.allowed, 1));
+  a.direction = "late";
+  a.severity = error ? model::Severity::kError : model::Severity::kWarn;
+  a.train_start = rule.train_start;
+  a.train_end = rule.train_end;
+  a.train_size = rule.gaps;
+  a.seasonality = std::string(SeasonalityName(rule.seasonality));
+  a.detected_at = check;
+  std::string head =
+      series.metric == model::kMetricUpdate ? std::string("no update") : "no new " + series.metric;
+  head += " for " + internal::FormatDuration(elapsed) + " since " +
+          internal::FormatWhen(last_ts, kHour);
+  if (rule.sla) {
+    std::string sla = "the freshness SLA";
+    const bool two_levels = rule.allowed < rule.error_after;
+    if (two_levels) sla += " warns after " + internal::FormatDuration(rule.allowed);
+    if (rule.error_after != INT64_MAX) {
+      sla += (two_levels ? " and" : "") + std::string(" errors after ") +
+             internal::FormatDuration(rule.error_after);
+    }
+    a.explanation = head + "; " + sla;
+  } else {
+    const std::int64_t history =
+        internal::EpochSeconds(*rule.train_end) - internal::EpochSeconds(*rule.train_start);
+    a.explanation = head + "; expected within " + internal::FormatDuration(rule.allowed) +
+                    " (usual gap " + internal::FormatDuration(rule.typical) +
+                    SlotAfter(rule.seasonality, last) + "; " + std::to_string(rule.gaps) +
+                    " gaps over " + internal::HistoryPhrase(history) + ", " +
+                    std::string(internal::SeasonalityPhrase(rule.seasonality)) + ")";
+    if (error) a.explanation += "; error after " + internal::FormatDuration(rule.error_after);
+  }
+  return a;
+}
+
+model::Status ValidateUpdates(const model::Series& updates) {
+  for (size_t i = 1; i < updates.ts.size(); ++i) {
+    if (updates.ts[i] < updates.ts[i - 1]) {
+      return model::Status::InvalidArgument("update times are not in time order",
+                                            "point " + std::to_string(i));
+    }
+  }
+  return model::Status::Ok();
+}
+
+// First multiple of `step` at or after `t` (epoch seconds).
+std::int64_t CeilTo(std::int64_t t, std::int64_t step) {
+  return -internal::FloorDiv(-t, step) * step;
+}
+
+size_t UpdatesUpTo(const model::Series& updates, model::Timestamp t) {
+  return static_cast<size_t>(std::upper_bound(updates.ts.begin(), updates.ts.end(), t) -
+                             updates.ts.begin());
+}
+
+}  // namespace
+
+model::Result<std::vector<model::Anomaly>> CheckFreshness(const model::Series& updates,
+                                                          model::Timestamp now,
+                                                          const FreshnessSettings& settings) {
+  TM_RETURN_IF_ERROR(ValidateUpdates(updates));
+  std::vector<model::Anomaly> out;
+  const size_t end = UpdatesUpTo(updates, now);
+  if (end == 0) return out;
+  const size_t j = end - 1;
+  std::optional<Rule> rule = SlaRule(settings);
+  if (!rule) {
+    RuleLearner learner(std::span<const model::Timestamp>(updates.ts).subspan(0, end), settings);
+    rule = learner.RuleAfter(j);
+  }
+  if (!rule) return out;
+  const std::int64_t elapsed = internal::EpochSeconds(now) - internal::EpochSeconds(updates.ts[j]);
+  if (elapsed <= rule->allowed) return out;
+  // An SLA with only error_after has one level, and it is an error.
+  const bool error = elapsed > rule->error_after || rule->allowed >= rule->error_after;
+  out.push_back(MakeLate(updates, *rule, updates.ts[j], now, error));
+  return out;
+}
+
+model::Result<std::vector<model::Anomaly>> ReplayFreshness(const model::Series& updates,
+                                                           model::Timestamp until,
+                                                           const FreshnessSettings& settings) {
+  TM_RETURN_IF_ERROR(ValidateUpdates(updates));
+  std::vector<model::Anomaly> out;
+  const auto& ts = updates.ts;
+  const size_t end = UpdatesUpTo(updates, until);
+  const std::int64_t step = std::max<std::int64_t>(settings.check_interval.count(), 1);
+  const std::int64_t until_s = internal::EpochSeconds(until);
+  const std::optional<Rule> sla = SlaRule(settings);
+  RuleLearner learner(std::span<const model::Timestamp>(ts).subspan(0, end), settings);
+  for (size_t j = 0; j < end; ++j) {
+    const std::int64_t last = internal::EpochSeconds(ts[j]);
+    // Checks strictly after update j and strictly before update j+1 (an update landing on
+    // the tick counts as arrived); up to and including `until` after the last one.
+    const std::int64_t stop = j + 1 < end ? internal::EpochSeconds(ts[j + 1]) - 1 : until_s;
+    // Nothing can be late in a gap shorter than one tick past the update: skip the rule.
+    if (CeilTo(last + 1, step) > stop) continue;
+    std::optional<Rule> rule = sla ? sla : learner.RuleAfter(j);
+    if (!rule) continue;
+    for (bool error : {false, true}) {
+      if (!error && rule->allowed >= rule->error_after) continue;  // one level: error
+      const std::int64_t threshold = error ? rule->error_after : rule->allowed;
+      if (threshold == INT64_MAX) continue;
+      const std::int64_t check = CeilTo(last + threshold + 1, step);
+      if (check > stop) break;
+      out.push_back(MakeLate(updates, *rule, ts[j], internal::FromEpochSeconds(check), error));
+    }
+  }
+  return out;
+}
+
+}  // namespace tidemark::detectors
