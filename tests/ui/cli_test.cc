@@ -13,6 +13,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -213,7 +215,7 @@ TEST(CliTest, BadConfigNamesKeyAndLine) {
 }
 
 TEST(CliTest, PlannedCommandsSayWhatTheyWillDoAndExit2) {
-  for (const char* command : {"ingest", "collect", "detect", "report", "search", "lineage"}) {
+  for (const char* command : {"collect", "detect", "report", "search", "lineage"}) {
     Outcome outcome = RunTidemark({command, "some-arg", "--some-flag"});
     ExpectOneErrorLine(outcome);
     EXPECT_EQ(outcome.err, "tidemark: error: not implemented yet: see `tidemark " +
@@ -309,6 +311,103 @@ TEST(CliTest, StoreFailureNeverPrintsThePassword) {
   EXPECT_NE(outcome.exit_code, 0);
   EXPECT_NE(outcome.err.find("cannot open store"), std::string::npos) << outcome.err;
   EXPECT_EQ(outcome.err.find("hunter2"), std::string::npos) << outcome.err;
+}
+
+}  // namespace
+}  // namespace tidemark::test
+
+namespace tidemark::test {
+namespace {
+
+std::filesystem::path ShopDir() {
+  const char* root = std::getenv("TIDEMARK_SOURCE_DIR");
+  return std::filesystem::path(root ? root : ".") / "tests" / "data" / "dbt" / "shop";
+}
+
+std::string ReadText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST(CliTest, IngestDbtPrintsSummaryThenSkipsUnchangedArtifacts) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "ingest.db").string();
+  std::string manifest = (ShopDir() / "manifest.json").string();
+  std::string results = (ShopDir() / "run_results.json").string();
+  Outcome first = RunTidemark({"--db", db, "ingest", "dbt", manifest, results});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  nlohmann::json summary = nlohmann::json::parse(first.out);
+  EXPECT_GT(summary["assets"]["total"].get<int>(), 0) << first.out;
+  EXPECT_GT(summary["runs"].get<int>(), 0);
+  EXPECT_EQ(summary["artifacts"]["manifest"]["unchanged"], false);
+
+  Outcome again = RunTidemark({"--db", db, "ingest", "dbt", manifest});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  summary = nlohmann::json::parse(again.out);
+  EXPECT_EQ(summary["artifacts"]["manifest"]["unchanged"], true);
+  EXPECT_EQ(summary["written"]["assets"], 0);
+}
+
+TEST(CliTest, IngestRejectsMalformedArtifactInOneLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "bad.db").string();
+  std::string truncated =
+      (ShopDir().parent_path() / "malformed" / "truncated_manifest.json").string();
+  Outcome outcome = RunTidemark({"--db", db, "ingest", "dbt", truncated});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("truncated_manifest.json"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find("line"), std::string::npos) << outcome.err;
+
+  Outcome unknown = RunTidemark({"--db", db, "ingest", "openlineage", "events.ndjson"});
+  ExpectOneErrorLine(unknown);
+  EXPECT_NE(unknown.out.find("Kinds: dbt"), std::string::npos) << unknown.out;
+}
+
+TEST(CliTest, ServeIngestsDbtOverHttpAsJsonOrMultipart) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "http.db").string();
+  Subprocess process({"serve", "--listen", "127.0.0.1:0", "--db", db});
+  ASSERT_TRUE(process.WaitForOutput("listening on", /*in_stdout=*/false)) << process.err();
+  uint16_t port = ListeningPort(process.err());
+  const std::string manifest = ReadText(ShopDir() / "manifest.json");
+  ASSERT_FALSE(manifest.empty());
+
+  auto json = Fetch(port, "POST", "/api/v1/ingest/dbt", "{\"manifest\": " + manifest + "}");
+  ASSERT_TRUE(json);
+  ASSERT_EQ(json->status, 200) << json->body;
+  EXPECT_GT(nlohmann::json::parse(json->body)["assets"]["total"].get<int>(), 0);
+
+  auto bad = Fetch(port, "POST", "/api/v1/ingest/dbt", "{\"manifest\": {\"nodes\": [1,");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  nlohmann::json error = nlohmann::json::parse(bad->body)["error"];
+  EXPECT_EQ(error["code"], "invalid_argument");
+  EXPECT_NE(error["where"].get<std::string>().find("request"), std::string::npos) << bad->body;
+
+  const std::string boundary = "tidemark-test-boundary";
+  std::string body = "--" + boundary +
+                     "\r\nContent-Disposition: form-data; name=\"manifest\"; "
+                     "filename=\"manifest.json\"\r\nContent-Type: application/json\r\n\r\n" +
+                     manifest + "\r\n--" + boundary + "--\r\n";
+  auto client = HttpClient::Connect(port);
+  ASSERT_TRUE(client);
+  auto multipart = client->Request(
+      "POST", "/api/v1/ingest/dbt", body,
+      {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
+  ASSERT_TRUE(multipart);
+  ASSERT_EQ(multipart->status, 200) << multipart->body;
+  EXPECT_EQ(nlohmann::json::parse(multipart->body)["artifacts"]["manifest"]["unchanged"], true)
+      << "the same manifest, sent again as a file, is recognised";
+
+  auto metrics = Fetch(port, "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("tidemark_ingest_records_total{source=\"dbt\",outcome=\"rejected\"} 1"),
+            std::string::npos)
+      << metrics->body;
+  process.Signal(SIGTERM);
+  EXPECT_EQ(process.Wait(5s), 0) << process.err();
 }
 
 }  // namespace

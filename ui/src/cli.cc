@@ -4,13 +4,16 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "demo.h"
+#include "ingest_api.h"
 #include "logging.h"
 #include "tidemark/catalog/store.h"
+#include "tidemark/collector/dbt.h"
 #include "tidemark/ui/config.h"
 #include "tidemark/ui/redact.h"
 #include "tidemark/ui/service.h"
@@ -36,13 +39,6 @@ struct PlannedCommand {
 };
 
 constexpr PlannedCommand kPlannedCommands[] = {
-    {"ingest", "Load an artifact into the catalog (planned)",
-     "tidemark ingest <kind> <path|-> will load one artifact into the catalog: a dbt target/ "
-     "folder (manifest.json, run_results.json, sources.json, catalog.json), OpenLineage run "
-     "events as JSON lines, pushed stats JSON, or Airbyte, dlt, Great Expectations, Kafka "
-     "Connect and Prefect results. The artifact is validated whole and rejected whole, with "
-     "errors naming the file and JSON path; a summary {scanned, written, warnings, rejected} "
-     "is printed."},
     {"collect", "Run the configured sources once (planned)",
      "tidemark collect [source...] will run the sources of the config file's `sources:` "
      "section once (all of them, or those named): read dbt artifacts, poll PostgreSQL "
@@ -93,6 +89,42 @@ int RunPlanned(const PlannedCommand& command) {
               kExitUsage);
 }
 
+constexpr const char* kIngestPlan =
+    "tidemark ingest <kind> PATH... loads artifacts into the catalog, validated whole and "
+    "rejected whole with errors naming the file and JSON path, and prints a JSON summary. "
+    "Kinds: dbt (a target/ folder or its manifest.json, run_results.json, sources.json, "
+    "catalog.json). Coming: openlineage (RunEvents as JSON or NDJSON), metrics (pushed stats "
+    "as CSV or JSON lines).";
+
+struct IngestArgs {
+  std::string kind;
+  std::vector<std::string> paths;
+  std::string ns;
+  std::string project;
+  bool force = false;
+};
+
+int RunIngest(const Config& config, const IngestArgs& args) {
+  if (args.kind != "dbt") {
+    std::printf("%s\n", kIngestPlan);
+    return Fail("cannot ingest '" + args.kind + "' yet: see `tidemark ingest --help`", kExitUsage);
+  }
+  if (args.paths.empty()) return Fail("ingest dbt needs a target/ folder or files", kExitUsage);
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  std::vector<std::filesystem::path> paths(args.paths.begin(), args.paths.end());
+  auto artifacts = collector::LoadDbtTarget(paths);
+  if (!artifacts.ok()) return Fail(Describe(artifacts.status()), ExitCodeFor(artifacts.status()));
+  collector::DbtOptions options;
+  options.ns = args.ns;
+  options.project = args.project;
+  options.force = args.force;
+  auto report = collector::IngestDbt(**store, *artifacts, options);
+  if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
+  std::printf("%s\n", report->ToJson().c_str());
+  return kExitOk;
+}
+
 int RunMigrate(const Config& config) {
   auto report = catalog::Migrate({.url = config.db});
   if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
@@ -125,6 +157,11 @@ int RunServe(const Config& config, bool demo) {
   if (!service.ok()) {
     spdlog::error("cannot start: {}", Describe(service.status()));
     return ExitCodeFor(service.status());
+  }
+  if (Status status = AddIngestRoutes((*service)->router(), **store, (*service)->metrics());
+      !status.ok()) {
+    spdlog::error("cannot register routes: {}", Describe(status));
+    return kExitFailure;
   }
   auto schema = (*store)->SchemaVersion();
   const std::string address = HostPortText(options->server, (*service)->port());
@@ -176,6 +213,17 @@ int RunCli(int argc, char** argv) {
   auto* migrate = app.add_subcommand("migrate", "Bring the store's schema up to this version");
   auto* version = app.add_subcommand("version", "Print the version and build");
 
+  IngestArgs ingest_args;
+  auto* ingest = app.add_subcommand("ingest", "Load artifacts into the catalog");
+  ingest->footer(kIngestPlan);
+  ingest->add_option("kind", ingest_args.kind, "What the files are: dbt")->required();
+  ingest->add_option("paths", ingest_args.paths, "Files or folders (a dbt target/ folder)");
+  ingest->add_option("--namespace", ingest_args.ns,
+                     "Namespace of dataset keys, e.g. postgres://db:5432 (default: the "
+                     "manifest's adapter type)");
+  ingest->add_option("--project", ingest_args.project, "Project name (default: the manifest's)");
+  ingest->add_flag("--force", ingest_args.force, "Ingest even artifacts unchanged since last time");
+
   std::vector<std::pair<CLI::App*, const PlannedCommand*>> planned;
   for (const PlannedCommand& command : kPlannedCommands) {
     auto* sub = app.add_subcommand(command.name, command.summary);
@@ -218,6 +266,7 @@ int RunCli(int argc, char** argv) {
   SetUpLogging(config->log_level, config->log_format);
 
   if (migrate->parsed()) return RunMigrate(*config);
+  if (ingest->parsed()) return RunIngest(*config, ingest_args);
   return RunServe(*config, demo->parsed());
 }
 

@@ -14,7 +14,7 @@ namespace {
 const std::vector<double> kHttpDurationBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                  0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
-bool IsValidName(std::string_view name, bool allow_colon) {
+[[maybe_unused]] bool IsValidName(std::string_view name, bool allow_colon) {  // asserts only
   if (name.empty()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
