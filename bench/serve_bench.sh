@@ -37,7 +37,8 @@ port=$((20000 + RANDOM % 20000))
 
 # 0 when GET /health answers 200 (raw HTTP over bash's /dev/tcp: no process spawn per poll).
 health_ok() {
-  exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
+  # The braces route bash's own "connection refused" message to /dev/null too.
+  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
   printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
   local status
   IFS= read -r -t 1 status <&3 || status=
