@@ -115,6 +115,25 @@ class UnreachableWhenToldStore final : public catalog::Store {
     return inner_->ListCheckpoints(scope);
   }
   model::Result<catalog::StoreCounts> Counts() override { return inner_->Counts(); }
+  model::Result<catalog::SearchResults> Search(const catalog::SearchQuery& q) override {
+    return inner_->Search(q);
+  }
+  model::Result<std::vector<catalog::Suggestion>> Suggest(const catalog::SuggestQuery& q) override {
+    return inner_->Suggest(q);
+  }
+  model::Result<catalog::LineageGraph> Lineage(const catalog::LineageQuery& q) override {
+    return inner_->Lineage(q);
+  }
+  model::Result<catalog::ImpactReport> Impact(const model::AssetKey& key, size_t n) override {
+    return inner_->Impact(key, n);
+  }
+  model::Result<std::vector<catalog::AssetHealth>> GetHealth(
+      const std::vector<model::AssetKey>& keys) override {
+    return inner_->GetHealth(keys);
+  }
+  model::Result<std::vector<catalog::OwnedAsset>> ListOwnedAssets(std::string_view id) override {
+    return inner_->ListOwnedAssets(id);
+  }
 
  private:
   std::unique_ptr<catalog::Store> inner_;
