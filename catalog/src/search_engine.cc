@@ -197,10 +197,16 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   std::vector<std::string> full_tokens = Tokenize(in.key.name);
   for (const std::string& t : name_tokens) {
     post(t, kWName);
-    for (size_t n = 1; n <= std::min(kPrefixChars, t.size()); ++n) post("^" + t.substr(0, n), kWName);
+    for (size_t n = 2; n <= std::min(kPrefixChars, t.size()); ++n) post("^" + t.substr(0, n), kWName);
   }
   for (const std::string& t : full_tokens) post(t, kWFullName);
-  if (!name_tokens.empty()) post("=" + Join(name_tokens), kExactName);
+  if (!name_tokens.empty()) {
+    const std::string joined = Join(name_tokens);
+    post("=" + joined, kExactName);
+    for (size_t n = 1; n <= std::min(kNamePrefixChars, joined.size()); ++n) {
+      if (joined[n - 1] != ' ') post("~" + joined.substr(0, n), kWName);
+    }
+  }
   if (!full_tokens.empty()) post("=" + Join(full_tokens), kExactFullName);
   for (const std::string& c : in.columns) post_all(c, kWColumn);
   for (const std::string& t : in.tags) post_all(t, kWTag);
@@ -210,7 +216,7 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   out.postings.reserve(best.size());
   for (auto& [term, weight] : best) {
     out.postings.push_back({term, weight + d.boost});
-    if (term[0] != '^' && term[0] != '=' && term.size() >= 5 && AllAsciiLetters(term)) {
+    if (term.size() >= 5 && AllAsciiLetters(term)) {
       out.typo_terms.push_back(term);
     }
   }
@@ -545,11 +551,13 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
     bool capped = false;
   };
   std::vector<Retrieved> sets;
+  std::vector<std::vector<std::string>> all_retrievals;
   for (const Group& g : q.groups) {
     if (g.kind == GroupKind::kExclude) continue;
     std::vector<std::vector<std::string>> retrievals;  // each must match
     if (g.kind == GroupKind::kPrefix) {
-      retrievals.push_back({"^" + g.tokens[0].substr(0, kPrefixChars)});
+      const std::string& p = g.tokens[0];
+      retrievals.push_back({p.size() < 2 ? "~" + p : "^" + p.substr(0, kPrefixChars)});
     } else if (g.kind == GroupKind::kPhrase) {
       for (const auto& t : g.tokens) retrievals.push_back({t});
     } else {
@@ -557,11 +565,23 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
       terms.insert(terms.end(), g.typo_terms.begin(), g.typo_terms.end());
       retrievals.push_back(std::move(terms));
     }
-    for (const auto& terms : retrievals) {
-      Retrieved r;
-      TM_ASSIGN_OR_RETURN(r.ids, Fetch(reader, terms, cap, r.capped));
-      sets.push_back(std::move(r));
-    }
+    for (auto& terms : retrievals) all_retrievals.push_back(std::move(terms));
+  }
+  // Likely-rare terms first (those with digits, then longer ones): once a complete set is
+  // small, the other words are checked on its documents instead of read from the index.
+  auto rarity = [](const std::vector<std::string>& terms) {
+    const std::string& t = terms[0];
+    bool digits = std::any_of(t.begin(), t.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+    return std::make_pair(!digits, -static_cast<long>(t.size()));
+  };
+  std::stable_sort(all_retrievals.begin(), all_retrievals.end(),
+                   [&](const auto& a, const auto& b) { return rarity(a) < rarity(b); });
+  for (const auto& terms : all_retrievals) {
+    Retrieved r;
+    TM_ASSIGN_OR_RETURN(r.ids, Fetch(reader, terms, cap, r.capped));
+    const bool small = !r.capped && r.ids.size() <= 100;
+    sets.push_back(std::move(r));
+    if (small) break;
   }
   size_t drive = 0;
   for (size_t i = 1; i < sets.size(); ++i) {
@@ -628,10 +648,18 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
     scored.push_back(std::move(s));
   }
 
-  // Health for every match: it is a facet and a filter.
-  std::vector<std::int64_t> matched_ids;
-  for (const Scored& s : scored) matched_ids.push_back(s.doc->id);
-  TM_ASSIGN_OR_RETURN(auto health, reader.Health(matched_ids));
+  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.doc->name.size() != b.doc->name.size()) return a.doc->name.size() < b.doc->name.size();
+    return a.doc->key < b.doc->key;
+  });
+  // Health: for every match when it filters, else for the page and the facet's sample.
+  std::vector<std::int64_t> health_ids;
+  const size_t health_n = query.health.empty()
+                              ? std::min(scored.size(), std::max(kHealthFacetCap, query.offset + limit))
+                              : scored.size();
+  for (size_t i = 0; i < health_n; ++i) health_ids.push_back(scored[i].doc->id);
+  TM_ASSIGN_OR_RETURN(auto health, reader.Health(health_ids));
   auto health_of = [&](std::int64_t id) {
     auto it = health.find(id);
     return it == health.end() ? AssetHealth{} : it->second;
@@ -639,12 +667,6 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   if (!query.health.empty()) {
     std::erase_if(scored, [&](const Scored& s) { return health_of(s.doc->id).Label() != query.health; });
   }
-
-  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.doc->name.size() != b.doc->name.size()) return a.doc->name.size() < b.doc->name.size();
-    return a.doc->key < b.doc->key;
-  });
   results.total = static_cast<long long>(scored.size());
 
   // Facets over every match.
@@ -657,7 +679,9 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
     if (!d.database.empty()) ++counts["database"][d.database];
     if (!d.schema.empty()) ++counts["schema"][d.schema];
     if (!d.source.empty()) ++counts["source"][d.source];
-    ++counts["health"][health_of(d.id).Label()];
+  }
+  for (size_t i = 0; i < std::min(health_n, scored.size()); ++i) {
+    ++counts["health"][health_of(scored[i].doc->id).Label()];
   }
   for (const char* name : {"kind", "owner", "tag", "database", "schema", "source", "health"}) {
     Facet f{name, {}};
@@ -711,12 +735,24 @@ Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query, SearchRead
   if (tokens.size() > kMaxQueryWords) {
     return Status::InvalidArgument("prefix has too many words", "q");
   }
+  const std::string whole = Join(tokens);
   const std::string last = tokens.back();
   tokens.pop_back();
   bool capped = false;
+  // Names starting with the prefix first: one index range, best assets first.
   TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids,
-                      Fetch(reader, {"^" + last.substr(0, kPrefixChars)},
-                            kSuggestCandidateCap * (tokens.empty() ? 1 : 10), capped));
+                      Fetch(reader, {"~" + whole.substr(0, kNamePrefixChars)},
+                            std::max<size_t>(query.limit * 3, 30), capped));
+  // Then names with a token starting with the last word, when that is not enough.
+  if (ids.size() < query.limit && last.size() >= 2) {
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> more,
+                        Fetch(reader, {"^" + last.substr(0, kPrefixChars)},
+                              kSuggestCandidateCap, capped));
+    std::unordered_set<std::int64_t> have(ids.begin(), ids.end());
+    for (std::int64_t id : more) {
+      if (have.insert(id).second) ids.push_back(id);
+    }
+  }
   TM_ASSIGN_OR_RETURN(std::vector<SearchDoc> docs, reader.Docs(ids));
   struct Cand {
     const SearchDoc* doc;
@@ -736,9 +772,11 @@ Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query, SearchRead
         break;
       }
     }
-    if (!ok || at == name.size()) continue;
+    const bool starts = Join(name).compare(0, whole.size(), whole) == 0;
+    if (!starts && (!ok || at == name.size())) continue;
     // A name that starts with the prefix before one that merely contains it.
-    std::int64_t score = d.boost + (at == 0 ? 1000 : 0) - static_cast<std::int64_t>(d.name.size());
+    std::int64_t score = d.boost + (starts ? 2000 : at == 0 ? 1000 : 0) -
+                         static_cast<std::int64_t>(d.name.size());
     cands.push_back({&d, score});
   }
   std::sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {

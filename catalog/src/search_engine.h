@@ -12,7 +12,10 @@
 //   word          a token of the name, full name, a column, a tag, an owner or the description
 //   "=" + tokens  the whole short name and the whole full name, tokens joined by ' ':
 //                 exact-name lookups never depend on how frequent the words are
-//   "^" + prefix  each prefix (1..kPrefixChars bytes) of each short-name token, for type-ahead
+//   "^" + prefix  each prefix (2..kPrefixChars bytes) of each short-name token: word* and
+//                 type-ahead inside a name ("ord" finds fct_orders)
+//   "~" + prefix  each prefix (1..kNamePrefixChars bytes) of the short name's tokens joined by
+//                 ' ': type-ahead from the start of a name ("stg_or" -> "~stg or")
 // A posting's score is the weight of the best field the term occurs in plus the asset's
 // boost, so reading a term's postings in score order yields name matches before column
 // matches before description matches, best-connected assets first. That is what makes a
@@ -57,9 +60,14 @@
 
 namespace tidemark::catalog {
 
-inline constexpr size_t kPrefixChars = 6;
-inline constexpr size_t kSearchCandidateCap = 2000;
-inline constexpr size_t kSuggestCandidateCap = 200;
+inline constexpr size_t kPrefixChars = 4;
+inline constexpr size_t kNamePrefixChars = 10;
+// Postings read per term: the best-scored candidates of a frequent word (name matches first).
+inline constexpr size_t kSearchCandidateCap = 500;
+inline constexpr size_t kSuggestCandidateCap = 100;
+// Health (two lookups per asset) is read for the page of hits and, for the health facet, the
+// best this many matches; a health= filter reads it for every match.
+inline constexpr size_t kHealthFacetCap = 100;
 
 // Lower-case tokens of `text`: split at every byte that is not an ASCII letter or digit and
 // is not part of a UTF-8 sequence, and inside words at camelCase boundaries ("fctOrders" ->
