@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at timestamptz NOT NULL
 ))sql";
 
-inline constexpr std::array<const char*, 1> kPgMigrations = {
+inline constexpr std::array<const char*, 2> kPgMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 -- Conversions between model::Timestamp (microseconds since the Unix epoch, as bigint
@@ -219,6 +219,40 @@ CREATE TABLE checkpoints (
   updated_at timestamptz NOT NULL,
   PRIMARY KEY (scope, key)
 );
+)sql",
+    // 2: search index and health lookups (issue 6; search_engine.h describes the index, the
+    // same tables as SQLite's so that both rank alike).
+    R"sql(
+CREATE TABLE search_docs (
+  asset_id      bigint PRIMARY KEY REFERENCES assets (asset_id),
+  kind          text NOT NULL,
+  name          text NOT NULL,
+  description   text NOT NULL,
+  source        text NOT NULL,
+  database_name text NOT NULL,
+  schema_name   text NOT NULL,
+  status        text NOT NULL,
+  columns       text NOT NULL,
+  tags          text NOT NULL,
+  owners        text NOT NULL,
+  downstream    bigint NOT NULL,
+  exposures     bigint NOT NULL,
+  boost         bigint NOT NULL,
+  postings      text NOT NULL
+);
+CREATE TABLE search_postings (
+  term     text COLLATE "C" NOT NULL,
+  score    bigint NOT NULL,
+  asset_id bigint NOT NULL,
+  PRIMARY KEY (term, score, asset_id)
+);
+CREATE TABLE search_typos (
+  variant text COLLATE "C" NOT NULL,
+  term    text COLLATE "C" NOT NULL,
+  PRIMARY KEY (variant, term)
+);
+CREATE INDEX incidents_open_by_root ON incidents (root_id) WHERE state <> 'resolved';
+CREATE INDEX anomalies_by_asset_detected ON anomalies (asset_id, detected_at);
 )sql",
 };
 

@@ -23,12 +23,15 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <shared_mutex>
+#include <unordered_set>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
 
 #include "pg_pool.h"
 #include "pg_schema.h"
+#include "search_engine.h"
 #include "store_rules.h"
 #include "store_url.h"
 #include "tidemark/catalog/store.h"
@@ -168,6 +171,9 @@ constexpr PgStatement kMarkRemoved{
     .sql =
         "UPDATE assets SET status = 'removed', removed_at = tm_timestamp($2),"
         " updated_at = tm_timestamp($2) WHERE key = $1 AND status <> 'removed'"};
+constexpr PgStatement kSelectUpstreamsInto{
+    .name = "select_upstreams_into",
+    .sql = "SELECT DISTINCT upstream_id FROM lineage_edges WHERE downstream_id = $1 AND origin = $2"};
 constexpr PgStatement kDeleteEdgesInto{
     .name = "delete_edges_into",
     .sql = "DELETE FROM lineage_edges WHERE downstream_id = $1 AND origin = $2"};
@@ -834,6 +840,11 @@ class BatchWriter {
  public:
   BatchWriter(PgTx& tx, Timestamp now) : tx_(tx), now_(model::ToMicros(now)) {}
 
+  // The store's deletion-index cache, read under the store's shared lock, and the terms this
+  // batch added (merged by the store after commit).
+  void SetTypoCache(const std::unordered_set<std::string>* known) { known_typos_ = known; }
+  std::vector<std::string>& new_typos() { return new_typos_; }
+
   Result<WriteSummary> Apply(const WriteBatch& b) {
     for (auto* o : InLockOrder(b.owners(), [](auto& o) { return std::tie(o.id); })) {
       TM_RETURN_IF_ERROR(PutOwner(*o));
@@ -889,6 +900,7 @@ class BatchWriter {
     for (auto* c : InLockOrder(b.checkpoints(), [](auto& c) { return std::tie(c.scope, c.key); })) {
       TM_RETURN_IF_ERROR(PutCheckpoint(*c));
     }
+    TM_RETURN_IF_ERROR(ReindexDirty());
     return summary_;
   }
 
@@ -923,6 +935,7 @@ class BatchWriter {
         std::string(model::AssetKindName(kind)), std::string(source), now_);
     summary_.assets_written += created.size();
     RememberIds(created);
+    for (const pqxx::row& r : created) dirty_.insert(Int(r[1]));
 
     // A concurrent Write created some of them first: ON CONFLICT waited for it to commit, so
     // this statement (with a newer snapshot) sees them.
@@ -972,6 +985,7 @@ class BatchWriter {
       ++summary_.assets_unchanged;
     } else {
       ids_[text] = Int(changed[0][0]);
+      dirty_.insert(Int(changed[0][0]));
       ++summary_.assets_written;
     }
     return Status::Ok();
@@ -1007,6 +1021,7 @@ class BatchWriter {
       if (c.nullable) row["nullable"] = *c.nullable;
       rows.push_back(std::move(row));
     }
+    dirty_.insert(id);
     tx_.Exec(kDeleteColumns, id);
     if (!columns.empty()) tx_.Exec(kInsertColumns, id, rows.dump());
     summary_.columns_written += columns.size();
@@ -1017,6 +1032,7 @@ class BatchWriter {
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, Where("tags", key)));
     std::vector<std::string_view> kept(tags.begin(), tags.end());
     std::erase_if(kept, [](std::string_view t) { return t.empty(); });
+    dirty_.insert(id);
     tx_.Exec(kDeleteTags, id);
     if (!kept.empty()) tx_.Exec(kInsertTags, id, ArrayLiteral(kept));
     return Status::Ok();
@@ -1050,12 +1066,16 @@ class BatchWriter {
         return Status::InvalidArgument("owner '" + std::string(owner) + "' is not known", where);
       }
     }
+    dirty_.insert(id);
     tx_.Exec(kDeleteOwnerships, id);
     if (!owners.empty()) tx_.Exec(kInsertOwnerships, id, ArrayLiteral(owners), ArrayLiteral(roles));
     return Status::Ok();
   }
 
   Status MarkRemoved(const AssetKey& key) {
+    if (auto id = tx_.Exec(kSelectAssetId, key.ToString()); !id.empty()) {
+      dirty_.insert(Int(id[0][0]));
+    }
     summary_.assets_removed += tx_.Exec(kMarkRemoved, key.ToString(), now_).affected_rows();
     return Status::Ok();
   }
@@ -1072,6 +1092,10 @@ class BatchWriter {
       }
     }
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(set.downstream, where));
+    // Upstreams losing an edge lose downstream count: their boost changes.
+    for (const pqxx::row& r : tx_.Exec(kSelectUpstreamsInto, id, set.origin)) {
+      dirty_.insert(Int(r[0]));
+    }
     tx_.Exec(kDeleteEdgesInto, id, set.origin);
     for (const model::LineageEdge& e : set.edges) TM_RETURN_IF_ERROR(PutEdge(e));
     return Status::Ok();
@@ -1085,6 +1109,7 @@ class BatchWriter {
     }
     TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, where));
     TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, where));
+    dirty_.insert(up);
     std::optional<std::int64_t> via;
     if (!e.via.empty()) {
       TM_ASSIGN_OR_RETURN(via, IdOf(e.via, where, model::AssetKind::kJob));
@@ -1293,12 +1318,301 @@ class BatchWriter {
     return Status::Ok();
   }
 
+  // Rebuilds the search documents of every asset this batch changed (search_engine.h).
+  Status ReindexDirty();
+
   PgTx& tx_;
   const std::int64_t now_;
   std::unordered_map<std::string, std::int64_t> ids_;  // asset key text -> asset_id
   std::set<std::string> known_runs_;
   WriteSummary summary_;
+  std::set<std::int64_t> dirty_;
+  const std::unordered_set<std::string>* known_typos_ = nullptr;
+  std::vector<std::string> new_typos_;
 };
+
+// ---- search index and lineage (search_engine.h) --------------------------------------------
+
+#define TM_PG_LINES(sql) "coalesce((SELECT string_agg(v, E'\\n') FROM (" sql ") AS l), '')"
+
+constexpr PgStatement kLoadSearchInputs{
+    .name = "load_search_inputs",
+    .sql =
+        "SELECT a.asset_id, a.namespace, a.name, a.kind, a.display_name, a.description,"
+        " a.source, a.database_name, a.schema_name, a.status,"
+        " " TM_PG_LINES("SELECT c.name AS v FROM columns c WHERE c.asset_id = a.asset_id"
+                        " ORDER BY c.position, c.name") ","
+        " " TM_PG_LINES("SELECT t.tag AS v FROM asset_tags t WHERE t.asset_id = a.asset_id"
+                        " ORDER BY t.tag") ","
+        " " TM_PG_LINES("SELECT o.owner_id AS v FROM ownerships o WHERE o.asset_id = a.asset_id"
+                        " ORDER BY o.owner_id") ","
+        " (SELECT count(DISTINCT e.downstream_id) FROM lineage_edges e"
+        "   WHERE e.upstream_id = a.asset_id),"
+        " (SELECT count(DISTINCT e.downstream_id) FROM lineage_edges e"
+        "   JOIN assets d ON d.asset_id = e.downstream_id"
+        "   WHERE e.upstream_id = a.asset_id AND d.kind = 'exposure'),"
+        " coalesce((SELECT s.postings FROM search_docs s WHERE s.asset_id = a.asset_id), '')"
+        " FROM assets a WHERE a.asset_id = ANY($1::bigint[]) ORDER BY a.asset_id"};
+constexpr PgStatement kDeletePostings{
+    .name = "delete_postings",
+    .sql =
+        "DELETE FROM search_postings p USING unnest($1::text[], $2::bigint[], $3::bigint[])"
+        " AS u(t, s, a) WHERE p.term = u.t AND p.score = u.s AND p.asset_id = u.a"};
+constexpr PgStatement kInsertPostings{
+    .name = "insert_postings",
+    .sql =
+        "INSERT INTO search_postings (term, score, asset_id)"
+        " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING"};
+constexpr PgStatement kUpsertDocs{
+    .name = "upsert_search_docs",
+    .sql =
+        "INSERT INTO search_docs AS d (asset_id, kind, name, description, source, database_name,"
+        " schema_name, status, columns, tags, owners, downstream, exposures, boost, postings)"
+        " SELECT r.asset_id, r.kind, r.name, r.description, r.source, r.database_name,"
+        "  r.schema_name, r.status, r.columns, r.tags, r.owners, r.downstream, r.exposures,"
+        "  r.boost, r.postings"
+        " FROM jsonb_to_recordset($1::jsonb) AS r(asset_id bigint, kind text, name text,"
+        "  description text, source text, database_name text, schema_name text, status text,"
+        "  columns text, tags text, owners text, downstream bigint, exposures bigint,"
+        "  boost bigint, postings text)"
+        " ON CONFLICT (asset_id) DO UPDATE SET kind = excluded.kind, name = excluded.name,"
+        "  description = excluded.description, source = excluded.source,"
+        "  database_name = excluded.database_name, schema_name = excluded.schema_name,"
+        "  status = excluded.status, columns = excluded.columns, tags = excluded.tags,"
+        "  owners = excluded.owners, downstream = excluded.downstream,"
+        "  exposures = excluded.exposures, boost = excluded.boost, postings = excluded.postings"};
+constexpr PgStatement kInsertTypos{
+    .name = "insert_typos",
+    .sql =
+        "INSERT INTO search_typos (variant, term) SELECT * FROM unnest($1::text[], $2::text[])"
+        " ON CONFLICT DO NOTHING"};
+constexpr PgStatement kSelectPostings{
+    .name = "select_postings",
+    .sql =
+        "SELECT asset_id FROM search_postings WHERE term = $1"
+        " ORDER BY score DESC, asset_id DESC LIMIT $2"};
+constexpr PgStatement kSelectTypos{
+    .name = "select_typos",
+    .sql = "SELECT DISTINCT term FROM search_typos WHERE variant = ANY($1::text[]) ORDER BY term"};
+constexpr PgStatement kSelectDocs{
+    .name = "select_search_docs",
+    .sql =
+        "SELECT d.asset_id, a.namespace, a.name, d.kind, d.name, d.description, d.source,"
+        " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
+        " d.exposures, d.boost"
+        " FROM search_docs d JOIN assets a USING (asset_id) WHERE d.asset_id = ANY($1::bigint[])"};
+constexpr PgStatement kSelectHealth{
+    .name = "select_health",
+    .sql =
+        "SELECT j.id,"
+        " (SELECT count(*) FROM incidents i WHERE i.root_id = j.id AND i.state <> 'resolved'),"
+        " tm_micros(x.detected_at), x.explanation, x.detector, x.metric"
+        " FROM unnest($1::bigint[]) AS j(id) LEFT JOIN LATERAL"
+        "  (SELECT y.detected_at, y.explanation, y.detector, y.metric FROM anomalies y"
+        "   WHERE y.asset_id = j.id ORDER BY y.detected_at DESC, y.id DESC LIMIT 1) x ON true"};
+constexpr PgStatement kSelectLineageDown{
+    .name = "select_lineage_down",
+    .sql =
+        "SELECT upstream_id, downstream_id, upstream_column, downstream_column"
+        " FROM lineage_edges WHERE upstream_id = ANY($1::bigint[])"};
+constexpr PgStatement kSelectLineageUp{
+    .name = "select_lineage_up",
+    .sql =
+        "SELECT downstream_id, upstream_id, downstream_column, upstream_column"
+        " FROM lineage_edges WHERE downstream_id = ANY($1::bigint[])"};
+constexpr PgStatement kSelectNodes{
+    .name = "select_lineage_nodes",
+    .sql =
+        "SELECT a.asset_id, a.namespace, a.name, a.kind, a.display_name, a.status,"
+        " " TM_PG_LINES("SELECT o.owner_id AS v FROM ownerships o WHERE o.asset_id = a.asset_id"
+                        " ORDER BY o.owner_id")
+        " FROM assets a WHERE a.asset_id = ANY($1::bigint[])"};
+constexpr PgStatement kSelectAllAssetIds{.name = "select_all_asset_ids",
+                                         .sql = "SELECT asset_id FROM assets ORDER BY asset_id"};
+constexpr PgStatement kSelectOwnedIds{
+    .name = "select_owned_ids",
+    .sql =
+        "SELECT w.asset_id, w.role FROM ownerships w JOIN assets a USING (asset_id)"
+        " WHERE w.owner_id = $1 ORDER BY a.key"};
+
+class PgIndexWriter final : public SearchIndexWriter {
+ public:
+  explicit PgIndexWriter(PgTx& tx) : tx_(tx) {}
+
+  Status Load(const std::vector<std::int64_t>& ids, std::vector<SearchDocInput>& inputs,
+              std::vector<std::string>& old_postings) override {
+    for (const pqxx::row& r : tx_.Exec(kLoadSearchInputs, ArrayLiteral(ids))) {
+      SearchDocInput in;
+      in.id = Int(r[0]);
+      in.key = {Text(r[1]), Text(r[2])};
+      in.kind = Text(r[3]);
+      in.name = Text(r[4]);
+      in.description = Text(r[5]);
+      in.source = Text(r[6]);
+      in.database = Text(r[7]);
+      in.schema = Text(r[8]);
+      in.status = Text(r[9]);
+      in.columns = SplitLines(Text(r[10]));
+      in.tags = SplitLines(Text(r[11]));
+      in.owners = SplitLines(Text(r[12]));
+      in.downstream = Int(r[13]);
+      in.exposures = Int(r[14]);
+      inputs.push_back(std::move(in));
+      old_postings.push_back(Text(r[15]));
+    }
+    return Status::Ok();
+  }
+
+  Status Apply(const std::vector<Change>& changes) override {
+    std::vector<std::string_view> del_terms, add_terms;
+    std::vector<std::int64_t> del_scores, del_ids, add_scores, add_ids;
+    nlohmann::json docs = nlohmann::json::array();
+    for (const Change& c : changes) {
+      for (const Posting& p : c.removed) {
+        del_terms.push_back(p.term);
+        del_scores.push_back(p.score);
+        del_ids.push_back(c.doc.id);
+      }
+      for (const Posting& p : c.added) {
+        add_terms.push_back(p.term);
+        add_scores.push_back(p.score);
+        add_ids.push_back(c.doc.id);
+      }
+      const SearchDoc& d = c.doc;
+      // Invalid UTF-8 (cut descriptions, odd input) is replaced rather than thrown on.
+      docs.push_back({{"asset_id", d.id}, {"kind", d.kind}, {"name", d.name},
+                      {"description", d.description}, {"source", d.source},
+                      {"database_name", d.database}, {"schema_name", d.schema},
+                      {"status", d.status}, {"columns", JoinLines(d.columns)},
+                      {"tags", JoinLines(d.tags)}, {"owners", JoinLines(d.owners)},
+                      {"downstream", d.downstream}, {"exposures", d.exposures},
+                      {"boost", d.boost}, {"postings", c.encoded}});
+    }
+    if (!del_terms.empty()) {
+      tx_.Exec(kDeletePostings, ArrayLiteral(del_terms), ArrayLiteral(del_scores),
+               ArrayLiteral(del_ids));
+    }
+    if (!add_terms.empty()) {
+      tx_.Exec(kInsertPostings, ArrayLiteral(add_terms), ArrayLiteral(add_scores),
+               ArrayLiteral(add_ids));
+    }
+    if (!changes.empty()) {
+      tx_.Exec(kUpsertDocs, docs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    return Status::Ok();
+  }
+
+  Status AddTypos(const std::vector<std::pair<std::string, std::string>>& rows) override {
+    tx_.Exec(kInsertTypos,
+             ArrayLiteral(rows, [](const auto& r) -> std::string_view { return r.first; }),
+             ArrayLiteral(rows, [](const auto& r) -> std::string_view { return r.second; }));
+    return Status::Ok();
+  }
+
+ private:
+  PgTx& tx_;
+};
+
+// Serves both the search engine and the lineage walk; Health overrides both bases' method.
+class PgReader final : public SearchReader, public LineageReader {
+ public:
+  explicit PgReader(PgTx& tx) : tx_(tx) {}
+
+  Result<std::vector<std::int64_t>> Postings(const std::string& term, size_t limit) override {
+    std::vector<std::int64_t> out;
+    for (const pqxx::row& r : tx_.Exec(kSelectPostings, term, Limit(limit))) {
+      out.push_back(Int(r[0]));
+    }
+    return out;
+  }
+
+  Result<std::vector<std::string>> TypoTerms(const std::vector<std::string>& variants) override {
+    std::vector<std::string> out;
+    for (const pqxx::row& r : tx_.Exec(kSelectTypos, ArrayLiteral(variants))) {
+      out.push_back(Text(r[0]));
+    }
+    return out;
+  }
+
+  Result<std::vector<SearchDoc>> Docs(const std::vector<std::int64_t>& ids) override {
+    std::vector<SearchDoc> out;
+    if (ids.empty()) return out;
+    for (const pqxx::row& r : tx_.Exec(kSelectDocs, ArrayLiteral(ids))) {
+      SearchDoc d;
+      d.id = Int(r[0]);
+      d.key = {Text(r[1]), Text(r[2])};
+      d.kind = Text(r[3]);
+      d.name = Text(r[4]);
+      d.description = Text(r[5]);
+      d.source = Text(r[6]);
+      d.database = Text(r[7]);
+      d.schema = Text(r[8]);
+      d.status = Text(r[9]);
+      d.columns = SplitLines(Text(r[10]));
+      d.tags = SplitLines(Text(r[11]));
+      d.owners = SplitLines(Text(r[12]));
+      d.downstream = Int(r[13]);
+      d.exposures = Int(r[14]);
+      d.boost = Int(r[15]);
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  Result<std::map<std::int64_t, AssetHealth>> Health(
+      const std::vector<std::int64_t>& ids) override {
+    std::map<std::int64_t, AssetHealth> out;
+    if (ids.empty()) return out;
+    for (const pqxx::row& r : tx_.Exec(kSelectHealth, ArrayLiteral(ids))) {
+      AssetHealth h;
+      h.open_incidents = static_cast<int>(Int(r[1]));
+      if (!r[2].is_null()) {
+        h.last_anomaly_at = Time(r[2]);
+        h.last_anomaly = Text(r[3]);
+        if (h.last_anomaly.empty()) h.last_anomaly = Text(r[4]) + " " + Text(r[5]);
+      }
+      out[Int(r[0])] = std::move(h);
+    }
+    return out;
+  }
+
+  Result<std::int64_t> IdOf(const AssetKey& key) override {
+    pqxx::result rows = tx_.Exec(kSelectAssetId, key.ToString());
+    if (rows.empty()) return Status::NotFound("no asset '" + key.ToString() + "'");
+    return Int(rows[0][0]);
+  }
+
+  Result<std::vector<EdgeRow>> Edges(const std::vector<std::int64_t>& ids,
+                                     bool upstream) override {
+    std::vector<EdgeRow> out;
+    for (const pqxx::row& r :
+         tx_.Exec(upstream ? kSelectLineageUp : kSelectLineageDown, ArrayLiteral(ids))) {
+      out.push_back({Int(r[0]), Int(r[1]), Text(r[2]), Text(r[3])});
+    }
+    return out;
+  }
+
+  Result<std::vector<NodeRow>> Nodes(const std::vector<std::int64_t>& ids) override {
+    std::vector<NodeRow> out;
+    for (const pqxx::row& r : tx_.Exec(kSelectNodes, ArrayLiteral(ids))) {
+      out.push_back({Int(r[0]), {Text(r[1]), Text(r[2])}, Text(r[3]), Text(r[4]), Text(r[5]),
+                     SplitLines(Text(r[6]))});
+    }
+    return out;
+  }
+
+ private:
+  PgTx& tx_;
+};
+
+Status BatchWriter::ReindexDirty() {
+  if (dirty_.empty()) return Status::Ok();
+  static const std::unordered_set<std::string> kNone;
+  PgIndexWriter writer(tx_);
+  std::vector<std::int64_t> ids(dirty_.begin(), dirty_.end());
+  return ReindexAssets(writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
+      .WithContext("update search index");
+}
 
 // ---- connection strings ---------------------------------------------------------------------
 
@@ -1357,6 +1671,8 @@ class PostgresStore final : public Store {
       for (int v = version + 1; v <= kSchemaVersion; ++v) {
         tx.ExecUnprepared(kPgMigrations[v - 1]);
         tx.ExecParams(kRecordMigration, v, model::ToMicros(clock_.Now()));
+        // Migration 2 creates the search index: index the assets already stored.
+        if (v == 2) TM_RETURN_IF_ERROR(RebuildSearchIndexIn(tx));
       }
       return Status::Ok();
     });
@@ -1380,7 +1696,83 @@ class PostgresStore final : public Store {
   Result<WriteSummary> Write(const WriteBatch& batch) override {
     return Transact<pqxx::work>("write batch", [&](PgTx& tx) -> Result<WriteSummary> {
       BatchWriter writer(tx, clock_.Now());
-      return writer.Apply(batch);
+      std::shared_lock typo_lock(typo_mu_);
+      writer.SetTypoCache(&known_typos_);
+      Result<WriteSummary> result = writer.Apply(batch);
+      typo_lock.unlock();
+      // Applied only once this attempt commits (Transact commits right after we return),
+      // so a cached term may be missing from a rolled-back attempt: harmless, re-inserting is
+      // ON CONFLICT DO NOTHING; a term absent from the cache just costs a few inserts.
+      if (result.ok()) {
+        std::unique_lock lock(typo_mu_);
+        known_typos_.insert(writer.new_typos().begin(), writer.new_typos().end());
+      }
+      return result;
+    });
+  }
+
+  Result<SearchResults> Search(const SearchQuery& query) override {
+    return Read("search", [&](PgTx& tx) -> Result<SearchResults> {
+      PgReader reader(tx);
+      return RunSearch(query, reader);
+    });
+  }
+
+  Result<std::vector<Suggestion>> Suggest(const SuggestQuery& query) override {
+    return Read("suggest", [&](PgTx& tx) -> Result<std::vector<Suggestion>> {
+      PgReader reader(tx);
+      return RunSuggest(query, reader);
+    });
+  }
+
+  Result<LineageGraph> Lineage(const LineageQuery& query) override {
+    return Read("lineage", [&](PgTx& tx) -> Result<LineageGraph> {
+      PgReader reader(tx);
+      return RunLineage(query, reader);
+    });
+  }
+
+  Result<ImpactReport> Impact(const AssetKey& key, size_t max_nodes) override {
+    return Read("impact", [&](PgTx& tx) -> Result<ImpactReport> {
+      PgReader reader(tx);
+      return RunImpact(key, max_nodes, reader);
+    });
+  }
+
+  Result<std::vector<AssetHealth>> GetHealth(const std::vector<AssetKey>& keys) override {
+    return Read("health", [&](PgTx& tx) -> Result<std::vector<AssetHealth>> {
+      std::vector<std::int64_t> ids;
+      std::vector<std::optional<std::int64_t>> id_of;
+      for (const AssetKey& k : keys) {
+        id_of.push_back(FindId(tx, k));
+        if (id_of.back()) ids.push_back(*id_of.back());
+      }
+      PgReader reader(tx);
+      TM_ASSIGN_OR_RETURN(auto health, static_cast<SearchReader&>(reader).Health(ids));
+      std::vector<AssetHealth> out;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        AssetHealth h;
+        if (id_of[i]) {
+          if (auto it = health.find(*id_of[i]); it != health.end()) h = it->second;
+        }
+        h.key = keys[i];
+        out.push_back(std::move(h));
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<OwnedAsset>> ListOwnedAssets(std::string_view owner_id) override {
+    return Read("owned assets", [&](PgTx& tx) -> Result<std::vector<OwnedAsset>> {
+      if (tx.Exec(kSelectOwner, std::string(owner_id)).empty()) {
+        return Status::NotFound("no owner '" + std::string(owner_id) + "'");
+      }
+      std::vector<std::pair<std::int64_t, std::string>> owned;
+      for (const pqxx::row& r : tx.Exec(kSelectOwnedIds, std::string(owner_id))) {
+        owned.emplace_back(Int(r[0]), Text(r[1]));
+      }
+      PgReader reader(tx);
+      return OwnedAssetsOf(reader, owned);
     });
   }
 
@@ -1695,9 +2087,23 @@ class PostgresStore final : public Store {
     });
   }
 
+  Status RebuildSearchIndexIn(PgTx& tx) {
+    std::vector<std::int64_t> ids;
+    for (const pqxx::row& r : tx.Exec(kSelectAllAssetIds)) ids.push_back(Int(r[0]));
+    PgIndexWriter writer(tx);
+    std::vector<std::string> added;
+    std::unique_lock lock(typo_mu_);
+    TM_RETURN_IF_ERROR(ReindexAssets(writer, ids, known_typos_, added));
+    known_typos_.insert(added.begin(), added.end());
+    return Status::Ok();
+  }
+
   const std::string description_;
   PgPool pool_;
   const model::Clock& clock_;
+  // Terms known to be in search_typos (a cache: a missing term only costs re-inserts).
+  std::shared_mutex typo_mu_;
+  std::unordered_set<std::string> known_typos_;
 };
 
 }  // namespace

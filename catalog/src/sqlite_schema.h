@@ -11,7 +11,7 @@
 
 namespace tidemark::catalog {
 
-inline constexpr std::array<const char*, 1> kSqliteMigrations = {
+inline constexpr std::array<const char*, 2> kSqliteMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 CREATE TABLE assets (
@@ -186,6 +186,39 @@ CREATE TABLE checkpoints (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;
+)sql",
+    // 2: search index and health lookups (issue 6; search_engine.h describes the index).
+    R"sql(
+CREATE TABLE search_docs (
+  asset_id      INTEGER PRIMARY KEY REFERENCES assets(asset_id),
+  kind          TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  description   TEXT NOT NULL,
+  source        TEXT NOT NULL,
+  database_name TEXT NOT NULL,
+  schema_name   TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  columns       TEXT NOT NULL,
+  tags          TEXT NOT NULL,
+  owners        TEXT NOT NULL,
+  downstream    INTEGER NOT NULL,
+  exposures     INTEGER NOT NULL,
+  boost         INTEGER NOT NULL,
+  postings      TEXT NOT NULL
+);
+CREATE TABLE search_postings (
+  term     TEXT NOT NULL,
+  score    INTEGER NOT NULL,
+  asset_id INTEGER NOT NULL,
+  PRIMARY KEY (term, score, asset_id)
+) WITHOUT ROWID;
+CREATE TABLE search_typos (
+  variant TEXT NOT NULL,
+  term    TEXT NOT NULL,
+  PRIMARY KEY (variant, term)
+) WITHOUT ROWID;
+CREATE INDEX incidents_open_by_root ON incidents(root_id) WHERE state <> 'resolved';
+CREATE INDEX anomalies_by_asset_detected ON anomalies(asset_id, detected_at);
 )sql",
 };
 

@@ -9,12 +9,15 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
 #include "sqlite_db.h"
 #include "sqlite_schema.h"
+#include "sqlite_search.h"
 #include "store_rules.h"
 #include "store_url.h"
 #include "tidemark/catalog/store.h"
@@ -99,6 +102,8 @@ constexpr char kSelectOwnedBy[] =
 constexpr char kMarkRemoved[] =
     "UPDATE assets SET status = 'removed', removed_at = ?2, updated_at = ?2"
     " WHERE key = ?1 AND status <> 'removed'";
+constexpr char kSelectUpstreamsInto[] =
+    "SELECT DISTINCT upstream_id FROM lineage_edges WHERE downstream_id = ?1 AND origin = ?2";
 constexpr char kDeleteEdgesInto[] =
     "DELETE FROM lineage_edges WHERE downstream_id = ?1 AND origin = ?2";
 constexpr char kUpsertEdge[] =
@@ -447,6 +452,11 @@ class BatchApplier {
  public:
   BatchApplier(SqliteDb& db, Timestamp now) : db_(db), now_(now) {}
 
+  // The search index's deletion-index cache (store-owned, read here) and the terms this
+  // batch added to it (merged by the store after commit).
+  void SetTypoCache(const std::unordered_set<std::string>* known) { known_typos_ = known; }
+  std::vector<std::string>& new_typos() { return new_typos_; }
+
   Result<WriteSummary> Apply(const WriteBatch& b) {
     for (const auto& o : b.owners()) TM_RETURN_IF_ERROR(PutOwner(o));
     for (const auto& a : b.assets()) TM_RETURN_IF_ERROR(PutAsset(a));
@@ -465,6 +475,7 @@ class BatchApplier {
     for (const auto& a : b.anomalies()) TM_RETURN_IF_ERROR(PutAnomaly(a));
     for (const auto& a : b.alerts()) TM_RETURN_IF_ERROR(EnqueueAlert(a));
     for (const auto& c : b.checkpoints()) TM_RETURN_IF_ERROR(PutCheckpoint(c));
+    TM_RETURN_IF_ERROR(ReindexDirty());
     return summary_;
   }
 
@@ -496,6 +507,7 @@ class BatchApplier {
     if (!row) return Status::Internal("placeholder insert returned no id", std::string(where));
     id = s.Int(0);
     ++summary_.assets_written;
+    dirty_.insert(id);
     ids_.emplace(std::move(text), id);
     return id;
   }
@@ -523,6 +535,7 @@ class BatchApplier {
     TM_ASSIGN_OR_RETURN(bool row, s.Step());
     if (row) {
       ids_[text] = s.Int(0);
+      dirty_.insert(s.Int(0));
       ++summary_.assets_written;
     } else {
       ++summary_.assets_unchanged;
@@ -542,6 +555,7 @@ class BatchApplier {
   Status SetColumns(const AssetKey& key, const std::vector<model::Column>& columns) {
     std::string where = Where("columns", key);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    dirty_.insert(id);
     {
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteColumns));
       del.Bind(1, id);
@@ -572,6 +586,7 @@ class BatchApplier {
   Status SetTags(const AssetKey& key, const std::vector<std::string>& tags) {
     std::string where = Where("tags", key);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    dirty_.insert(id);
     {
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteTags));
       del.Bind(1, id);
@@ -589,6 +604,7 @@ class BatchApplier {
   Status SetOwnerships(const AssetKey& key, const std::vector<model::Ownership>& ownerships) {
     std::string where = Where("ownerships", key);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    dirty_.insert(id);
     {
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteOwnerships));
       del.Bind(1, id);
@@ -611,6 +627,12 @@ class BatchApplier {
   }
 
   Status MarkRemoved(const AssetKey& key) {
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectAssetId));
+      s.Bind(1, key.ToString());
+      TM_ASSIGN_OR_RETURN(bool found, s.Step());
+      if (found) dirty_.insert(s.Int(0));
+    }
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kMarkRemoved));
     s.Bind(1, key.ToString()).Bind(2, now_);
     TM_RETURN_IF_ERROR(s.Run().WithWhere(Where("removals", key)));
@@ -630,6 +652,16 @@ class BatchApplier {
       }
     }
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(set.downstream, where));
+    {
+      // Upstreams losing an edge lose downstream count: their boost changes.
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectUpstreamsInto));
+      s.Bind(1, id).Bind(2, set.origin);
+      while (true) {
+        TM_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        dirty_.insert(s.Int(0));
+      }
+    }
     {
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteEdgesInto));
       del.Bind(1, id).Bind(2, set.origin);
@@ -652,6 +684,7 @@ class BatchApplier {
     }
     TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, "edges"));
     TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, "edges"));
+    dirty_.insert(up);
     std::optional<std::int64_t> via;
     if (!e.via.empty()) {
       TM_ASSIGN_OR_RETURN(via, IdOf(e.via, "edges", model::AssetKind::kJob));
@@ -842,10 +875,23 @@ class BatchApplier {
     return s.Run().WithWhere("checkpoints/" + c.scope + "/" + c.key);
   }
 
+  // Rebuilds the search documents of every asset this batch changed (search_engine.h).
+  Status ReindexDirty() {
+    if (dirty_.empty()) return Status::Ok();
+    static const std::unordered_set<std::string> kNone;
+    auto writer = NewSqliteSearchIndexWriter(db_);
+    std::vector<std::int64_t> ids(dirty_.begin(), dirty_.end());
+    return ReindexAssets(*writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
+        .WithContext("update search index");
+  }
+
   SqliteDb& db_;
   Timestamp now_;
   std::unordered_map<std::string, std::int64_t> ids_;
   WriteSummary summary_;
+  std::set<std::int64_t> dirty_;
+  const std::unordered_set<std::string>* known_typos_ = nullptr;
+  std::vector<std::string> new_typos_;
 };
 
 // ---- the store ------------------------------------------------------------------------------
@@ -893,6 +939,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(write_mu_);
     TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     BatchApplier applier(*writer_, clock_.Now());
+    applier.SetTypoCache(&known_typos_);
     Result<WriteSummary> result = applier.Apply(batch);
     if (!result.ok()) {
       (void)writer_->Exec("ROLLBACK");  // the batch's error is the one worth reporting
@@ -903,6 +950,7 @@ class SqliteStore final : public Store {
       (void)writer_->Exec("ROLLBACK");
       return commit.WithContext("commit");
     }
+    known_typos_.insert(applier.new_typos().begin(), applier.new_typos().end());
     return result;
   }
 
@@ -1171,6 +1219,80 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<SearchResults> Search(const SearchQuery& query) override {
+    return WithReader([&](SqliteDb& db) -> Result<SearchResults> {
+      auto reader = NewSqliteSearchReader(db);
+      return RunSearch(query, *reader);
+    });
+  }
+
+  Result<std::vector<Suggestion>> Suggest(const SuggestQuery& query) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<Suggestion>> {
+      auto reader = NewSqliteSearchReader(db);
+      return RunSuggest(query, *reader);
+    });
+  }
+
+  Result<LineageGraph> Lineage(const LineageQuery& query) override {
+    return WithReadTxn([&](SqliteDb& db) -> Result<LineageGraph> {
+      auto reader = NewSqliteLineageReader(db);
+      return RunLineage(query, *reader);
+    });
+  }
+
+  Result<ImpactReport> Impact(const AssetKey& key, size_t max_nodes) override {
+    return WithReadTxn([&](SqliteDb& db) -> Result<ImpactReport> {
+      auto reader = NewSqliteLineageReader(db);
+      return RunImpact(key, max_nodes, *reader);
+    });
+  }
+
+  Result<std::vector<AssetHealth>> GetHealth(const std::vector<AssetKey>& keys) override {
+    return WithReadTxn([&](SqliteDb& db) -> Result<std::vector<AssetHealth>> {
+      std::vector<std::int64_t> ids;
+      std::vector<std::optional<std::int64_t>> id_of;
+      for (const AssetKey& k : keys) {
+        TM_ASSIGN_OR_RETURN(std::optional<std::int64_t> id, FindId(db, k));
+        id_of.push_back(id);
+        if (id) ids.push_back(*id);
+      }
+      auto reader = NewSqliteLineageReader(db);
+      TM_ASSIGN_OR_RETURN(auto health, reader->Health(ids));
+      std::vector<AssetHealth> out;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        AssetHealth h;
+        if (id_of[i]) {
+          if (auto it = health.find(*id_of[i]); it != health.end()) h = it->second;
+        }
+        h.key = keys[i];
+        out.push_back(std::move(h));
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<OwnedAsset>> ListOwnedAssets(std::string_view owner_id) override {
+    return WithReadTxn([&](SqliteDb& db) -> Result<std::vector<OwnedAsset>> {
+      {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectOwner));
+        s.Bind(1, owner_id);
+        TM_ASSIGN_OR_RETURN(bool found, s.Step());
+        if (!found) return Status::NotFound("no owner '" + std::string(owner_id) + "'");
+      }
+      TM_ASSIGN_OR_RETURN(auto owned, SqliteOwnedIds(db, owner_id));
+      return OwnedAssetsOf(*NewSqliteLineageReader(db), owned);
+    });
+  }
+
+  // Rebuilds every search document, in one transaction (bench and migration 2).
+  Status RebuildSearchIndex() {
+    std::lock_guard lock(write_mu_);
+    TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    Status st = RebuildSearchIndexLocked();
+    TM_RETURN_IF_ERROR(writer_->Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
+    return st;
+  }
+
   Result<StoreCounts> Counts() override {
     return WithReader([](SqliteDb& db) -> Result<StoreCounts> {
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kCountsSql));
@@ -1215,8 +1337,30 @@ class SqliteStore final : public Store {
       TM_RETURN_IF_ERROR(writer_->Exec("INSERT INTO schema_migrations VALUES (" +
                                        std::to_string(v) + ", " +
                                        std::to_string(model::ToMicros(clock_.Now())) + ")"));
+      // Migration 2 creates the search index: index the assets already stored.
+      if (v == 2) TM_RETURN_IF_ERROR(RebuildSearchIndexLocked());
     }
     return Status::Ok();
+  }
+
+  Status RebuildSearchIndexLocked() {
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids, SqliteAllAssetIds(*writer_));
+    auto writer = NewSqliteSearchIndexWriter(*writer_);
+    std::vector<std::string> added;
+    TM_RETURN_IF_ERROR(ReindexAssets(*writer, ids, known_typos_, added));
+    known_typos_.insert(added.begin(), added.end());
+    return Status::Ok();
+  }
+
+  // WithReader inside one read transaction, so that several statements see one snapshot.
+  template <typename Fn>
+  auto WithReadTxn(Fn&& fn) -> decltype(fn(std::declval<SqliteDb&>())) {
+    return WithReader([&](SqliteDb& db) -> decltype(fn(std::declval<SqliteDb&>())) {
+      TM_RETURN_IF_ERROR(db.Exec("BEGIN"));
+      auto result = fn(db);
+      (void)db.Exec("COMMIT");
+      return result;
+    });
   }
 
   // Runs `fn` on an idle read connection (waiting for one), or on the writer for :memory:.
@@ -1326,6 +1470,8 @@ class SqliteStore final : public Store {
   std::vector<std::unique_ptr<SqliteDb>> readers_;
   std::vector<SqliteDb*> readers_idle_;
   const model::Clock& clock_;
+  // Terms known to be in search_typos; guarded by write_mu_.
+  std::unordered_set<std::string> known_typos_;
 };
 
 }  // namespace

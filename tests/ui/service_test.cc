@@ -115,6 +115,25 @@ class UnreachableWhenToldStore final : public catalog::Store {
     return inner_->ListCheckpoints(scope);
   }
   model::Result<catalog::StoreCounts> Counts() override { return inner_->Counts(); }
+  model::Result<catalog::SearchResults> Search(const catalog::SearchQuery& q) override {
+    return inner_->Search(q);
+  }
+  model::Result<std::vector<catalog::Suggestion>> Suggest(const catalog::SuggestQuery& q) override {
+    return inner_->Suggest(q);
+  }
+  model::Result<catalog::LineageGraph> Lineage(const catalog::LineageQuery& q) override {
+    return inner_->Lineage(q);
+  }
+  model::Result<catalog::ImpactReport> Impact(const model::AssetKey& key, size_t n) override {
+    return inner_->Impact(key, n);
+  }
+  model::Result<std::vector<catalog::AssetHealth>> GetHealth(
+      const std::vector<model::AssetKey>& keys) override {
+    return inner_->GetHealth(keys);
+  }
+  model::Result<std::vector<catalog::OwnedAsset>> ListOwnedAssets(std::string_view id) override {
+    return inner_->ListOwnedAssets(id);
+  }
 
  private:
   std::unique_ptr<catalog::Store> inner_;
@@ -155,7 +174,7 @@ TEST_F(ServiceTest, HealthReportsTheStore) {
   EXPECT_EQ(body["status"], "ok");
   EXPECT_EQ(body["version"], "0.1.0");
   EXPECT_EQ(body["store"]["kind"], "sqlite");
-  EXPECT_EQ(body["store"]["schema_version"], 1);
+  EXPECT_EQ(body["store"]["schema_version"], 2);
   EXPECT_EQ(body["store"]["reachable"], true);
   EXPECT_FALSE(body["store"].contains("error"));
   EXPECT_EQ(response.body.rfind(R"({"status":"ok",)", 0), 0u) << "status comes first";

@@ -12,6 +12,7 @@
 #include "demo.h"
 #include "ingest_api.h"
 #include "logging.h"
+#include "search_api.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
 #include "tidemark/ui/config.h"
@@ -53,13 +54,6 @@ constexpr PlannedCommand kPlannedCommands[] = {
      "tidemark report [--since 24h] [--out FILE] will render the nightly report: freshness, "
      "volume and schema changes, open incidents and their owners, per the config file's "
      "`report:` section, to a file or standard output."},
-    {"search", "Search assets, columns, owners and tags (planned)",
-     "tidemark search <query> will run a full-text search over asset names, descriptions, "
-     "columns, owners and tags and print the best matches with their keys and owners."},
-    {"lineage", "Show an asset's upstream or downstream lineage (planned)",
-     "tidemark lineage <asset> [--upstream|--downstream] [--depth N] will print the assets "
-     "upstream or downstream of <asset> (a key or an alias such as a dbt unique_id), level by "
-     "level, with the columns each edge maps when known."},
 };
 
 std::string Describe(const Status& status) {
@@ -125,6 +119,100 @@ int RunIngest(const Config& config, const IngestArgs& args) {
   return kExitOk;
 }
 
+struct SearchArgs {
+  std::vector<std::string> words;
+  std::string kind, owner, tag;
+  size_t limit = 10;
+  bool json = false;
+};
+
+int RunSearch(const Config& config, const SearchArgs& args) {
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  catalog::SearchQuery q;
+  for (const std::string& w : args.words) q.text += (q.text.empty() ? "" : " ") + w;
+  q.kind = args.kind;
+  q.owner = args.owner;
+  q.tag = args.tag;
+  q.limit = args.limit;
+  auto results = (*store)->Search(q);
+  if (!results.ok()) return Fail(Describe(results.status()), ExitCodeFor(results.status()));
+  if (args.json) {
+    std::printf("%s\n", SearchResultsJson(*results).c_str());
+    return kExitOk;
+  }
+  std::printf("%lld match%s%s\n", results->total, results->total == 1 ? "" : "es",
+              results->exact ? "" : " (at least)");
+  for (const auto& h : results->hits) {
+    std::string owners;
+    for (const auto& o : h.owners) owners += (owners.empty() ? "" : ", ") + o;
+    std::printf("%-10s %s  [%s]%s%s\n", h.kind.c_str(), h.key.ToString().c_str(),
+                h.health.Label().c_str(), owners.empty() ? "" : "  owners: ", owners.c_str());
+    if (!h.matched.empty()) {
+      std::printf("           matched %s (%s)\n", h.matched[0].field.c_str(),
+                  h.matched[0].how.c_str());
+    }
+    if (!h.snippet.empty()) {
+      // Highlights as **word**, the way a terminal reader skims.
+      std::string line;
+      size_t at = 0;
+      for (auto [b, e] : h.highlights) {
+        line += h.snippet.substr(at, b - at) + "**" + h.snippet.substr(b, e - b) + "**";
+        at = e;
+      }
+      line += h.snippet.substr(at);
+      std::replace(line.begin(), line.end(), '\n', ' ');
+      std::printf("           %s\n", line.c_str());
+    }
+  }
+  return kExitOk;
+}
+
+struct LineageArgs {
+  std::string key;
+  bool upstream = false, downstream = false, json = false;
+  int depth = 3;
+  std::string column;
+  size_t max_nodes = 500;
+};
+
+int RunLineage(const Config& config, const LineageArgs& args) {
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  auto key = (*store)->Resolve(args.key);
+  if (!key.ok()) return Fail(Describe(key.status()), ExitCodeFor(key.status()));
+  catalog::LineageQuery q;
+  q.key = *key;
+  q.direction = args.upstream == args.downstream ? catalog::LineageDirection::kBoth
+                : args.upstream                  ? catalog::LineageDirection::kUpstream
+                                                 : catalog::LineageDirection::kDownstream;
+  q.depth = args.depth;
+  q.max_nodes = args.max_nodes;
+  if (!args.column.empty()) {
+    q.level = catalog::LineageLevel::kColumn;
+    q.column = args.column;
+  }
+  auto graph = (*store)->Lineage(q);
+  if (!graph.ok()) return Fail(Describe(graph.status()), ExitCodeFor(graph.status()));
+  if (args.json) {
+    std::printf("%s\n", LineageGraphJson(*graph).c_str());
+    return kExitOk;
+  }
+  for (const auto& n : graph->nodes) {
+    std::printf("%+3d %-10s %s  [%s]\n", n.distance, n.kind.c_str(), n.key.ToString().c_str(),
+                n.health.Label().c_str());
+  }
+  for (const auto& e : graph->edges) {
+    if (e.upstream_column.empty()) continue;
+    std::printf("    %s.%s -> %s.%s\n", e.upstream.name.c_str(), e.upstream_column.c_str(),
+                e.downstream.name.c_str(), e.downstream_column.c_str());
+  }
+  if (graph->truncated) {
+    std::printf("truncated at %zu nodes: raise --max-nodes or lower --depth\n", q.max_nodes);
+  }
+  return kExitOk;
+}
+
 int RunMigrate(const Config& config) {
   auto report = catalog::Migrate({.url = config.db});
   if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
@@ -160,6 +248,10 @@ int RunServe(const Config& config, bool demo) {
   }
   if (Status status = AddIngestRoutes((*service)->router(), **store, (*service)->metrics());
       !status.ok()) {
+    spdlog::error("cannot register routes: {}", Describe(status));
+    return kExitFailure;
+  }
+  if (Status status = AddSearchRoutes((*service)->router(), **store); !status.ok()) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;
   }
@@ -224,6 +316,32 @@ int RunCli(int argc, char** argv) {
   ingest->add_option("--project", ingest_args.project, "Project name (default: the manifest's)");
   ingest->add_flag("--force", ingest_args.force, "Ingest even artifacts unchanged since last time");
 
+  SearchArgs search_args;
+  auto* search = app.add_subcommand("search", "Search assets, columns, owners and tags");
+  search->footer(
+      "Words must all match (names, full names, columns, tags, owners, descriptions); "
+      "\"quoted phrases\", -excluded words and prefix* work; one typo is forgiven on words of "
+      "5+ letters. The exact name ranks first.");
+  search->add_option("query", search_args.words, "Words to search for")->required();
+  search->add_option("--kind", search_args.kind, "Only assets of this kind (table, view, ...)");
+  search->add_option("--owner", search_args.owner, "Only assets of this owner id");
+  search->add_option("--tag", search_args.tag, "Only assets with this tag");
+  search->add_option("--limit", search_args.limit, "Hits to print (default 10)")
+      ->check(CLI::Range(1, 200));
+  search->add_flag("--json", search_args.json, "Print the API's JSON");
+
+  LineageArgs lineage_args;
+  auto* lineage = app.add_subcommand("lineage", "Show an asset's upstream or downstream lineage");
+  lineage->add_option("asset", lineage_args.key, "Asset key or alias (a dbt unique_id)")
+      ->required();
+  lineage->add_flag("--upstream", lineage_args.upstream, "Only upstream");
+  lineage->add_flag("--downstream", lineage_args.downstream, "Only downstream");
+  lineage->add_option("--depth", lineage_args.depth, "Hops (default 3)")->check(CLI::Range(1, 50));
+  lineage->add_option("--column", lineage_args.column, "Column-level lineage from this column");
+  lineage->add_option("--max-nodes", lineage_args.max_nodes, "Node cap (default 500)")
+      ->check(CLI::Range(1, 20000));
+  lineage->add_flag("--json", lineage_args.json, "Print the API's JSON");
+
   std::vector<std::pair<CLI::App*, const PlannedCommand*>> planned;
   for (const PlannedCommand& command : kPlannedCommands) {
     auto* sub = app.add_subcommand(command.name, command.summary);
@@ -267,6 +385,8 @@ int RunCli(int argc, char** argv) {
 
   if (migrate->parsed()) return RunMigrate(*config);
   if (ingest->parsed()) return RunIngest(*config, ingest_args);
+  if (search->parsed()) return RunSearch(*config, search_args);
+  if (lineage->parsed()) return RunLineage(*config, lineage_args);
   return RunServe(*config, demo->parsed());
 }
 

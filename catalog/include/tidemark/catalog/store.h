@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tidemark/catalog/search.h"
 #include "tidemark/catalog/write_batch.h"
 #include "tidemark/model/clock.h"
 #include "tidemark/model/asset.h"
@@ -34,7 +35,7 @@ using model::Status;
 
 // The schema version this binary writes. Migrations bring older stores up to it; a store
 // with a newer version is refused (Corruption) rather than misread.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct AssetFilter {
   std::optional<model::AssetKind> kind;
@@ -147,6 +148,24 @@ class Store {
 
   // Row counts of each table, for /metrics, the demo and tests.
   virtual Result<StoreCounts> Counts() = 0;
+
+  // Search, lineage graph and ownership (issue 6) ----------------------------------------------
+  // Ranked assets matching query.text, with facets; ranking and syntax are search_engine.h's
+  // and the same on every store. InvalidArgument (where "q") for a query too long, with too
+  // many words or with no word to search for. The index is kept current by Write itself.
+  virtual Result<SearchResults> Search(const SearchQuery& query) = 0;
+  // Assets whose short name has a token starting with the query's last word (type-ahead).
+  virtual Result<std::vector<Suggestion>> Suggest(const SuggestQuery& query) = 0;
+  // The lineage neighbourhood of query.key, cycle-safe, at most query.max_nodes nodes
+  // (truncated is then set). NotFound for an unknown key, InvalidArgument for a bad depth.
+  virtual Result<LineageGraph> Lineage(const LineageQuery& query) = 0;
+  // Every asset downstream of `key` (any depth, at most `max_nodes`), exposures and owners.
+  virtual Result<ImpactReport> Impact(const model::AssetKey& key, size_t max_nodes) = 0;
+  // Health of each key, in the order given; unknown keys come back healthy.
+  virtual Result<std::vector<AssetHealth>> GetHealth(const std::vector<model::AssetKey>& keys) = 0;
+  // The assets `owner_id` owns (any role) with their health, ordered by key. NotFound for an
+  // unknown owner.
+  virtual Result<std::vector<OwnedAsset>> ListOwnedAssets(std::string_view owner_id) = 0;
 };
 
 // Where a store lives: "sqlite:PATH" (or a bare path), "sqlite::memory:", or a

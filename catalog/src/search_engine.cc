@@ -1,0 +1,996 @@
+// The search engine and lineage walk shared by SqliteStore and PostgresStore. The contract
+// and the ranking are in search_engine.h; this file has the reasons.
+
+#include "search_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tidemark::catalog {
+namespace {
+
+using model::Result;
+using model::Status;
+
+// Field weights, best first (search_engine.h, RANKING).
+constexpr std::int64_t kWName = 1000, kWPrefix = 700, kWFullName = 700, kWColumn = 500,
+                       kWTag = 300, kWOwner = 250, kWDescription = 150;
+constexpr std::int64_t kExactName = 100000, kExactFullName = 90000;
+constexpr std::int64_t kDeprecatedPenalty = 1000000, kRemovedPenalty = 2000000;
+// Descriptions are indexed and kept up to this many bytes: enough for a paragraph.
+constexpr size_t kDescriptionBytes = 4000;
+constexpr size_t kMaxTokenBytes = 64;
+
+bool IsAlnum(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool IsUpper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+bool IsLower(unsigned char c) { return c >= 'a' && c <= 'z'; }
+char Lower(char c) { return IsUpper(static_cast<unsigned char>(c)) ? static_cast<char>(c + 32) : c; }
+
+std::string Join(const std::vector<std::string>& tokens, char sep = ' ') {
+  std::string out;
+  for (const auto& t : tokens) {
+    if (!out.empty()) out += sep;
+    out += t;
+  }
+  return out;
+}
+
+bool AllAsciiLetters(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return IsLower(c); });
+}
+
+// Optimal string alignment distance capped at 2 (we only ask "at most one edit?").
+int EditDistanceAtMost1(std::string_view a, std::string_view b) {
+  if (a == b) return 0;
+  size_t n = a.size(), m = b.size();
+  if (n > m + 1 || m > n + 1) return 2;
+  size_t i = 0;
+  while (i < n && i < m && a[i] == b[i]) ++i;
+  if (n == m) {
+    if (a.substr(i + 1) == b.substr(i + 1)) return 1;  // substitution
+    if (i + 1 < n && a[i] == b[i + 1] && a[i + 1] == b[i] && a.substr(i + 2) == b.substr(i + 2)) {
+      return 1;  // adjacent transposition
+    }
+    return 2;
+  }
+  if (n > m) return a.substr(i + 1) == b.substr(i) ? 1 : 2;
+  return b.substr(i + 1) == a.substr(i) ? 1 : 2;
+}
+
+bool ContainsSeq(const std::vector<std::string>& hay, const std::vector<std::string>& needle) {
+  if (needle.empty() || needle.size() > hay.size()) return false;
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+}  // namespace
+
+std::string AssetHealth::Label() const {
+  if (open_incidents > 0) return "incident";
+  if (last_anomaly_at) return "anomaly";
+  return "healthy";
+}
+
+std::vector<std::string> Tokenize(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    if (!cur.empty()) {
+      if (cur.size() > kMaxTokenBytes) cur.resize(kMaxTokenBytes);
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {  // part of a UTF-8 sequence: a word character, kept as is
+      cur += static_cast<char>(c);
+      continue;
+    }
+    if (!IsAlnum(c)) {
+      flush();
+      continue;
+    }
+    if (IsUpper(c) && !cur.empty()) {
+      unsigned char prev = static_cast<unsigned char>(text[i - 1]);
+      bool next_lower = i + 1 < text.size() && IsLower(static_cast<unsigned char>(text[i + 1]));
+      // fctOrders: lower -> Upper; HTTPServer: the S of Server (upper followed by lower).
+      if (IsLower(prev) || (std::isdigit(prev) == 0 && IsUpper(prev) && next_lower)) flush();
+    }
+    cur += Lower(static_cast<char>(c));
+  }
+  flush();
+  return out;
+}
+
+std::string JoinLines(const std::vector<std::string>& items) { return Join(items, '\n'); }
+
+std::vector<std::string> SplitLines(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (nl > start) out.emplace_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::string EncodePostings(const std::vector<Posting>& postings) {
+  std::string out;
+  for (const Posting& p : postings) {
+    out += std::to_string(p.score);
+    out += ' ';
+    out += p.term;
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<Posting> DecodePostings(std::string_view text) {
+  std::vector<Posting> out;
+  for (const std::string& line : SplitLines(text)) {
+    size_t sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    out.push_back({line.substr(sp + 1), std::strtoll(line.c_str(), nullptr, 10)});
+  }
+  return out;
+}
+
+std::vector<std::string> TypoVariants(std::string_view term) {
+  std::vector<std::string> out;
+  if (term.size() < 5 || term.size() > 24 || !AllAsciiLetters(term)) return out;
+  out.emplace_back(term);
+  for (size_t i = 0; i < term.size(); ++i) {
+    std::string v(term.substr(0, i));
+    v += term.substr(i + 1);
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::int64_t SearchBoost(const SearchDocInput& in) {
+  std::int64_t b = 0;
+  b += std::min<std::int64_t>(50, std::llround(10 * std::log2(1.0 + static_cast<double>(in.downstream))));
+  b += std::min<std::int64_t>(25, 10 * in.exposures);
+  if (!in.owners.empty()) b += 14;
+  if (!in.description.empty()) b += 10;
+  if (in.status == "deprecated") b -= kDeprecatedPenalty;
+  if (in.status == "removed") b -= kRemovedPenalty;
+  return b;
+}
+
+BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
+  BuiltDoc out;
+  SearchDoc& d = out.doc;
+  d.id = in.id;
+  d.key = in.key;
+  d.kind = in.kind;
+  d.name = in.name;
+  d.description = in.description.substr(0, kDescriptionBytes);
+  d.source = in.source;
+  d.database = in.database;
+  d.schema = in.schema;
+  d.status = in.status;
+  d.columns = in.columns;
+  d.tags = in.tags;
+  d.owners = in.owners;
+  d.downstream = in.downstream;
+  d.exposures = in.exposures;
+  d.boost = SearchBoost(in);
+
+  std::unordered_map<std::string, std::int64_t> best;
+  auto post = [&](const std::string& term, std::int64_t weight) {
+    auto [it, inserted] = best.emplace(term, weight);
+    if (!inserted) it->second = std::max(it->second, weight);
+  };
+  auto post_all = [&](std::string_view text, std::int64_t weight) {
+    for (const std::string& t : Tokenize(text)) post(t, weight);
+  };
+  std::vector<std::string> name_tokens = Tokenize(in.name);
+  std::vector<std::string> full_tokens = Tokenize(in.key.name);
+  for (const std::string& t : name_tokens) {
+    post(t, kWName);
+    for (size_t n = 2; n <= std::min(kPrefixChars, t.size()); ++n) post("^" + t.substr(0, n), kWName);
+  }
+  for (const std::string& t : full_tokens) post(t, kWFullName);
+  if (!name_tokens.empty()) {
+    const std::string joined = Join(name_tokens);
+    post("=" + joined, kExactName);
+    for (size_t n = 1; n <= std::min(kNamePrefixChars, joined.size()); ++n) {
+      if (joined[n - 1] != ' ') post("~" + joined.substr(0, n), kWName);
+    }
+  }
+  if (!full_tokens.empty()) post("=" + Join(full_tokens), kExactFullName);
+  for (const std::string& c : in.columns) post_all(c, kWColumn);
+  for (const std::string& t : in.tags) post_all(t, kWTag);
+  for (const std::string& o : in.owners) post_all(o, kWOwner);
+  post_all(d.description, kWDescription);
+
+  out.postings.reserve(best.size());
+  for (auto& [term, weight] : best) {
+    out.postings.push_back({term, weight + d.boost});
+    if (term.size() >= 5 && AllAsciiLetters(term)) {
+      out.typo_terms.push_back(term);
+    }
+  }
+  std::sort(out.postings.begin(), out.postings.end(),
+            [](const Posting& a, const Posting& b) { return a.term < b.term; });
+  return out;
+}
+
+Status ReindexAssets(SearchIndexWriter& writer, const std::vector<std::int64_t>& ids,
+                     const std::unordered_set<std::string>& known_typos,
+                     std::vector<std::string>& new_typos) {
+  constexpr size_t kChunk = 500;  // bounds the memory of one statement's arrays
+  std::unordered_set<std::string> fresh;
+  for (size_t at = 0; at < ids.size(); at += kChunk) {
+    std::vector<std::int64_t> chunk(ids.begin() + static_cast<std::ptrdiff_t>(at),
+                                    ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), at + kChunk)));
+    std::vector<SearchDocInput> inputs;
+    std::vector<std::string> olds;
+    TM_RETURN_IF_ERROR(writer.Load(chunk, inputs, olds));
+    std::vector<SearchIndexWriter::Change> changes;
+    std::vector<std::pair<std::string, std::string>> typos;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      BuiltDoc built = BuildSearchDoc(inputs[i]);
+      SearchIndexWriter::Change c;
+      c.encoded = EncodePostings(built.postings);
+      std::vector<Posting> old = DecodePostings(olds[i]);
+      auto key = [](const Posting& p) { return std::tie(p.term, p.score); };
+      auto less = [&](const Posting& a, const Posting& b) { return key(a) < key(b); };
+      std::sort(old.begin(), old.end(), less);
+      std::vector<Posting> now = built.postings;
+      std::sort(now.begin(), now.end(), less);
+      std::set_difference(old.begin(), old.end(), now.begin(), now.end(),
+                          std::back_inserter(c.removed), less);
+      std::set_difference(now.begin(), now.end(), old.begin(), old.end(),
+                          std::back_inserter(c.added), less);
+      for (const std::string& t : built.typo_terms) {
+        if (known_typos.count(t) || !fresh.insert(t).second) continue;
+        for (std::string& v : TypoVariants(t)) typos.emplace_back(std::move(v), t);
+      }
+      c.doc = std::move(built.doc);
+      changes.push_back(std::move(c));
+    }
+    TM_RETURN_IF_ERROR(writer.Apply(changes));
+    if (!typos.empty()) TM_RETURN_IF_ERROR(writer.AddTypos(typos));
+  }
+  new_typos.insert(new_typos.end(), fresh.begin(), fresh.end());
+  return Status::Ok();
+}
+
+// ---- query parsing --------------------------------------------------------------------------
+
+namespace {
+
+enum class GroupKind { kWord, kPhrase, kPrefix, kExclude };
+
+// One unit of the query that must match (or, for kExclude, must not).
+struct Group {
+  GroupKind kind = GroupKind::kWord;
+  std::vector<std::string> tokens;     // one token for kWord/kPrefix
+  std::vector<std::string> typo_terms; // kWord: indexed terms one edit away
+};
+
+struct ParsedQuery {
+  std::vector<Group> groups;
+  std::vector<std::string> plain_tokens;  // all tokens of positive groups, in order
+  bool plain = true;                      // no operators: eligible for exact-name lookup
+};
+
+Result<ParsedQuery> ParseQuery(std::string_view text) {
+  if (text.size() > kMaxQueryBytes) {
+    return Status::InvalidArgument("query is " + std::to_string(text.size()) +
+                                       " bytes; at most " + std::to_string(kMaxQueryBytes) +
+                                       " are searched",
+                                   "q");
+  }
+  ParsedQuery q;
+  size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      ++i;
+      continue;
+    }
+    bool exclude = false;
+    if (c == '-' && i + 1 < text.size() && text[i + 1] != ' ') {
+      exclude = true;
+      ++i;
+      c = text[i];
+    }
+    std::string_view raw;
+    bool quoted = false;
+    if (c == '"') {
+      size_t end = text.find('"', i + 1);
+      if (end == std::string_view::npos) end = text.size();  // an unclosed quote runs to the end
+      raw = text.substr(i + 1, end - i - 1);
+      i = std::min(text.size(), end + 1);
+      quoted = true;
+    } else {
+      size_t end = i;
+      while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '\n' &&
+             text[end] != '\r' && text[end] != '"') {
+        ++end;
+      }
+      raw = text.substr(i, end - i);
+      i = end;
+    }
+    bool prefix = !quoted && !raw.empty() && raw.back() == '*';
+    std::vector<std::string> tokens = Tokenize(raw);
+    if (tokens.empty()) continue;  // punctuation, operators on their own: nothing to search
+    Group g;
+    g.tokens = tokens;
+    if (exclude) {
+      g.kind = GroupKind::kExclude;
+      q.plain = false;
+    } else if (prefix && tokens.size() == 1) {
+      g.kind = GroupKind::kPrefix;
+      q.plain = false;
+    } else if (tokens.size() > 1) {
+      g.kind = GroupKind::kPhrase;
+      if (quoted) q.plain = false;
+    }
+    if (!exclude) q.plain_tokens.insert(q.plain_tokens.end(), tokens.begin(), tokens.end());
+    if (exclude || quoted || prefix) q.plain = q.plain && !quoted && !prefix && !exclude;
+    q.groups.push_back(std::move(g));
+  }
+  size_t positive = 0;
+  for (const Group& g : q.groups) positive += g.kind != GroupKind::kExclude;
+  if (q.groups.size() > kMaxQueryWords) {
+    return Status::InvalidArgument("query has " + std::to_string(q.groups.size()) +
+                                       " words or phrases; at most " +
+                                       std::to_string(kMaxQueryWords) + " are searched",
+                                   "q");
+  }
+  if (positive == 0) {
+    return Status::InvalidArgument("query has no word to search for", "q");
+  }
+  return q;
+}
+
+// What one group matched in one document.
+struct GroupMatch {
+  std::int64_t weight = 0;
+  SearchMatch match;
+};
+
+struct DocTokens {
+  std::vector<std::string> name, full, description;
+  std::vector<std::vector<std::string>> columns, tags, owners;
+};
+
+DocTokens TokensOf(const SearchDoc& d) {
+  DocTokens t;
+  t.name = Tokenize(d.name);
+  t.full = Tokenize(d.key.name);
+  t.description = Tokenize(d.description);
+  for (const auto& c : d.columns) t.columns.push_back(Tokenize(c));
+  for (const auto& c : d.tags) t.tags.push_back(Tokenize(c));
+  for (const auto& c : d.owners) t.owners.push_back(Tokenize(c));
+  return t;
+}
+
+bool HasToken(const std::vector<std::string>& tokens, const std::string& t) {
+  return std::find(tokens.begin(), tokens.end(), t) != tokens.end();
+}
+
+// The best match of `g` in the document, or weight 0.
+GroupMatch MatchGroup(const Group& g, const SearchDoc& d, const DocTokens& t) {
+  GroupMatch best;
+  auto consider = [&](std::int64_t w, std::string_view field, const std::string& value,
+                      std::string_view how) {
+    if (w > best.weight) best = {w, {std::string(field), value, std::string(how)}};
+  };
+  if (g.kind == GroupKind::kPrefix) {
+    const std::string& p = g.tokens[0];
+    for (const auto& tok : t.name) {
+      if (tok.compare(0, p.size(), p) == 0) consider(kWPrefix, "name", d.name, "prefix");
+    }
+    return best;
+  }
+  const std::int64_t n = static_cast<std::int64_t>(g.tokens.size());
+  // Exact words (a phrase: consecutive tokens of one field).
+  auto has = [&](const std::vector<std::string>& field) {
+    return g.kind == GroupKind::kPhrase ? ContainsSeq(field, g.tokens) : HasToken(field, g.tokens[0]);
+  };
+  std::string_view how = g.kind == GroupKind::kPhrase ? "phrase" : "word";
+  if (has(t.name)) consider(kWName * n, "name", d.name, how);
+  if (has(t.full)) consider(kWFullName * n, "full_name", d.key.name, how);
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (has(t.columns[i])) consider(kWColumn * n, "column", d.columns[i], how);
+  }
+  for (size_t i = 0; i < t.tags.size(); ++i) {
+    if (has(t.tags[i])) consider(kWTag * n, "tag", d.tags[i], how);
+  }
+  for (size_t i = 0; i < t.owners.size(); ++i) {
+    if (has(t.owners[i])) consider(kWOwner * n, "owner", d.owners[i], how);
+  }
+  if (has(t.description)) consider(kWDescription * n, "description", "", how);
+  if (g.kind != GroupKind::kWord || g.typo_terms.empty()) return best;
+  // One edit away, at half weight.
+  for (const std::string& typo : g.typo_terms) {
+    if (HasToken(t.name, typo)) consider(kWName / 2, "name", d.name, "typo");
+    if (HasToken(t.full, typo)) consider(kWFullName / 2, "full_name", d.key.name, "typo");
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      if (HasToken(t.columns[i], typo)) consider(kWColumn / 2, "column", d.columns[i], "typo");
+    }
+    for (size_t i = 0; i < t.tags.size(); ++i) {
+      if (HasToken(t.tags[i], typo)) consider(kWTag / 2, "tag", d.tags[i], "typo");
+    }
+    if (HasToken(t.description, typo)) consider(kWDescription / 2, "description", "", "typo");
+  }
+  return best;
+}
+
+bool MentionsAnywhere(const Group& g, const DocTokens& t) {
+  auto has = [&](const std::vector<std::string>& f) { return ContainsSeq(f, g.tokens); };
+  if (has(t.name) || has(t.full) || has(t.description)) return true;
+  for (const auto* list : {&t.columns, &t.tags, &t.owners}) {
+    for (const auto& f : *list) {
+      if (has(f)) return true;
+    }
+  }
+  return false;
+}
+
+// The part of `text` around the first query word, with the byte ranges of every word.
+void MakeSnippet(const std::string& text, const std::vector<std::string>& words, SearchHit& hit) {
+  constexpr size_t kWidth = 160;
+  std::string lower(text);
+  for (char& c : lower) c = Lower(c);
+  auto word_at = [&](size_t pos, size_t len) {
+    bool left = pos == 0 || !IsAlnum(static_cast<unsigned char>(lower[pos - 1]));
+    bool right = pos + len >= lower.size() || !IsLower(static_cast<unsigned char>(lower[pos + len]));
+    return left && right;
+  };
+  size_t first = std::string::npos;
+  for (const std::string& w : words) {
+    for (size_t p = lower.find(w); p != std::string::npos; p = lower.find(w, p + 1)) {
+      if (word_at(p, w.size())) {
+        first = std::min(first, p);
+        break;
+      }
+    }
+  }
+  size_t begin = 0;
+  if (first != std::string::npos && first > kWidth / 3) begin = first - kWidth / 3;
+  size_t end = std::min(text.size(), begin + kWidth);
+  // Stay on UTF-8 character boundaries.
+  while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
+  while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+  hit.snippet = text.substr(begin, end - begin);
+  std::string_view window(lower.data() + begin, end - begin);
+  for (const std::string& w : words) {
+    for (size_t p = window.find(w); p != std::string_view::npos; p = window.find(w, p + 1)) {
+      if (word_at(begin + p, w.size())) hit.highlights.emplace_back(p, p + w.size());
+    }
+  }
+  std::sort(hit.highlights.begin(), hit.highlights.end());
+  // Merge overlaps so that a renderer can walk them in order.
+  std::vector<std::pair<size_t, size_t>> merged;
+  for (auto r : hit.highlights) {
+    if (!merged.empty() && r.first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, r.second);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  hit.highlights = std::move(merged);
+}
+
+struct Scored {
+  const SearchDoc* doc;
+  std::int64_t score;
+  std::vector<SearchMatch> matched;
+};
+
+// Fetches postings of `terms` (union, capped each), noting whether any hit the cap.
+Result<std::vector<std::int64_t>> Fetch(SearchReader& reader, const std::vector<std::string>& terms,
+                                        size_t cap, bool& capped) {
+  std::vector<std::int64_t> ids;
+  std::unordered_set<std::int64_t> seen;
+  for (const std::string& term : terms) {
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> got, reader.Postings(term, cap));
+    if (got.size() >= cap) capped = true;
+    for (std::int64_t id : got) {
+      if (seen.insert(id).second) ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
+bool PassesFilters(const SearchQuery& q, const SearchDoc& d) {
+  auto in = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  return (q.kind.empty() || d.kind == q.kind) && (q.owner.empty() || in(d.owners, q.owner)) &&
+         (q.tag.empty() || in(d.tags, q.tag)) && (q.database.empty() || d.database == q.database) &&
+         (q.schema.empty() || d.schema == q.schema) && (q.source.empty() || d.source == q.source) &&
+         (q.status.empty() || d.status == q.status);
+}
+
+}  // namespace
+
+Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) {
+  TM_ASSIGN_OR_RETURN(ParsedQuery q, ParseQuery(query.text));
+  SearchResults results;
+  const size_t limit = std::min(query.limit, kMaxSearchLimit);
+  const bool filtered = !query.kind.empty() || !query.owner.empty() || !query.tag.empty() ||
+                        !query.database.empty() || !query.schema.empty() ||
+                        !query.source.empty() || !query.status.empty() || !query.health.empty();
+  // A filter may keep only candidates far down a frequent word's list: look further.
+  const size_t cap = filtered ? kSearchCandidateCap * 5 : kSearchCandidateCap;
+
+  // Typo candidates for plain words of 5+ letters.
+  for (Group& g : q.groups) {
+    if (g.kind != GroupKind::kWord) continue;
+    std::vector<std::string> variants = TypoVariants(g.tokens[0]);
+    if (variants.empty()) continue;
+    TM_ASSIGN_OR_RETURN(std::vector<std::string> terms, reader.TypoTerms(variants));
+    for (std::string& t : terms) {
+      if (t != g.tokens[0] && EditDistanceAtMost1(t, g.tokens[0]) == 1 &&
+          std::find(g.typo_terms.begin(), g.typo_terms.end(), t) == g.typo_terms.end()) {
+        g.typo_terms.push_back(std::move(t));
+      }
+    }
+    std::sort(g.typo_terms.begin(), g.typo_terms.end());
+  }
+
+  // Candidates: the smallest complete (uncapped) term set drives, or failing that the
+  // smallest capped one; every other complete set intersects it.
+  struct Retrieved {
+    std::vector<std::int64_t> ids;
+    bool capped = false;
+  };
+  std::vector<Retrieved> sets;
+  std::vector<std::vector<std::string>> all_retrievals;
+  for (const Group& g : q.groups) {
+    if (g.kind == GroupKind::kExclude) continue;
+    std::vector<std::vector<std::string>> retrievals;  // each must match
+    if (g.kind == GroupKind::kPrefix) {
+      const std::string& p = g.tokens[0];
+      retrievals.push_back({p.size() < 2 ? "~" + p : "^" + p.substr(0, kPrefixChars)});
+    } else if (g.kind == GroupKind::kPhrase) {
+      for (const auto& t : g.tokens) retrievals.push_back({t});
+    } else {
+      std::vector<std::string> terms = {g.tokens[0]};
+      terms.insert(terms.end(), g.typo_terms.begin(), g.typo_terms.end());
+      retrievals.push_back(std::move(terms));
+    }
+    for (auto& terms : retrievals) all_retrievals.push_back(std::move(terms));
+  }
+  // Likely-rare terms first (those with digits, then longer ones): once a complete set is
+  // small, the other words are checked on its documents instead of read from the index.
+  auto rarity = [](const std::vector<std::string>& terms) {
+    const std::string& t = terms[0];
+    bool digits = std::any_of(t.begin(), t.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+    return std::make_pair(!digits, -static_cast<long>(t.size()));
+  };
+  std::stable_sort(all_retrievals.begin(), all_retrievals.end(),
+                   [&](const auto& a, const auto& b) { return rarity(a) < rarity(b); });
+  for (const auto& terms : all_retrievals) {
+    Retrieved r;
+    TM_ASSIGN_OR_RETURN(r.ids, Fetch(reader, terms, cap, r.capped));
+    const bool small = !r.capped && r.ids.size() <= 100;
+    sets.push_back(std::move(r));
+    if (small) break;
+  }
+  size_t drive = 0;
+  for (size_t i = 1; i < sets.size(); ++i) {
+    auto rank = [&](size_t k) { return std::make_pair(sets[k].capped, sets[k].ids.size()); };
+    if (rank(i) < rank(drive)) drive = i;
+  }
+  std::vector<std::unordered_set<std::int64_t>> complete_sets;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (i != drive && !sets[i].capped) complete_sets.emplace_back(sets[i].ids.begin(), sets[i].ids.end());
+  }
+  const std::vector<std::int64_t>& driver = sets[drive].ids;
+  const bool driver_capped = sets[drive].capped;
+  std::vector<std::int64_t> candidates;
+  for (std::int64_t id : driver) {
+    bool keep = std::all_of(complete_sets.begin(), complete_sets.end(),
+                            [id](const auto& s) { return s.count(id) > 0; });
+    if (keep) candidates.push_back(id);
+  }
+  // Exact-name matches join whatever the frequency of their words.
+  if (q.plain && !q.plain_tokens.empty()) {
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> exact,
+                        reader.Postings("=" + Join(q.plain_tokens), 100));
+    std::unordered_set<std::int64_t> have(candidates.begin(), candidates.end());
+    for (std::int64_t id : exact) {
+      if (have.insert(id).second) candidates.push_back(id);
+    }
+  }
+  results.exact = !driver_capped;
+
+  TM_ASSIGN_OR_RETURN(std::vector<SearchDoc> docs, reader.Docs(candidates));
+  std::vector<Scored> scored;
+  const std::string joined = Join(q.plain_tokens);
+  for (const SearchDoc& d : docs) {
+    if (!PassesFilters(query, d)) continue;
+    DocTokens t = TokensOf(d);
+    Scored s{&d, d.boost, {}};
+    bool ok = true;
+    for (const Group& g : q.groups) {
+      if (g.kind == GroupKind::kExclude) {
+        if (MentionsAnywhere(g, t)) ok = false;
+        continue;
+      }
+      GroupMatch m = MatchGroup(g, d, t);
+      if (m.weight == 0) {
+        ok = false;
+        break;
+      }
+      s.score += m.weight;
+      s.matched.push_back(std::move(m.match));
+    }
+    if (!ok) continue;
+    if (q.plain && joined == Join(t.name)) {
+      s.score += kExactName;
+      s.matched.insert(s.matched.begin(), {"name", d.name, "exact"});
+    } else if (q.plain && joined == Join(t.full)) {
+      s.score += kExactFullName;
+      s.matched.insert(s.matched.begin(), {"full_name", d.key.name, "exact"});
+    }
+    if (!t.name.empty()) {
+      size_t hit = 0;
+      for (const auto& tok : t.name) hit += HasToken(q.plain_tokens, tok);
+      s.score += static_cast<std::int64_t>(200 * hit / t.name.size());
+    }
+    scored.push_back(std::move(s));
+  }
+
+  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.doc->name.size() != b.doc->name.size()) return a.doc->name.size() < b.doc->name.size();
+    return a.doc->key < b.doc->key;
+  });
+  // Health: for every match when it filters, else for the page and the facet's sample.
+  std::vector<std::int64_t> health_ids;
+  const size_t health_n = query.health.empty()
+                              ? std::min(scored.size(), std::max(kHealthFacetCap, query.offset + limit))
+                              : scored.size();
+  for (size_t i = 0; i < health_n; ++i) health_ids.push_back(scored[i].doc->id);
+  TM_ASSIGN_OR_RETURN(auto health, reader.Health(health_ids));
+  auto health_of = [&](std::int64_t id) {
+    auto it = health.find(id);
+    return it == health.end() ? AssetHealth{} : it->second;
+  };
+  if (!query.health.empty()) {
+    std::erase_if(scored, [&](const Scored& s) { return health_of(s.doc->id).Label() != query.health; });
+  }
+  results.total = static_cast<long long>(scored.size());
+
+  // Facets over every match.
+  std::map<std::string, std::map<std::string, long long>> counts;
+  for (const Scored& s : scored) {
+    const SearchDoc& d = *s.doc;
+    ++counts["kind"][d.kind];
+    for (const auto& o : d.owners) ++counts["owner"][o];
+    for (const auto& t : d.tags) ++counts["tag"][t];
+    if (!d.database.empty()) ++counts["database"][d.database];
+    if (!d.schema.empty()) ++counts["schema"][d.schema];
+    if (!d.source.empty()) ++counts["source"][d.source];
+  }
+  for (size_t i = 0; i < std::min(health_n, scored.size()); ++i) {
+    ++counts["health"][health_of(scored[i].doc->id).Label()];
+  }
+  for (const char* name : {"kind", "owner", "tag", "database", "schema", "source", "health"}) {
+    Facet f{name, {}};
+    for (const auto& [value, n] : counts[name]) f.counts.push_back({value, n});
+    std::stable_sort(f.counts.begin(), f.counts.end(),
+                     [](const FacetCount& a, const FacetCount& b) { return a.count > b.count; });
+    if (f.counts.size() > 20) f.counts.resize(20);
+    results.facets.push_back(std::move(f));
+  }
+
+  std::vector<std::string> highlight_words = q.plain_tokens;
+  for (const Group& g : q.groups) {
+    highlight_words.insert(highlight_words.end(), g.typo_terms.begin(), g.typo_terms.end());
+    if (!g.typo_terms.empty()) {
+      results.notes.push_back("'" + g.tokens[0] + "' also matched " + Join(g.typo_terms, ',') +
+                              " (one edit)");
+    }
+  }
+  for (size_t i = query.offset; i < scored.size() && results.hits.size() < limit; ++i) {
+    const Scored& s = scored[i];
+    const SearchDoc& d = *s.doc;
+    SearchHit hit;
+    hit.key = d.key;
+    hit.kind = d.kind;
+    hit.name = d.name;
+    hit.full_name = d.key.name;
+    hit.status = d.status;
+    hit.source = d.source;
+    hit.owners = d.owners;
+    hit.tags = d.tags;
+    hit.health = health_of(d.id);
+    hit.health.key = d.key;
+    hit.downstream = d.downstream;
+    hit.exposures = d.exposures;
+    hit.score = static_cast<double>(s.score);
+    hit.matched = s.matched;
+    MakeSnippet(d.description, highlight_words, hit);
+    results.hits.push_back(std::move(hit));
+  }
+  return results;
+}
+
+Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query, SearchReader& reader) {
+  if (query.prefix.size() > kMaxQueryBytes) {
+    return Status::InvalidArgument("prefix is longer than " + std::to_string(kMaxQueryBytes) +
+                                       " bytes",
+                                   "q");
+  }
+  std::vector<std::string> tokens = Tokenize(query.prefix);
+  if (tokens.empty()) return std::vector<Suggestion>{};
+  if (tokens.size() > kMaxQueryWords) {
+    return Status::InvalidArgument("prefix has too many words", "q");
+  }
+  const std::string whole = Join(tokens);
+  const std::string last = tokens.back();
+  tokens.pop_back();
+  bool capped = false;
+  // Names starting with the prefix first: one index range, best assets first.
+  TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids,
+                      Fetch(reader, {"~" + whole.substr(0, kNamePrefixChars)},
+                            std::max<size_t>(query.limit * 3, 30), capped));
+  // Then names with a token starting with the last word, when that is not enough.
+  if (ids.size() < query.limit && last.size() >= 2) {
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> more,
+                        Fetch(reader, {"^" + last.substr(0, kPrefixChars)},
+                              kSuggestCandidateCap, capped));
+    std::unordered_set<std::int64_t> have(ids.begin(), ids.end());
+    for (std::int64_t id : more) {
+      if (have.insert(id).second) ids.push_back(id);
+    }
+  }
+  TM_ASSIGN_OR_RETURN(std::vector<SearchDoc> docs, reader.Docs(ids));
+  struct Cand {
+    const SearchDoc* doc;
+    std::int64_t score;
+  };
+  std::vector<Cand> cands;
+  for (const SearchDoc& d : docs) {
+    std::vector<std::string> name = Tokenize(d.name);
+    std::vector<std::string> full = Tokenize(d.key.name);
+    // Earlier words must be words of the full name; the last one a prefix of a name token.
+    bool ok = std::all_of(tokens.begin(), tokens.end(),
+                          [&](const std::string& t) { return HasToken(full, t); });
+    size_t at = name.size();
+    for (size_t i = 0; i < name.size() && ok; ++i) {
+      if (name[i].compare(0, last.size(), last) == 0) {
+        at = i;
+        break;
+      }
+    }
+    const bool starts = Join(name).compare(0, whole.size(), whole) == 0;
+    if (!starts && (!ok || at == name.size())) continue;
+    // A name that starts with the prefix before one that merely contains it.
+    std::int64_t score = d.boost + (starts ? 2000 : at == 0 ? 1000 : 0) -
+                         static_cast<std::int64_t>(d.name.size());
+    cands.push_back({&d, score});
+  }
+  std::sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.doc->key < b.doc->key;
+  });
+  std::vector<Suggestion> out;
+  for (const Cand& c : cands) {
+    if (out.size() >= std::min<size_t>(query.limit, 50)) break;
+    out.push_back({c.doc->key, c.doc->name, c.doc->kind});
+  }
+  return out;
+}
+
+// ---- lineage --------------------------------------------------------------------------------
+
+namespace {
+
+struct Walk {
+  std::map<std::int64_t, int> distance;                 // asset -> signed hops
+  std::map<std::int64_t, std::int64_t> parent;          // asset -> the node it was reached from
+  std::set<std::tuple<std::int64_t, std::int64_t, std::string, std::string>> edges;
+  bool truncated = false;
+  int depth_reached = 0;
+};
+
+// Breadth-first walk in one direction, level by level (one query per level), cycle-safe
+// through the visited map, stopping at `max_nodes` assets in the walk.
+Status WalkOneWay(LineageReader& reader, std::int64_t start, bool upstream, int depth,
+                  bool column_level, const std::string& column, size_t max_nodes, Walk& w) {
+  // Column level walks (asset, column) states; table level walks assets.
+  using State = std::pair<std::int64_t, std::string>;
+  std::set<State> seen_states;
+  std::vector<State> frontier = {{start, column_level ? column : std::string()}};
+  seen_states.insert(frontier[0]);
+  for (int level = 1; level <= depth && !frontier.empty(); ++level) {
+    std::vector<std::int64_t> ids;
+    std::map<std::int64_t, std::vector<std::string>> cols;
+    for (const auto& [id, col] : frontier) {
+      if (cols.find(id) == cols.end()) ids.push_back(id);
+      cols[id].push_back(col);
+    }
+    TM_ASSIGN_OR_RETURN(std::vector<EdgeRow> rows, reader.Edges(ids, upstream));
+    std::sort(rows.begin(), rows.end(), [](const EdgeRow& a, const EdgeRow& b) {
+      return std::tie(a.from, a.to, a.from_column, a.to_column) <
+             std::tie(b.from, b.to, b.from_column, b.to_column);
+    });
+    std::vector<State> next;
+    for (const EdgeRow& e : rows) {
+      const bool column_edge = !e.from_column.empty();
+      if (column_level != column_edge) continue;
+      if (column_level) {
+        const auto& want = cols[e.from];
+        bool match = std::any_of(want.begin(), want.end(), [&](const std::string& c) {
+          return c.empty() || c == e.from_column;
+        });
+        if (!match) continue;
+      }
+      const bool known = w.distance.count(e.to) > 0;
+      if (!known && w.distance.size() >= max_nodes) {
+        w.truncated = true;
+        continue;
+      }
+      if (!known) {
+        w.distance[e.to] = upstream ? -level : level;
+        w.parent[e.to] = e.from;
+        w.depth_reached = std::max(w.depth_reached, level);
+      }
+      if (upstream) {
+        w.edges.insert({e.to, e.from, e.to_column, e.from_column});
+      } else {
+        w.edges.insert({e.from, e.to, e.from_column, e.to_column});
+      }
+      State s{e.to, column_level ? e.to_column : std::string()};
+      if (seen_states.insert(s).second) next.push_back(std::move(s));
+    }
+    frontier = std::move(next);
+  }
+  return Status::Ok();
+}
+
+std::string DirectionName(bool upstream) { return upstream ? "upstream" : "downstream"; }
+
+}  // namespace
+
+Result<LineageGraph> RunLineage(const LineageQuery& query, LineageReader& reader) {
+  if (query.depth < 1 || query.depth > kMaxLineageDepth) {
+    return Status::InvalidArgument("depth must be between 1 and " +
+                                       std::to_string(kMaxLineageDepth),
+                                   "depth");
+  }
+  const size_t max_nodes = std::clamp<size_t>(query.max_nodes, 1, kMaxLineageNodes);
+  TM_ASSIGN_OR_RETURN(std::int64_t start, reader.IdOf(query.key));
+  const bool column_level = query.level == LineageLevel::kColumn;
+  Walk w;
+  w.distance[start] = 0;
+  for (bool upstream : {true, false}) {
+    if (upstream && query.direction == LineageDirection::kDownstream) continue;
+    if (!upstream && query.direction == LineageDirection::kUpstream) continue;
+    Status st = WalkOneWay(reader, start, upstream, query.depth, column_level, query.column,
+                           max_nodes, w);
+    if (!st.ok()) return st.WithContext("walk " + DirectionName(upstream));
+  }
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, dist] : w.distance) ids.push_back(id);
+  TM_ASSIGN_OR_RETURN(std::vector<NodeRow> rows, reader.Nodes(ids));
+  TM_ASSIGN_OR_RETURN(auto health, reader.Health(ids));
+  std::map<std::int64_t, const NodeRow*> by_id;
+  for (const NodeRow& r : rows) by_id[r.id] = &r;
+  LineageGraph g;
+  g.truncated = w.truncated;
+  g.depth_reached = w.depth_reached;
+  for (const auto& [id, dist] : w.distance) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;
+    LineageNode n;
+    n.key = it->second->key;
+    n.kind = it->second->kind;
+    n.name = it->second->name;
+    n.status = it->second->status;
+    n.owners = it->second->owners;
+    n.distance = dist;
+    if (auto h = health.find(id); h != health.end()) n.health = h->second;
+    n.health.key = n.key;
+    g.nodes.push_back(std::move(n));
+  }
+  std::sort(g.nodes.begin(), g.nodes.end(), [](const LineageNode& a, const LineageNode& b) {
+    auto rank = [](int d) { return std::make_pair(d == 0 ? 0 : 1, std::abs(d)); };
+    if (rank(a.distance) != rank(b.distance)) return rank(a.distance) < rank(b.distance);
+    return a.key < b.key;
+  });
+  for (const auto& [up, down, up_col, down_col] : w.edges) {
+    auto u = by_id.find(up), d = by_id.find(down);
+    if (u == by_id.end() || d == by_id.end()) continue;
+    g.edges.push_back({u->second->key, d->second->key, up_col, down_col});
+  }
+  std::sort(g.edges.begin(), g.edges.end(), [](const LineageGraphEdge& a, const LineageGraphEdge& b) {
+    return std::tie(a.upstream, a.downstream, a.upstream_column, a.downstream_column) <
+           std::tie(b.upstream, b.downstream, b.upstream_column, b.downstream_column);
+  });
+  return g;
+}
+
+Result<std::vector<OwnedAsset>> OwnedAssetsOf(
+    LineageReader& reader, const std::vector<std::pair<std::int64_t, std::string>>& owned) {
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, role] : owned) ids.push_back(id);
+  TM_ASSIGN_OR_RETURN(std::vector<NodeRow> rows, reader.Nodes(ids));
+  TM_ASSIGN_OR_RETURN(auto health, reader.Health(ids));
+  std::map<std::int64_t, const NodeRow*> by_id;
+  for (const NodeRow& r : rows) by_id[r.id] = &r;
+  std::vector<OwnedAsset> out;
+  for (const auto& [id, role] : owned) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;
+    OwnedAsset a{it->second->key, it->second->kind, it->second->name, role, it->second->status, {}};
+    if (auto h = health.find(id); h != health.end()) a.health = h->second;
+    a.health.key = a.key;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<ImpactReport> RunImpact(const model::AssetKey& key, size_t max_nodes,
+                               LineageReader& reader) {
+  TM_ASSIGN_OR_RETURN(std::int64_t start, reader.IdOf(key));
+  Walk w;
+  w.distance[start] = 0;
+  TM_RETURN_IF_ERROR(WalkOneWay(reader, start, /*upstream=*/false, kMaxLineageDepth,
+                                /*column_level=*/false, "",
+                                std::clamp<size_t>(max_nodes, 1, kMaxLineageNodes), w));
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, dist] : w.distance) ids.push_back(id);
+  TM_ASSIGN_OR_RETURN(std::vector<NodeRow> rows, reader.Nodes(ids));
+  std::map<std::int64_t, const NodeRow*> by_id;
+  for (const NodeRow& r : rows) by_id[r.id] = &r;
+  ImpactReport report;
+  report.key = key;
+  report.truncated = w.truncated;
+  std::set<std::string> owners;
+  for (const auto& [id, dist] : w.distance) {
+    if (id == start) continue;
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;
+    ImpactedAsset a;
+    a.key = it->second->key;
+    a.kind = it->second->kind;
+    a.name = it->second->name;
+    a.distance = dist;
+    a.owners = it->second->owners;
+    owners.insert(a.owners.begin(), a.owners.end());
+    // The path back to the start through the parents the walk recorded (each node once).
+    std::vector<model::AssetKey> path;
+    for (std::int64_t at = id; at != start && path.size() <= kMaxLineageNodes;) {
+      auto n = by_id.find(at);
+      if (n == by_id.end()) break;
+      path.push_back(n->second->key);
+      auto p = w.parent.find(at);
+      if (p == w.parent.end()) break;
+      at = p->second;
+    }
+    std::reverse(path.begin(), path.end());
+    a.path = std::move(path);
+    report.downstream.push_back(std::move(a));
+  }
+  std::sort(report.downstream.begin(), report.downstream.end(),
+            [](const ImpactedAsset& a, const ImpactedAsset& b) {
+              return std::tie(a.distance, a.key) < std::tie(b.distance, b.key);
+            });
+  for (const ImpactedAsset& a : report.downstream) {
+    if (a.kind == "exposure") report.exposures.push_back(a);
+  }
+  report.owners.assign(owners.begin(), owners.end());
+  return report;
+}
+
+}  // namespace tidemark::catalog

@@ -1,0 +1,323 @@
+// SQLite side of the search index and lineage walk. Sets of ids travel as one JSON array
+// parameter read with json_each, so a batch is one statement whatever its size.
+
+#include "sqlite_search.h"
+
+#include <string>
+
+namespace tidemark::catalog {
+namespace {
+
+using model::Result;
+using model::Status;
+
+#define TM_LINES(sql) "coalesce((SELECT group_concat(v, char(10)) FROM (" sql ")), '')"
+
+constexpr char kLoadInputs[] =
+    "SELECT a.asset_id, a.namespace, a.name, a.kind, a.display_name, a.description, a.source,"
+    " a.database_name, a.schema_name, a.status,"
+    " " TM_LINES("SELECT c.name AS v FROM columns c WHERE c.asset_id = a.asset_id"
+                 " ORDER BY c.position, c.name") ","
+    " " TM_LINES("SELECT t.tag AS v FROM asset_tags t WHERE t.asset_id = a.asset_id"
+                 " ORDER BY t.tag") ","
+    " " TM_LINES("SELECT o.owner_id AS v FROM ownerships o WHERE o.asset_id = a.asset_id"
+                 " ORDER BY o.owner_id") ","
+    " (SELECT count(DISTINCT e.downstream_id) FROM lineage_edges e"
+    "   WHERE e.upstream_id = a.asset_id),"
+    " (SELECT count(DISTINCT e.downstream_id) FROM lineage_edges e"
+    "   JOIN assets d ON d.asset_id = e.downstream_id"
+    "   WHERE e.upstream_id = a.asset_id AND d.kind = 'exposure'),"
+    " coalesce((SELECT s.postings FROM search_docs s WHERE s.asset_id = a.asset_id), '')"
+    " FROM assets a WHERE a.asset_id IN (SELECT value FROM json_each(?1)) ORDER BY a.asset_id";
+constexpr char kDeletePosting[] =
+    "DELETE FROM search_postings WHERE term = ?1 AND score = ?2 AND asset_id = ?3";
+constexpr char kInsertPosting[] =
+    "INSERT OR IGNORE INTO search_postings (term, score, asset_id) VALUES (?1, ?2, ?3)";
+constexpr char kUpsertDoc[] =
+    "INSERT OR REPLACE INTO search_docs (asset_id, kind, name, description, source,"
+    " database_name, schema_name, status, columns, tags, owners, downstream, exposures, boost,"
+    " postings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+constexpr char kInsertTypo[] =
+    "INSERT OR IGNORE INTO search_typos (variant, term) VALUES (?1, ?2)";
+constexpr char kSelectPostings[] =
+    "SELECT asset_id FROM search_postings WHERE term = ?1"
+    " ORDER BY score DESC, asset_id DESC LIMIT ?2";
+constexpr char kSelectTypos[] =
+    "SELECT DISTINCT term FROM search_typos WHERE variant IN (SELECT value FROM json_each(?1))"
+    " ORDER BY term";
+constexpr char kSelectDocs[] =
+    "SELECT d.asset_id, a.namespace, a.name, d.kind, d.name, d.description, d.source,"
+    " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
+    " d.exposures, d.boost"
+    " FROM search_docs d JOIN assets a USING (asset_id)"
+    " WHERE d.asset_id IN (SELECT value FROM json_each(?1))";
+constexpr char kSelectHealth[] =
+    "SELECT j.value,"
+    " (SELECT count(*) FROM incidents i WHERE i.root_id = j.value AND i.state <> 'resolved'),"
+    " x.detected_at, x.explanation, x.detector, x.metric"
+    " FROM json_each(?1) j LEFT JOIN anomalies x ON x.rowid ="
+    "  (SELECT y.rowid FROM anomalies y WHERE y.asset_id = j.value"
+    "   ORDER BY y.detected_at DESC, y.id DESC LIMIT 1)";
+constexpr char kSelectId[] = "SELECT asset_id FROM assets WHERE key = ?1";
+constexpr char kSelectEdgesDown[] =
+    "SELECT upstream_id, downstream_id, upstream_column, downstream_column FROM lineage_edges"
+    " WHERE upstream_id IN (SELECT value FROM json_each(?1))";
+constexpr char kSelectEdgesUp[] =
+    "SELECT downstream_id, upstream_id, downstream_column, upstream_column FROM lineage_edges"
+    " WHERE downstream_id IN (SELECT value FROM json_each(?1))";
+constexpr char kSelectNodes[] =
+    "SELECT a.asset_id, a.namespace, a.name, a.kind, a.display_name, a.status,"
+    " " TM_LINES("SELECT o.owner_id AS v FROM ownerships o WHERE o.asset_id = a.asset_id"
+                 " ORDER BY o.owner_id")
+    " FROM assets a WHERE a.asset_id IN (SELECT value FROM json_each(?1))";
+constexpr char kSelectAllIds[] = "SELECT asset_id FROM assets ORDER BY asset_id";
+constexpr char kSelectOwned[] =
+    "SELECT w.asset_id, w.role FROM ownerships w JOIN assets a USING (asset_id)"
+    " WHERE w.owner_id = ?1 ORDER BY a.key";
+
+std::string IdsJson(const std::vector<std::int64_t>& ids) {
+  std::string out = "[";
+  for (std::int64_t id : ids) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(id);
+  }
+  out += ']';
+  return out;
+}
+
+std::string StringsJson(const std::vector<std::string>& items) {
+  // Terms are tokens: letters, digits and UTF-8 bytes; escape what JSON needs anyway.
+  std::string out = "[";
+  for (const std::string& s : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) continue;
+      out += c;
+    }
+    out += '"';
+  }
+  out += ']';
+  return out;
+}
+
+class SqliteIndexWriter final : public SearchIndexWriter {
+ public:
+  explicit SqliteIndexWriter(SqliteDb& db) : db_(db) {}
+
+  Status Load(const std::vector<std::int64_t>& ids, std::vector<SearchDocInput>& inputs,
+              std::vector<std::string>& old_postings) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kLoadInputs));
+    s.Bind(1, IdsJson(ids));
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return Status::Ok();
+      SearchDocInput in;
+      in.id = s.Int(0);
+      in.key = {s.Text(1), s.Text(2)};
+      in.kind = s.Text(3);
+      in.name = s.Text(4);
+      in.description = s.Text(5);
+      in.source = s.Text(6);
+      in.database = s.Text(7);
+      in.schema = s.Text(8);
+      in.status = s.Text(9);
+      in.columns = SplitLines(s.TextView(10));
+      in.tags = SplitLines(s.TextView(11));
+      in.owners = SplitLines(s.TextView(12));
+      in.downstream = s.Int(13);
+      in.exposures = s.Int(14);
+      inputs.push_back(std::move(in));
+      old_postings.push_back(s.Text(15));
+    }
+  }
+
+  Status Apply(const std::vector<Change>& changes) override {
+    for (const Change& c : changes) {
+      for (const Posting& p : c.removed) {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kDeletePosting));
+        s.Bind(1, p.term).Bind(2, p.score).Bind(3, c.doc.id);
+        TM_RETURN_IF_ERROR(s.Run());
+      }
+      for (const Posting& p : c.added) {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertPosting));
+        s.Bind(1, p.term).Bind(2, p.score).Bind(3, c.doc.id);
+        TM_RETURN_IF_ERROR(s.Run());
+      }
+      const SearchDoc& d = c.doc;
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertDoc));
+      s.Bind(1, d.id).Bind(2, d.kind).Bind(3, d.name).Bind(4, d.description).Bind(5, d.source);
+      s.Bind(6, d.database).Bind(7, d.schema).Bind(8, d.status).Bind(9, JoinLines(d.columns));
+      s.Bind(10, JoinLines(d.tags)).Bind(11, JoinLines(d.owners));
+      s.Bind(12, static_cast<std::int64_t>(d.downstream));
+      s.Bind(13, static_cast<std::int64_t>(d.exposures)).Bind(14, d.boost).Bind(15, c.encoded);
+      TM_RETURN_IF_ERROR(s.Run().WithContext("index asset " + d.key.ToString()));
+    }
+    return Status::Ok();
+  }
+
+  Status AddTypos(const std::vector<std::pair<std::string, std::string>>& rows) override {
+    for (const auto& [variant, term] : rows) {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertTypo));
+      s.Bind(1, variant).Bind(2, term);
+      TM_RETURN_IF_ERROR(s.Run());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  SqliteDb& db_;
+};
+
+Result<std::map<std::int64_t, AssetHealth>> ReadHealth(SqliteDb& db,
+                                                       const std::vector<std::int64_t>& ids) {
+  std::map<std::int64_t, AssetHealth> out;
+  if (ids.empty()) return out;
+  TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectHealth));
+  s.Bind(1, IdsJson(ids));
+  while (true) {
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    AssetHealth h;
+    h.open_incidents = static_cast<int>(s.Int(1));
+    if (!s.IsNull(2)) {
+      h.last_anomaly_at = s.Time(2);
+      h.last_anomaly = s.Text(3);
+      if (h.last_anomaly.empty()) h.last_anomaly = s.Text(4) + " " + s.Text(5);
+    }
+    out[s.Int(0)] = std::move(h);
+  }
+}
+
+// Serves both the search engine and the lineage walk; Health overrides both bases' method.
+class SqliteReader final : public SearchReader, public LineageReader {
+ public:
+  explicit SqliteReader(SqliteDb& db) : db_(db) {}
+
+  Result<std::vector<std::int64_t>> Postings(const std::string& term, size_t limit) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectPostings));
+    s.Bind(1, term).Bind(2, static_cast<std::int64_t>(limit));
+    std::vector<std::int64_t> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back(s.Int(0));
+    }
+  }
+
+  Result<std::vector<std::string>> TypoTerms(const std::vector<std::string>& variants) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectTypos));
+    s.Bind(1, StringsJson(variants));
+    std::vector<std::string> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back(s.Text(0));
+    }
+  }
+
+  Result<std::vector<SearchDoc>> Docs(const std::vector<std::int64_t>& ids) override {
+    std::vector<SearchDoc> out;
+    if (ids.empty()) return out;
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectDocs));
+    s.Bind(1, IdsJson(ids));
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      SearchDoc d;
+      d.id = s.Int(0);
+      d.key = {s.Text(1), s.Text(2)};
+      d.kind = s.Text(3);
+      d.name = s.Text(4);
+      d.description = s.Text(5);
+      d.source = s.Text(6);
+      d.database = s.Text(7);
+      d.schema = s.Text(8);
+      d.status = s.Text(9);
+      d.columns = SplitLines(s.TextView(10));
+      d.tags = SplitLines(s.TextView(11));
+      d.owners = SplitLines(s.TextView(12));
+      d.downstream = s.Int(13);
+      d.exposures = s.Int(14);
+      d.boost = s.Int(15);
+      out.push_back(std::move(d));
+    }
+  }
+
+  Result<std::map<std::int64_t, AssetHealth>> Health(
+      const std::vector<std::int64_t>& ids) override {
+    return ReadHealth(db_, ids);
+  }
+
+  Result<std::int64_t> IdOf(const model::AssetKey& key) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectId));
+    s.Bind(1, key.ToString());
+    TM_ASSIGN_OR_RETURN(bool found, s.Step());
+    if (!found) return Status::NotFound("no asset '" + key.ToString() + "'");
+    return s.Int(0);
+  }
+
+  Result<std::vector<EdgeRow>> Edges(const std::vector<std::int64_t>& ids,
+                                     bool upstream) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(upstream ? kSelectEdgesUp : kSelectEdgesDown));
+    s.Bind(1, IdsJson(ids));
+    std::vector<EdgeRow> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3)});
+    }
+  }
+
+  Result<std::vector<NodeRow>> Nodes(const std::vector<std::int64_t>& ids) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectNodes));
+    s.Bind(1, IdsJson(ids));
+    std::vector<NodeRow> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back({s.Int(0), {s.Text(1), s.Text(2)}, s.Text(3), s.Text(4), s.Text(5),
+                     SplitLines(s.TextView(6))});
+    }
+  }
+
+ private:
+  SqliteDb& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db) {
+  return std::make_unique<SqliteIndexWriter>(db);
+}
+std::unique_ptr<SearchReader> NewSqliteSearchReader(SqliteDb& db) {
+  return std::make_unique<SqliteReader>(db);
+}
+std::unique_ptr<LineageReader> NewSqliteLineageReader(SqliteDb& db) {
+  return std::make_unique<SqliteReader>(db);
+}
+
+Result<std::vector<std::int64_t>> SqliteAllAssetIds(SqliteDb& db) {
+  TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAllIds));
+  std::vector<std::int64_t> out;
+  while (true) {
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(s.Int(0));
+  }
+}
+
+Result<std::vector<std::pair<std::int64_t, std::string>>> SqliteOwnedIds(
+    SqliteDb& db, std::string_view owner_id) {
+  TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectOwned));
+  s.Bind(1, owner_id);
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  while (true) {
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out.emplace_back(s.Int(0), s.Text(1));
+  }
+}
+
+}  // namespace tidemark::catalog

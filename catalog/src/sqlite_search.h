@@ -1,0 +1,23 @@
+#pragma once
+
+// The search index and lineage readers of SqliteStore (search_engine.h holds the logic they
+// serve). Each borrows one connection for one call; not thread-safe.
+
+#include <memory>
+
+#include "search_engine.h"
+#include "sqlite_db.h"
+
+namespace tidemark::catalog {
+
+std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db);
+std::unique_ptr<SearchReader> NewSqliteSearchReader(SqliteDb& db);
+std::unique_ptr<LineageReader> NewSqliteLineageReader(SqliteDb& db);
+
+// Ids of every asset, ascending: for building the index from scratch.
+model::Result<std::vector<std::int64_t>> SqliteAllAssetIds(SqliteDb& db);
+// The asset ids an owner's ownerships point at, with role, ordered by key.
+model::Result<std::vector<std::pair<std::int64_t, std::string>>> SqliteOwnedIds(
+    SqliteDb& db, std::string_view owner_id);
+
+}  // namespace tidemark::catalog

@@ -1,0 +1,407 @@
+// Search, lineage and ownership queries (issue 6): one typed suite over SQLite and
+// PostgreSQL, so both stores rank alike. The ranking rules are in catalog/src/search_engine.h.
+
+#include "tidemark/catalog/search.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "catalog/test_stores.h"
+#include "tidemark/catalog/store.h"
+
+namespace tidemark::catalog {
+namespace {
+
+using model::AssetKey;
+using model::AssetKind;
+
+const model::Timestamp kT0 = *model::ParseTimestamp("2026-11-01T00:00:00Z");
+
+AssetKey Key(const std::string& name) { return AssetKey{"postgres://wh:5432", name}; }
+
+template <typename Factory>
+class SearchTest : public ::testing::Test {
+ public:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Factory, testing::PostgresFactory>) TM_REQUIRE_PG();
+    clock_ = std::make_unique<model::ManualClock>(kT0);
+    auto store = factory_.Open(clock_.get());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    factory_.Cleanup();
+  }
+
+  void Put(WriteBatch& b, const std::string& full, AssetKind kind, const std::string& description,
+           std::vector<std::string> columns = {}, std::vector<std::string> tags = {}) {
+    model::Asset a;
+    a.key = Key(full);
+    a.kind = kind;
+    a.name = full.substr(full.find_last_of('.') + 1);
+    a.description = description;
+    a.source = "dbt";
+    a.database = "analytics";
+    a.schema = full.substr(full.find('.') + 1, full.find_last_of('.') - full.find('.') - 1);
+    b.PutAsset(a);
+    std::vector<model::Column> cols;
+    int pos = 1;
+    for (auto& c : columns) cols.push_back({c, pos++, "text", "", std::nullopt, {}, "{}"});
+    if (!cols.empty()) b.SetColumns(a.key, cols);
+    if (!tags.empty()) b.SetTags(a.key, tags);
+  }
+
+  void Write(const WriteBatch& b) {
+    auto r = store_->Write(b);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  // A small shop: orders, its staging models, a column named order_id, a deprecated copy.
+  void SeedShop() {
+    WriteBatch b;
+    b.PutOwner({"team:sales", model::OwnerKind::kTeam, "Sales", "", "#sales", "{}"});
+    Put(b, "analytics.marts.orders", AssetKind::kTable, "One row per order placed in the shop.",
+        {"order_id", "customer_id", "amount"}, {"pii"});
+    Put(b, "analytics.staging.stg_orders_items", AssetKind::kView, "Items of each order.",
+        {"item_id", "quantity"});
+    Put(b, "analytics.staging.stg_orders", AssetKind::kView, "Cleaned raw orders.", {"id"});
+    Put(b, "analytics.marts.fct_payments", AssetKind::kTable, "Payments, one per charge.",
+        {"payment_id", "order_id"}, {"finance"});
+    Put(b, "analytics.marts.dim_customers", AssetKind::kTable,
+        "Customers with their lifetime value. Tagged as a core model.", {"customer_id"},
+        {"core"});
+    Put(b, "analytics.legacy.orders_old", AssetKind::kTable, "Old orders table.", {"id"});
+    Put(b, "analytics.marts.fctOrderLines", AssetKind::kTable, "Order lines in camelCase.");
+    b.SetOwnerships(Key("analytics.marts.orders"), {{"team:sales", "owner"}});
+    Write(b);
+    WriteBatch dep;
+    model::Asset old;
+    old.key = Key("analytics.legacy.orders_old");
+    old.kind = AssetKind::kTable;
+    old.name = "orders_old";
+    old.status = model::AssetStatus::kDeprecated;
+    old.description = "Old orders table.";
+    old.source = "dbt";
+    old.database = "analytics";
+    old.schema = "legacy";
+    dep.PutAsset(old);
+    Write(dep);
+  }
+
+  std::vector<std::string> Names(const std::string& q, SearchQuery query = {}) {
+    query.text = q;
+    auto r = store_->Search(query);
+    EXPECT_TRUE(r.ok()) << q << ": " << r.status().ToString();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const auto& h : r->hits) out.push_back(h.name);
+    }
+    return out;
+  }
+
+  Factory factory_;
+  std::unique_ptr<model::ManualClock> clock_;
+  std::unique_ptr<Store> store_;
+};
+
+using Backends = ::testing::Types<testing::SqliteFileFactory, testing::SqliteMemoryFactory,
+                                  testing::PostgresFactory>;
+class BackendNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return T::Name();
+  }
+};
+TYPED_TEST_SUITE(SearchTest, Backends, BackendNames);
+
+size_t IndexOf(const std::vector<std::string>& v, const std::string& x) {
+  return static_cast<size_t>(std::find(v.begin(), v.end(), x) - v.begin());
+}
+
+TYPED_TEST(SearchTest, OrdersPutsTableNamedOrdersAboveStgOrdersItemsAboveColumnOrderId) {
+  this->SeedShop();
+  auto names = this->Names("orders");
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names[0], "orders");
+  EXPECT_LT(IndexOf(names, "stg_orders"), IndexOf(names, "stg_orders_items"));
+  EXPECT_LT(IndexOf(names, "stg_orders_items"), IndexOf(names, "fct_payments"));
+  EXPECT_LT(IndexOf(names, "fct_payments"), names.size());  // matched through order_id (typo)
+  // Deprecated assets come last.
+  EXPECT_EQ(names.back(), "orders_old");
+}
+
+TYPED_TEST(SearchTest, DottedAndSplitNamesMatch) {
+  this->SeedShop();
+  EXPECT_EQ(this->Names("marts.orders").at(0), "orders");
+  EXPECT_EQ(this->Names("analytics.marts.orders").at(0), "orders");
+  EXPECT_EQ(this->Names("stg orders items").at(0), "stg_orders_items");
+  EXPECT_EQ(this->Names("fct order lines").at(0), "fctOrderLines");  // camelCase
+}
+
+TYPED_TEST(SearchTest, ColumnBeatsTagBeatsDescription) {
+  WriteBatch b;
+  this->Put(b, "db.s.alpha", AssetKind::kTable, "nothing here", {"widget"});
+  this->Put(b, "db.s.beta", AssetKind::kTable, "nothing here", {}, {"widget"});
+  this->Put(b, "db.s.gamma", AssetKind::kTable, "a widget table");
+  this->Write(b);
+  EXPECT_EQ(this->Names("widget"), (std::vector<std::string>{"alpha", "beta", "gamma"}));
+}
+
+TYPED_TEST(SearchTest, TypoOfOneEditOnLongWordsOnly) {
+  this->SeedShop();
+  EXPECT_EQ(this->Names("custmers").at(0), "dim_customers");  // deletion
+  EXPECT_EQ(this->Names("paymetns").at(0), "fct_payments");   // transposition
+  EXPECT_TRUE(this->Names("ordr").empty() ||
+              IndexOf(this->Names("ordr"), "orders") == this->Names("ordr").size());
+}
+
+TYPED_TEST(SearchTest, QuotedPhraseExclusionAndPrefix) {
+  this->SeedShop();
+  auto phrase = this->Names("\"lifetime value\"");
+  EXPECT_EQ(phrase, (std::vector<std::string>{"dim_customers"}));
+  EXPECT_TRUE(this->Names("\"value lifetime\"").empty());
+  auto excl = this->Names("orders -staging");
+  EXPECT_EQ(IndexOf(excl, "stg_orders"), excl.size());
+  EXPECT_LT(IndexOf(excl, "orders"), excl.size());
+  auto pre = this->Names("paym*");
+  EXPECT_EQ(pre.at(0), "fct_payments");
+}
+
+TYPED_TEST(SearchTest, FiltersFacetsHighlightsAndWhy) {
+  this->SeedShop();
+  SearchQuery q;
+  q.text = "orders";
+  auto r = this->store_->Search(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SearchHit& top = r->hits.at(0);
+  EXPECT_EQ(top.matched.at(0).how, "exact");
+  EXPECT_EQ(top.owners, std::vector<std::string>{"team:sales"});
+  ASSERT_FALSE(top.highlights.empty());
+  EXPECT_EQ(top.snippet.substr(top.highlights[0].first,
+                               top.highlights[0].second - top.highlights[0].first),
+            "order");  // typo term "order" highlighted in "One row per order placed"
+  auto facet = std::find_if(r->facets.begin(), r->facets.end(),
+                            [](const Facet& f) { return f.name == "kind"; });
+  ASSERT_NE(facet, r->facets.end());
+  long long sum = 0;
+  for (const auto& c : facet->counts) sum += c.count;
+  EXPECT_EQ(sum, r->total);
+
+  SearchQuery views;
+  views.kind = "view";
+  auto v = this->Names("orders", views);
+  EXPECT_EQ(v, (std::vector<std::string>{"stg_orders", "stg_orders_items"}));
+  SearchQuery owned;
+  owned.owner = "team:sales";
+  EXPECT_EQ(this->Names("orders", owned), std::vector<std::string>{"orders"});
+}
+
+TYPED_TEST(SearchTest, HostileQueriesGiveResultsOrInvalidArgument) {
+  this->SeedShop();
+  for (std::string q : {"\"", "*", "NEAR(orders payments)", "-", ":", "orders:", "a\"b",
+                        "SELECT * FROM assets; DROP TABLE assets", "😀 orders", "\"unclosed",
+                        "order_id OR 1=1", "'", "\\", "()", "^orders", "=orders"}) {
+    SearchQuery query;
+    query.text = q;
+    auto r = this->store_->Search(query);
+    EXPECT_TRUE(r.ok() || r.status().code() == model::StatusCode::kInvalidArgument)
+        << q << ": " << r.status().ToString();
+  }
+  SearchQuery big;
+  big.text = std::string(20 * 1024, 'x');
+  EXPECT_EQ(this->store_->Search(big).status().code(), model::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->Names("\"SELECT * FROM assets\"").size(), 0u);
+  // The store still answers.
+  EXPECT_EQ(this->Names("orders").at(0), "orders");
+}
+
+TYPED_TEST(SearchTest, IndexFollowsWrites) {
+  this->SeedShop();
+  WriteBatch b;
+  b.SetColumns(Key("analytics.marts.dim_customers"),
+               {{"loyalty_tier", 1, "text", "", std::nullopt, {}, "{}"}});
+  this->Write(b);
+  EXPECT_EQ(this->Names("loyalty").at(0), "dim_customers");
+  EXPECT_TRUE(this->Names("lifetime").size() == 1);  // description still indexed
+  WriteBatch rm;
+  rm.MarkRemoved(Key("analytics.marts.dim_customers"));
+  this->Write(rm);
+  SearchQuery removed;
+  removed.status = "removed";
+  EXPECT_EQ(this->Names("loyalty", removed), std::vector<std::string>{"dim_customers"});
+  // Edges raise the downstream count of the upstream asset.
+  WriteBatch e;
+  e.PutEdge({Key("analytics.staging.stg_orders"), Key("analytics.marts.orders"), "", "", {}, "dbt", ""});
+  this->Write(e);
+  SearchQuery q;
+  q.text = "stg_orders";
+  auto r = this->store_->Search(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->hits.at(0).name, "stg_orders");
+  EXPECT_EQ(r->hits.at(0).downstream, 1);
+}
+
+TYPED_TEST(SearchTest, SuggestCompletesNamePrefixes) {
+  this->SeedShop();
+  auto r = this->store_->Suggest({"stg_ord", 10});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].name, "stg_orders");
+  auto one = this->store_->Suggest({"dim", 10});
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].key, Key("analytics.marts.dim_customers"));
+  auto none = this->store_->Suggest({"zzz", 10});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TYPED_TEST(SearchTest, HealthShowsOpenIncidentsAndLastAnomaly) {
+  this->SeedShop();
+  WriteBatch b;
+  model::Incident inc;
+  inc.id = "inc-1";
+  inc.root = Key("analytics.marts.orders");
+  inc.state = model::IncidentState::kOpen;
+  inc.title = "orders late";
+  inc.opened_at = kT0;
+  inc.updated_at = kT0;
+  b.PutIncident(inc);
+  model::Anomaly an;
+  an.id = "an-1";
+  an.asset = Key("analytics.marts.orders");
+  an.metric = "row_count";
+  an.detector = "volume";
+  an.ts = kT0;
+  an.detected_at = kT0;
+  an.explanation = "row count dropped";
+  b.PutAnomaly(an);
+  this->Write(b);
+  SearchQuery q;
+  q.text = "orders";
+  q.health = "incident";
+  auto r = this->store_->Search(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->hits.size(), 1u);
+  EXPECT_EQ(r->hits[0].health.open_incidents, 1);
+  EXPECT_EQ(r->hits[0].health.last_anomaly, "row count dropped");
+  auto owned = this->store_->ListOwnedAssets("team:sales");
+  ASSERT_TRUE(owned.ok()) << owned.status().ToString();
+  ASSERT_EQ(owned->size(), 1u);
+  EXPECT_EQ((*owned)[0].health.Label(), "incident");
+  EXPECT_EQ(this->store_->ListOwnedAssets("team:nobody").status().code(),
+            model::StatusCode::kNotFound);
+}
+
+// A chain a -> b -> c -> d with a cycle d -> b, a fan-out below c, a dashboard on d and
+// column lineage a.x -> b.y -> c.z.
+template <typename T>
+void SeedGraph(T* t) {
+  WriteBatch b;
+  b.PutOwner({"user:ann", model::OwnerKind::kUser, "Ann", "", "", "{}"});
+  for (std::string n : {"a", "b", "c", "d"}) t->Put(b, "db.s." + n, AssetKind::kTable, "");
+  t->Put(b, "db.s.dash", AssetKind::kExposure, "the dashboard");
+  b.SetOwnerships(Key("db.s.dash"), {{"user:ann", "owner"}});
+  auto edge = [&](std::string u, std::string d, std::string uc = "", std::string dc = "") {
+    b.PutEdge({Key("db.s." + u), Key("db.s." + d), uc, dc, {}, "dbt", ""});
+  };
+  edge("a", "b");
+  edge("b", "c");
+  edge("c", "d");
+  edge("d", "b");
+  edge("d", "dash");
+  for (int i = 0; i < 30; ++i) {
+    t->Put(b, "db.s.fan" + std::to_string(i), AssetKind::kTable, "");
+    edge("c", "fan" + std::to_string(i));
+  }
+  edge("a", "b", "x", "y");
+  edge("b", "c", "y", "z");
+  edge("b", "c", "w", "v");
+  t->Write(b);
+}
+
+TYPED_TEST(SearchTest, LineageIsCycleSafeDepthBoundedAndCapped) {
+  SeedGraph(this);
+  LineageQuery q;
+  q.key = Key("db.s.a");
+  q.direction = LineageDirection::kDownstream;
+  q.depth = 2;
+  auto g = this->store_->Lineage(q);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->nodes.size(), 3u);  // a, b, c
+  EXPECT_EQ(g->nodes[0].key, Key("db.s.a"));
+  EXPECT_EQ(g->nodes[2].distance, 2);
+  EXPECT_FALSE(g->truncated);
+
+  q.depth = 50;  // the cycle d -> b must not loop
+  g = this->store_->Lineage(q);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->nodes.size(), 4u + 1 + 30);
+  EXPECT_FALSE(g->truncated);
+  bool has_back_edge = std::any_of(g->edges.begin(), g->edges.end(), [](const auto& e) {
+    return e.upstream == Key("db.s.d") && e.downstream == Key("db.s.b");
+  });
+  EXPECT_TRUE(has_back_edge);
+
+  q.max_nodes = 10;
+  g = this->store_->Lineage(q);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->nodes.size(), 10u);
+  EXPECT_TRUE(g->truncated);
+
+  LineageQuery up;
+  up.key = Key("db.s.c");
+  up.direction = LineageDirection::kUpstream;
+  up.depth = 5;
+  g = this->store_->Lineage(up);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->nodes.size(), 4u);  // c, b, a, d (via the cycle)
+  EXPECT_LT(g->nodes[1].distance, 0);
+
+  LineageQuery bad = up;
+  bad.depth = 0;
+  EXPECT_EQ(this->store_->Lineage(bad).status().code(), model::StatusCode::kInvalidArgument);
+  bad = up;
+  bad.key = Key("db.s.nope");
+  EXPECT_EQ(this->store_->Lineage(bad).status().code(), model::StatusCode::kNotFound);
+}
+
+TYPED_TEST(SearchTest, ColumnLineageFollowsColumns) {
+  SeedGraph(this);
+  LineageQuery q;
+  q.key = Key("db.s.a");
+  q.direction = LineageDirection::kDownstream;
+  q.level = LineageLevel::kColumn;
+  q.column = "x";
+  q.depth = 5;
+  auto g = this->store_->Lineage(q);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->edges.size(), 2u);
+  EXPECT_EQ(g->edges[0].upstream_column, "x");
+  EXPECT_EQ(g->edges[0].downstream_column, "y");
+  EXPECT_EQ(g->edges[1].downstream_column, "z");  // not w -> v
+  EXPECT_EQ(g->nodes.size(), 3u);
+}
+
+TYPED_TEST(SearchTest, ImpactListsDownstreamExposuresOwnersAndPaths) {
+  SeedGraph(this);
+  auto r = this->store_->Impact(Key("db.s.b"), 1000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->downstream.size(), 2u + 1 + 30);  // c, d, dash, fans (b itself excluded)
+  ASSERT_EQ(r->exposures.size(), 1u);
+  EXPECT_EQ(r->exposures[0].key, Key("db.s.dash"));
+  EXPECT_EQ(r->exposures[0].path,
+            (std::vector<AssetKey>{Key("db.s.c"), Key("db.s.d"), Key("db.s.dash")}));
+  EXPECT_EQ(r->owners, std::vector<std::string>{"user:ann"});
+  auto capped = this->store_->Impact(Key("db.s.b"), 5);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_TRUE(capped->truncated);
+}
+
+}  // namespace
+}  // namespace tidemark::catalog

@@ -1,0 +1,178 @@
+// The search, lineage and ownership routes over real HTTP on loopback, against a SQLite store
+// seeded through Write (ranking itself is checked on both stores in tests/catalog/search_test.cc).
+
+#include "search_api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tidemark/catalog/store.h"
+#include "tidemark/ui/service.h"
+#include "ui/http_client.h"
+#include "ui/temp_dir.h"
+
+namespace tidemark::ui {
+namespace {
+
+using model::AssetKey;
+using nlohmann::json;
+
+AssetKey Key(const std::string& name) { return AssetKey{"postgres://wh:5432", name}; }
+
+// "%2F"-style escaping for a key in a query string or path.
+std::string Escape(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+class SearchApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = catalog::OpenStore({.url = "sqlite:" + (dir_.path() / "s.db").string()});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    Seed();
+    ServiceOptions options;
+    options.server.host = "127.0.0.1";
+    options.server.port = 0;
+    options.server.handle_signals = false;
+    auto service = Service::Create(*store_, options);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(*service);
+    ASSERT_TRUE(AddSearchRoutes(service_->router(), *store_).ok());
+    thread_ = std::thread([this] { service_->Run(); });
+  }
+  void TearDown() override {
+    if (service_) service_->Shutdown();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Seed() {
+    catalog::WriteBatch b;
+    b.PutOwner({"team:sales", model::OwnerKind::kTeam, "Sales", "s@x", "#sales", "{}"});
+    for (std::string n : {"raw.orders", "marts.orders", "marts.stg_orders_items"}) {
+      model::Asset a;
+      a.key = Key("analytics." + n);
+      a.kind = model::AssetKind::kTable;
+      a.name = n.substr(n.find('.') + 1);
+      a.description = "All the " + a.name + " of the shop.";
+      a.source = "dbt";
+      b.PutAsset(a);
+    }
+    model::Asset dash;
+    dash.key = Key("looker.sales_dashboard");
+    dash.kind = model::AssetKind::kExposure;
+    dash.name = "sales_dashboard";
+    b.PutAsset(dash);
+    b.SetColumns(Key("analytics.marts.orders"),
+                 {{"order_id", 1, "int", "", std::nullopt, {}, "{}"}});
+    b.SetOwnerships(Key("analytics.marts.orders"), {{"team:sales", "owner"}});
+    b.PutEdge({Key("analytics.raw.orders"), Key("analytics.marts.orders"), "", "", {}, "dbt", ""});
+    b.PutEdge({Key("analytics.marts.orders"), Key("looker.sales_dashboard"), "", "", {}, "dbt", ""});
+    auto r = store_->Write(b);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  test::HttpReply Get(const std::string& target) {
+    auto reply = test::Fetch(service_->port(), "GET", target);
+    EXPECT_TRUE(reply.has_value()) << target;
+    return reply.value_or(test::HttpReply{});
+  }
+
+  test::TempDir dir_{"tidemark-search-api-test"};
+  std::unique_ptr<catalog::Store> store_;
+  std::unique_ptr<Service> service_;
+  std::thread thread_;
+};
+
+TEST_F(SearchApiTest, SearchReturnsRankedHitsWithFacetsAndWhy) {
+  test::HttpReply r = Get("/api/v1/search?q=orders&limit=5");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_GE(body["hits"].size(), 3u);
+  EXPECT_EQ(body["hits"][0]["name"], "orders");
+  EXPECT_EQ(body["hits"][0]["matched"][0]["how"], "exact");
+  EXPECT_EQ(body["hits"][2]["name"], "stg_orders_items");
+  EXPECT_EQ(body["facets"]["kind"][0]["value"], "table");
+  EXPECT_TRUE(body["total_exact"].get<bool>());
+
+  r = Get("/api/v1/search?q=orders&owner=team:sales");
+  body = json::parse(r.body);
+  ASSERT_EQ(body["hits"].size(), 1u);
+  EXPECT_EQ(body["hits"][0]["key"], "postgres://wh:5432/analytics.marts.orders");
+  EXPECT_EQ(body["hits"][0]["owners"][0], "team:sales");
+  EXPECT_EQ(body["hits"][0]["exposures"], 1);
+}
+
+TEST_F(SearchApiTest, HostileQueriesAre200Or400NeverA500) {
+  for (std::string q : {"\"", "*", "NEAR(a b)", "-", ":", "a:b", "DROP TABLE assets;--",
+                        "\xF0\x9F\x98\x80", "\"orders", "orders*", "-orders"}) {
+    test::HttpReply r = Get("/api/v1/search?q=" + Escape(q));
+    EXPECT_TRUE(r.status == 200 || r.status == 400) << q << " -> " << r.status << " " << r.body;
+  }
+  test::HttpReply big = Get("/api/v1/search?q=" + std::string(20 * 1024, 'x'));
+  EXPECT_TRUE(big.status == 400 || big.status == 413 || big.status == 431) << big.status;
+  EXPECT_EQ(Get("/api/v1/search?q=orders&limit=0").status, 400);
+  EXPECT_EQ(Get("/api/v1/search?q=orders&limit=abc").status, 400);
+  EXPECT_EQ(Get("/api/v1/search?q=").status, 400);
+}
+
+TEST_F(SearchApiTest, SuggestCompletesPrefixes) {
+  test::HttpReply r = Get("/api/v1/search/suggest?q=stg_or");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["suggestions"].size(), 1u);
+  EXPECT_EQ(body["suggestions"][0]["name"], "stg_orders_items");
+}
+
+TEST_F(SearchApiTest, LineageImpactAssetAndOwner) {
+  std::string key = Escape("postgres://wh:5432/analytics.marts.orders");
+  test::HttpReply r = Get("/api/v1/lineage?key=" + key + "&direction=both&depth=2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json g = json::parse(r.body);
+  EXPECT_EQ(g["nodes"].size(), 3u);
+  EXPECT_EQ(g["edges"].size(), 2u);
+  EXPECT_FALSE(g["truncated"].get<bool>());
+  EXPECT_EQ(Get("/api/v1/lineage?key=" + key + "&direction=sideways").status, 400);
+  EXPECT_EQ(Get("/api/v1/lineage?key=" + key + "&depth=0").status, 400);
+  EXPECT_EQ(Get("/api/v1/lineage?key=nope%2Fnothing").status, 404);
+
+  r = Get("/api/v1/assets/" + Escape("postgres://wh:5432/analytics.raw.orders") + "/impact");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json impact = json::parse(r.body);
+  EXPECT_EQ(impact["downstream_count"], 2);
+  EXPECT_EQ(impact["exposures"][0]["key"], "postgres://wh:5432/looker.sales_dashboard");
+  EXPECT_EQ(impact["exposures"][0]["path"].size(), 2u);
+  EXPECT_EQ(impact["owners"][0], "team:sales");
+
+  r = Get("/api/v1/assets/" + key);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json asset = json::parse(r.body);
+  EXPECT_EQ(asset["name"], "orders");
+  EXPECT_EQ(asset["columns"][0]["name"], "order_id");
+  EXPECT_EQ(asset["owners"][0]["id"], "team:sales");
+  EXPECT_EQ(asset["health"]["status"], "healthy");
+  EXPECT_EQ(Get("/api/v1/assets/nope%2Fnothing").status, 404);
+
+  r = Get("/api/v1/owners/team:sales");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json owner = json::parse(r.body);
+  EXPECT_EQ(owner["asset_count"], 1);
+  EXPECT_EQ(owner["assets"][0]["name"], "orders");
+  EXPECT_EQ(Get("/api/v1/owners/team:nobody").status, 404);
+}
+
+}  // namespace
+}  // namespace tidemark::ui
