@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "pipeline/fixtures.h"
 #include "pipeline/receiver.h"
@@ -167,6 +169,63 @@ TYPED_TEST(DelivererTest, UnreachableReceiverIsRetriedAndUnknownChannelIsDead) {
   Deliverer other(*this->store_, this->clock_, without, Opts("w2"));
   this->clock_.Advance(std::chrono::hours(2));
   EXPECT_EQ(this->Drain(other).dead, 1);
+}
+
+}  // namespace
+}  // namespace tidemark::pipeline
+
+namespace tidemark::pipeline {
+namespace {
+
+using namespace testing;
+
+// Two dispatchers (as two `tidemark` instances would) drain one PostgreSQL outbox at once:
+// every alert reaches the receiver exactly once.
+TEST(DelivererTwoInstancesTest, EachAlertIsDeliveredOnceOnPostgres) {
+  TM_REQUIRE_PG();
+  catalog::testing::PostgresFactory factory;
+  model::ManualClock clock(Day(60));
+  auto opened = factory.Open(&clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<catalog::Store> store = std::move(*opened);
+  Receiver receiver;
+  RoutingConfig routing;
+  routing.channels = {{"hook", ChannelKind::kWebhook, receiver.Url(), "k", 2000ms, ""}};
+  constexpr int kAlerts = 200;
+  catalog::WriteBatch batch;
+  for (int i = 0; i < kAlerts; ++i) {
+    model::Alert a;
+    a.id = "alr-" + std::to_string(i);
+    a.incident_id = "inc-" + std::to_string(i);
+    a.channel = "hook";
+    a.event = "opened";
+    a.idempotency_key = a.incident_id + ":opened:1:hook";
+    a.payload = R"({"incident_id":")" + a.incident_id + R"("})";
+    batch.EnqueueAlert(a);
+  }
+  ASSERT_TRUE(store->Write(batch).ok());
+  auto run = [&](const std::string& worker, DeliveryStats& out) {
+    DelivererOptions o;
+    o.worker = worker;
+    o.batch = 8;
+    Deliverer d(*store, clock, routing, o);
+    auto s = d.Drain(10000);
+    if (s.ok()) out = *s;
+  };
+  DeliveryStats a, b;
+  std::thread t1(run, "instance-a", std::ref(a));
+  std::thread t2(run, "instance-b", std::ref(b));
+  t1.join();
+  t2.join();
+  EXPECT_EQ(a.delivered + b.delivered, kAlerts);
+  EXPECT_GT(a.delivered, 0);
+  EXPECT_GT(b.delivered, 0);
+  std::set<std::string> keys;
+  for (const Received& r : receiver.Got()) keys.insert(r.headers.at("idempotency-key"));
+  EXPECT_EQ(receiver.Got().size(), static_cast<size_t>(kAlerts));
+  EXPECT_EQ(keys.size(), static_cast<size_t>(kAlerts));
+  store.reset();
+  factory.Cleanup();
 }
 
 }  // namespace
