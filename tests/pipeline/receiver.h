@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <deque>
 #include <map>
@@ -32,6 +33,7 @@ struct Received {
 struct Reply {
   int status = 200;
   std::string retry_after;
+  int hang_ms = 0;  // wait this long before answering (past the sender's timeout)
 };
 
 class Receiver {
@@ -124,6 +126,7 @@ class Receiver {
         script_.pop_front();
       }
     }
+    if (reply.hang_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(reply.hang_ms));
     std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " X\r\nContent-Length: 2\r\n";
     if (!reply.retry_after.empty()) out += "Retry-After: " + reply.retry_after + "\r\n";
     out += "Connection: close\r\n\r\nok";

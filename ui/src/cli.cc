@@ -12,17 +12,20 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "demo.h"
 #include "incidents_api.h"
 #include "ingest_api.h"
-#include "routing_config.h"
 #include "logging.h"
+#include "routing_config.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
 #include "tidemark/pipeline/backtest.h"
 #include "tidemark/pipeline/deliverer.h"
 #include "tidemark/pipeline/detection.h"
 #include "tidemark/pipeline/incidents.h"
+#include "tidemark/pipeline/scheduler.h"
 #include "tidemark/ui/config.h"
 #include "tidemark/ui/redact.h"
 #include "tidemark/ui/service.h"
@@ -292,13 +295,20 @@ int RunServe(const Config& config, bool demo) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;
   }
-  auto routing = LoadRoutingConfig(config, ProcessEnvironment());
-  if (!routing.ok()) return Fail(Describe(routing.status()), kExitUsage);
-  if (Status status = AddIncidentRoutes((*service)->router(), **store, model::SystemClock(), *routing);
+  auto alerting = LoadAlertingConfig(config, ProcessEnvironment());
+  if (!alerting.ok()) return Fail(Describe(alerting.status()), kExitUsage);
+  const pipeline::RoutingConfig& routing = alerting->routing;
+  if (Status status = AddIncidentRoutes((*service)->router(), **store, model::SystemClock(), routing);
       !status.ok()) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;
   }
+  // Detection, incident grouping and alert delivery in the background. The lease owner names
+  // this process, so several instances on one PostgreSQL share the outbox.
+  pipeline::SchedulerOptions scheduler_options = alerting->scheduler;
+  scheduler_options.delivery.worker = "tidemark-" + std::to_string(::getpid());
+  pipeline::Scheduler scheduler(**store, model::SystemClock(), routing, scheduler_options);
+  scheduler.Start();
   auto schema = (*store)->SchemaVersion();
   const std::string address = HostPortText(options->server, (*service)->port());
   spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
@@ -308,6 +318,7 @@ int RunServe(const Config& config, bool demo) {
     std::fflush(stdout);
   }
   (*service)->Run();
+  scheduler.Stop();
   spdlog::info("stopped");
   return kExitOk;
 }

@@ -2,7 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <set>
+#include <algorithm>
+#include <chrono>
 
 namespace tidemark::ui {
 namespace {
@@ -14,9 +15,10 @@ class Reader {
  public:
   Reader(const Config& config, const EnvLookup& env) : config_(config), env_(env) {}
 
-  Result<pipeline::RoutingConfig> Read() {
-    pipeline::RoutingConfig out;
-    if (!config_.HasSection("channels") && !config_.HasSection("routes")) return out;
+  Result<AlertingConfig> Read() {
+    AlertingConfig all;
+    pipeline::RoutingConfig& out = all.routing;
+    if (!config_.HasSection("channels") && !config_.HasSection("routes")) return all;
     YAML::Node root;
     try {
       root = YAML::Load(config_.file_text);
@@ -42,6 +44,11 @@ class Reader {
           }
         } else if (key == "base_url") {
           TM_ASSIGN_OR_RETURN(out.base_url, Scalar(item.first, v, "routes.base_url"));
+        } else if (key == "detect_interval") {
+          TM_ASSIGN_OR_RETURN(all.scheduler.detect_interval,
+                              Duration(item.first, v, "routes.detect_interval"));
+        } else if (key == "delivery") {
+          TM_RETURN_IF_ERROR(ReadDelivery(item.first, v, all.scheduler));
         } else if (key == "rules") {
           if (!v.IsSequence()) return Error(item.first, "routes.rules: expected a list");
           for (size_t i = 0; i < v.size(); ++i) {
@@ -53,7 +60,7 @@ class Reader {
         }
       }
     }
-    return out;
+    return all;
   }
 
  private:
@@ -65,6 +72,60 @@ class Reader {
   Result<std::string> Scalar(const YAML::Node& key, const YAML::Node& v, const std::string& name) {
     if (!v.IsScalar()) return Error(key, name + ": expected a single value");
     return v.as<std::string>();
+  }
+
+  // "250ms", "10s", "5m", "1h"; a bare number is seconds.
+  Result<std::chrono::milliseconds> Duration(const YAML::Node& key, const YAML::Node& v,
+                                             const std::string& name) {
+    TM_ASSIGN_OR_RETURN(std::string t, Scalar(key, v, name));
+    long long n = 0;
+    size_t used = 0;
+    try {
+      n = std::stoll(t, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    const std::string unit = t.substr(used);
+    const long long ms = unit == "ms"                  ? n
+                         : unit == "s" || unit.empty() ? n * 1000
+                         : unit == "m"                 ? n * 60000
+                         : unit == "h"                 ? n * 3600000
+                                                       : -1;
+    if (used == 0 || ms <= 0) {
+      return Error(key, name + ": expected a duration like 10s, got \"" + t + "\"");
+    }
+    return std::chrono::milliseconds(ms);
+  }
+
+  Status ReadDelivery(const YAML::Node& key_node, const YAML::Node& body,
+                      pipeline::SchedulerOptions& out) {
+    if (!body.IsMap()) return Error(key_node, "routes.delivery: expected a map");
+    for (const auto& item : body) {
+      const std::string key = item.first.as<std::string>();
+      const std::string path = "routes.delivery." + key;
+      if (key == "interval") {
+        TM_ASSIGN_OR_RETURN(out.deliver_interval, Duration(item.first, item.second, path));
+      } else if (key == "lease") {
+        TM_ASSIGN_OR_RETURN(auto d, Duration(item.first, item.second, path));
+        out.delivery.lease = std::max(std::chrono::seconds(1),
+                                      std::chrono::duration_cast<std::chrono::seconds>(d));
+      } else if (key == "backoff") {
+        TM_ASSIGN_OR_RETURN(out.delivery.base_backoff, Duration(item.first, item.second, path));
+      } else if (key == "max_attempts") {
+        TM_ASSIGN_OR_RETURN(std::string t, Scalar(item.first, item.second, path));
+        int n = 0;
+        try {
+          n = std::stoi(t);
+        } catch (const std::exception&) {
+          n = 0;
+        }
+        if (n < 1 || n > 1000) return Error(item.first, path + ": expected 1 to 1000, got \"" + t + "\"");
+        out.delivery.max_attempts = n;
+      } else {
+        return Error(item.first, "unknown key \"" + path + "\"");
+      }
+    }
+    return Status::Ok();
   }
 
   Result<std::vector<std::string>> List(const YAML::Node& key, const YAML::Node& v,
@@ -113,18 +174,7 @@ class Reader {
       } else if (key == "secret" || key == "secret_env") {
         TM_ASSIGN_OR_RETURN(c.secret, Secret(item.first, v, path, key == "secret_env"));
       } else if (key == "timeout") {
-        TM_ASSIGN_OR_RETURN(std::string t, Scalar(item.first, v, path));
-        long long n = 0;
-        size_t used = 0;
-        try {
-          n = std::stoll(t, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        std::string unit = t.substr(used);
-        long long ms = unit == "ms" ? n : unit == "s" || unit.empty() ? n * 1000 : unit == "m" ? n * 60000 : -1;
-        if (used == 0 || ms <= 0) return Error(item.first, path + ": expected a duration like 10s, got \"" + t + "\"");
-        c.timeout = std::chrono::milliseconds(ms);
+        TM_ASSIGN_OR_RETURN(c.timeout, Duration(item.first, v, path));
       } else if (key == "ca_file") {
         TM_ASSIGN_OR_RETURN(c.ca_file, Scalar(item.first, v, path));
       } else {
@@ -189,9 +239,14 @@ class Reader {
 
 }  // namespace
 
-Result<pipeline::RoutingConfig> LoadRoutingConfig(const Config& config, const EnvLookup& env) {
+Result<AlertingConfig> LoadAlertingConfig(const Config& config, const EnvLookup& env) {
   Reader reader(config, env);
   return reader.Read();
+}
+
+Result<pipeline::RoutingConfig> LoadRoutingConfig(const Config& config, const EnvLookup& env) {
+  TM_ASSIGN_OR_RETURN(AlertingConfig all, LoadAlertingConfig(config, env));
+  return std::move(all.routing);
 }
 
 }  // namespace tidemark::ui

@@ -12,6 +12,12 @@
 //       ca_file: /etc/ssl/private-ca.pem
 //   routes:
 //     default: ops                  # the catch-all channel
+//     detect_interval: 5m           # how often `serve` runs detection and grouping
+//     delivery:                     # the outbox dispatcher of `serve`
+//       interval: 2s
+//       lease: 2m                   # a claimed alert is retried by anyone after this
+//       max_attempts: 8             # then it is dead (GET /api/v1/alerts?state=dead)
+//       backoff: 2s                 # first retry delay, doubled per attempt, jittered
 //     base_url: https://tidemark.example.com
 //     rules:
 //       - name: finance-critical
@@ -26,6 +32,7 @@
 
 #include "tidemark/model/status.h"
 #include "tidemark/pipeline/routing.h"
+#include "tidemark/pipeline/scheduler.h"
 #include "tidemark/ui/config.h"
 
 namespace tidemark::ui {
@@ -33,5 +40,12 @@ namespace tidemark::ui {
 // An empty RoutingConfig when the file has neither section. `env` resolves *_env keys.
 model::Result<pipeline::RoutingConfig> LoadRoutingConfig(const Config& config,
                                                          const EnvLookup& env);
+
+// Routing plus the scheduler's intervals and delivery settings (defaults when unset).
+struct AlertingConfig {
+  pipeline::RoutingConfig routing;
+  pipeline::SchedulerOptions scheduler;
+};
+model::Result<AlertingConfig> LoadAlertingConfig(const Config& config, const EnvLookup& env);
 
 }  // namespace tidemark::ui
