@@ -215,7 +215,7 @@ TEST(CliTest, BadConfigNamesKeyAndLine) {
 }
 
 TEST(CliTest, PlannedCommandsSayWhatTheyWillDoAndExit2) {
-  for (const char* command : {"collect", "detect", "report"}) {
+  for (const char* command : {"collect", "report"}) {
     Outcome outcome = RunTidemark({command, "some-arg", "--some-flag"});
     ExpectOneErrorLine(outcome);
     EXPECT_EQ(outcome.err, "tidemark: error: not implemented yet: see `tidemark " +
@@ -435,6 +435,94 @@ TEST(CliTest, ServeIngestsDbtOverHttpAsJsonOrMultipart) {
       << metrics->body;
   process.Signal(SIGTERM);
   EXPECT_EQ(process.Wait(5s), 0) << process.err();
+}
+
+}  // namespace
+}  // namespace tidemark::test
+
+namespace tidemark::test {
+namespace {
+
+TEST(CliTest, DetectOverTheStoreRecordsTriggersOnceAndPrintsJson) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "detect.db").string();
+  Outcome ingest = RunTidemark({"--db", db, "ingest", "dbt", ShopDir().string()});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  Outcome first = RunTidemark({"--db", db, "detect", "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto summary = nlohmann::json::parse(first.out);
+  // The shop's run_results.json holds one failed test and one model in error.
+  EXPECT_EQ(summary["detection"]["triggers_new"], 2) << first.out;
+  EXPECT_GE(summary["detection"]["assets"].get<int>(), 5);
+  EXPECT_TRUE(summary.contains("incidents"));
+  Outcome second = RunTidemark({"--db", db, "detect", "--json"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(nlohmann::json::parse(second.out)["detection"]["anomalies_new"], 0) << second.out;
+  Outcome text = RunTidemark({"--db", db, "detect"});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_EQ(text.out.rfind("detect: ", 0), 0u) << text.out;
+}
+
+TEST(CliTest, DetectSeriesRunsTheBacktestAndBadCsvIsOneLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string csv = "key,metric,timestamp,value\n";
+  for (int d = 1; d <= 28; ++d) {
+    char day[32];
+    std::snprintf(day, sizeof day, "2026-02-%02dT06:00:00Z", d);
+    csv += std::string("shop/orders,rows_affected,") + day + "," + (d == 28 ? "3" : std::to_string(1000 + (d * 37) % 23)) + "\n";
+  }
+  Outcome ok = RunTidemark({"detect", "--series", dir.Write("s.csv", csv)});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  auto line = nlohmann::json::parse(ok.out.substr(0, ok.out.find('\n')));
+  EXPECT_EQ(line["key"], "shop/orders");
+  EXPECT_EQ(line["timestamp"], "2026-02-28T06:00:00Z");
+  EXPECT_EQ(line["detector"], "volume");
+
+  std::string bad = dir.Write("bad.csv", "key,metric,timestamp,value\na,row_count,yesterday,1\n");
+  Outcome outcome = RunTidemark({"detect", "--series", bad});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find(bad + ":2: timestamp 'yesterday' is not ISO-8601"), std::string::npos)
+      << outcome.err;
+}
+
+TEST(CliTest, RoutesTestExplainsChannelsWithoutPrintingSecrets) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "routes.db").string();
+  ASSERT_EQ(RunTidemark({"--db", db, "ingest", "dbt", ShopDir().string()}).exit_code, 0);
+  std::string config = dir.Write("tidemark.yml",
+                                 "db: " + db + "\n"
+                                 "channels:\n"
+                                 "  ops:\n"
+                                 "    kind: slack\n"
+                                 "    url: https://hooks.slack.com/services/T0/B0/TOPSECRET\n"
+                                 "  marts:\n"
+                                 "    kind: webhook\n"
+                                 "    url: https://example.com/hooks/TOPSECRET\n"
+                                 "    secret: TOPSECRET\n"
+                                 "routes:\n"
+                                 "  default: ops\n"
+                                 "  rules:\n"
+                                 "    - name: marts\n"
+                                 "      asset: \"*.marts.*\"\n"
+                                 "      channels: [marts]\n");
+  Outcome marts = RunTidemark({"--config", config, "routes", "test", "model.shop.fct_orders"});
+  ASSERT_EQ(marts.exit_code, 0) << marts.err;
+  EXPECT_NE(marts.out.find("marts (webhook, https://example.com/***): route marts matched"),
+            std::string::npos)
+      << marts.out;
+  Outcome other = RunTidemark({"--config", config, "routes", "test", "model.shop.stg_orders", "--json"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  auto j = nlohmann::json::parse(other.out);
+  EXPECT_EQ(j["channels"][0]["channel"], "ops");
+  EXPECT_EQ(j["channels"][0]["reason"], "catch-all default route");
+  EXPECT_EQ((marts.out + other.out + marts.err + other.err).find("TOPSECRET"), std::string::npos);
+
+  std::string typo = dir.Write("typo.yml", "db: " + db + "\nchannels:\n  ops:\n    kind: slak\n    url: https://x/y\n");
+  Outcome bad = RunTidemark({"--config", typo, "routes", "test", "model.shop.fct_orders"});
+  ExpectOneErrorLine(bad);
+  EXPECT_NE(bad.err.find(typo + ":4: channels.ops.kind: expected slack, teams or webhook"),
+            std::string::npos)
+      << bad.err;
 }
 
 }  // namespace

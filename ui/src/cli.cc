@@ -6,15 +6,27 @@
 #include <algorithm>
 #include <filesystem>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "demo.h"
+#include "incidents_api.h"
 #include "ingest_api.h"
 #include "logging.h"
 #include "search_api.h"
+#include "routing_config.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
+#include "tidemark/pipeline/backtest.h"
+#include "tidemark/pipeline/deliverer.h"
+#include "tidemark/pipeline/detection.h"
+#include "tidemark/pipeline/incidents.h"
+#include "tidemark/pipeline/scheduler.h"
 #include "tidemark/ui/config.h"
 #include "tidemark/ui/redact.h"
 #include "tidemark/ui/service.h"
@@ -45,11 +57,6 @@ constexpr PlannedCommand kPlannedCommands[] = {
      "section once (all of them, or those named): read dbt artifacts, poll PostgreSQL "
      "warehouse statistics and fetch tool results, writing assets, runs and metric points to "
      "the store idempotently."},
-    {"detect", "Run the detectors over stored series (planned)",
-     "tidemark detect [asset...] will run the freshness, volume, schema-change and column "
-     "metric detectors over the stored series (of every asset, or those named), record each "
-     "anomaly with its value, expected range, score and training window, and group them into "
-     "incidents through lineage."},
     {"report", "Render the nightly report (planned)",
      "tidemark report [--since 24h] [--out FILE] will render the nightly report: freshness, "
      "volume and schema changes, open incidents and their owners, per the config file's "
@@ -220,6 +227,131 @@ int RunMigrate(const Config& config) {
   return kExitOk;
 }
 
+struct DetectArgs {
+  std::string series;
+  bool replay = false;
+  std::optional<double> sensitivity;
+  std::string now;
+  std::vector<std::string> assets;
+  bool json = false;
+  bool full = false;
+  bool no_incidents = false;
+  bool deliver = false;
+};
+
+// `detect --series FILE.csv`: the backtest over a CSV file, anomalies as JSON lines.
+int RunDetectSeries(const DetectArgs& args) {
+  pipeline::BacktestOptions options;
+  options.replay = args.replay;
+  options.sensitivity = args.sensitivity;
+  if (!args.now.empty()) {
+    options.now = model::ParseTimestamp(args.now);
+    if (!options.now) return Fail("--now: '" + args.now + "' is not ISO-8601", kExitUsage);
+  }
+  std::ifstream in(args.series, std::ios::binary);
+  if (!in) return Fail("cannot read " + args.series, kExitUsage);
+  Status status = pipeline::RunBacktest(in, args.series, std::cout, options);
+  std::cout.flush();
+  if (!status.ok()) return Fail(Describe(status), kExitUsage);
+  return kExitOk;
+}
+
+// `detect` over the store: the detection job, then incident grouping (and, with --deliver,
+// one pass of the outbox).
+int RunDetect(const Config& config, const DetectArgs& args) {
+  if (!args.series.empty()) return RunDetectSeries(args);
+  if (args.replay) return Fail("--replay needs --series FILE.csv", kExitUsage);
+  auto routing = LoadRoutingConfig(config, ProcessEnvironment());
+  if (!routing.ok()) return Fail(Describe(routing.status()), kExitUsage);
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  pipeline::DetectionOptions options;
+  options.full = args.full;
+  for (const std::string& a : args.assets) {
+    auto key = (*store)->Resolve(a);
+    if (!key.ok()) return Fail("asset " + a + ": " + Describe(key.status()), ExitCodeFor(key.status()));
+    options.assets.push_back(*key);
+  }
+  auto detection = pipeline::RunDetection(**store, model::SystemClock(), options);
+  if (!detection.ok()) return Fail(Describe(detection.status()), ExitCodeFor(detection.status()));
+  nlohmann::ordered_json out;
+  out["detection"] = nlohmann::ordered_json::parse(detection->ToJson());
+  if (!args.no_incidents) {
+    auto incidents = pipeline::UpdateIncidents(**store, model::SystemClock(), *routing, {});
+    if (!incidents.ok()) return Fail(Describe(incidents.status()), ExitCodeFor(incidents.status()));
+    out["incidents"] = nlohmann::ordered_json::parse(incidents->ToJson());
+  }
+  if (args.deliver) {
+    pipeline::Deliverer deliverer(**store, model::SystemClock(), *routing, {});
+    auto delivered = deliverer.Drain(100);
+    if (!delivered.ok()) return Fail(Describe(delivered.status()), ExitCodeFor(delivered.status()));
+    out["delivery"] = nlohmann::ordered_json::parse(delivered->ToJson());
+  }
+  if (args.json) {
+    std::printf("%s\n", out.dump().c_str());
+    return kExitOk;
+  }
+  const auto& d = *detection;
+  std::printf("detect: %lld assets, %lld series scored (%lld unchanged), %lld anomalies found, "
+              "%lld new (%lld from failed tests and runs), %lld warnings, %.0f ms\n",
+              d.assets, d.series_scored, d.series_unchanged, d.anomalies_found, d.anomalies_new,
+              d.triggers_new, d.warnings, d.elapsed_ms);
+  for (const std::string& w : d.warning_samples) std::printf("  warning: %s\n", w.c_str());
+  if (out.contains("incidents")) {
+    const auto& i = out["incidents"];
+    std::printf("incidents: %lld opened, %lld joined, %lld resolved, %lld alerts enqueued\n",
+                i["opened"].get<long long>(), i["joined"].get<long long>(),
+                i["resolved"].get<long long>(), i["alerts_enqueued"].get<long long>());
+  }
+  if (out.contains("delivery")) {
+    const auto& x = out["delivery"];
+    std::printf("delivery: %lld delivered, %lld to retry, %lld dead\n",
+                x["delivered"].get<long long>(), x["retried"].get<long long>(),
+                x["dead"].get<long long>());
+  }
+  return kExitOk;
+}
+
+// `routes test KEY`: which channels an incident rooted at KEY would reach, and why.
+int RunRoutesTest(const Config& config, const std::string& key_text, bool json) {
+  auto routing = LoadRoutingConfig(config, ProcessEnvironment());
+  if (!routing.ok()) return Fail(Describe(routing.status()), kExitUsage);
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  auto key = (*store)->Resolve(key_text);
+  if (!key.ok()) return Fail("asset " + key_text + ": " + Describe(key.status()), ExitCodeFor(key.status()));
+  auto facts = pipeline::GatherFacts(**store, *key);
+  if (!facts.ok()) return Fail(Describe(facts.status()), ExitCodeFor(facts.status()));
+  facts->severity = model::Severity::kError;
+  std::vector<std::string> skipped;
+  auto targets = pipeline::ResolveRoutes(*routing, *facts, &skipped);
+  if (json) {
+    nlohmann::ordered_json out;
+    out["asset"] = key->ToString();
+    out["channels"] = nlohmann::ordered_json::array();
+    for (const auto& t : targets) {
+      const pipeline::Channel* c = routing->FindChannel(t.channel);
+      out["channels"].push_back({{"channel", t.channel},
+                                 {"kind", pipeline::ChannelKindName(c->kind)},
+                                 {"url", c->RedactedUrl()},
+                                 {"reason", t.reason}});
+    }
+    out["skipped"] = skipped;
+    std::printf("%s\n", out.dump().c_str());
+    return kExitOk;
+  }
+  std::printf("An error incident rooted at %s would reach:\n", key->ToString().c_str());
+  for (const auto& t : targets) {
+    const pipeline::Channel* c = routing->FindChannel(t.channel);
+    std::printf("  %s (%s, %s): %s\n", t.channel.c_str(),
+                std::string(pipeline::ChannelKindName(c->kind)).c_str(),
+                c->RedactedUrl().c_str(), t.reason.c_str());
+  }
+  if (targets.empty()) std::printf("  no channel: add a route or routes.default\n");
+  for (const std::string& s : skipped) std::printf("  skipped: %s\n", s.c_str());
+  return kExitOk;
+}
+
 // "127.0.0.1:8080", with IPv6 hosts bracketed.
 std::string HostPortText(const ServerOptions& options, uint16_t port) {
   bool v6 = options.host.find(':') != std::string::npos;
@@ -255,6 +387,20 @@ int RunServe(const Config& config, bool demo) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;
   }
+  auto alerting = LoadAlertingConfig(config, ProcessEnvironment());
+  if (!alerting.ok()) return Fail(Describe(alerting.status()), kExitUsage);
+  const pipeline::RoutingConfig& routing = alerting->routing;
+  if (Status status = AddIncidentRoutes((*service)->router(), **store, model::SystemClock(), routing);
+      !status.ok()) {
+    spdlog::error("cannot register routes: {}", Describe(status));
+    return kExitFailure;
+  }
+  // Detection, incident grouping and alert delivery in the background. The lease owner names
+  // this process, so several instances on one PostgreSQL share the outbox.
+  pipeline::SchedulerOptions scheduler_options = alerting->scheduler;
+  scheduler_options.delivery.worker = "tidemark-" + std::to_string(::getpid());
+  pipeline::Scheduler scheduler(**store, model::SystemClock(), routing, scheduler_options);
+  scheduler.Start();
   auto schema = (*store)->SchemaVersion();
   const std::string address = HostPortText(options->server, (*service)->port());
   spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
@@ -264,6 +410,7 @@ int RunServe(const Config& config, bool demo) {
     std::fflush(stdout);
   }
   (*service)->Run();
+  scheduler.Stop();
   spdlog::info("stopped");
   return kExitOk;
 }
@@ -341,6 +488,31 @@ int RunCli(int argc, char** argv) {
   lineage->add_option("--max-nodes", lineage_args.max_nodes, "Node cap (default 500)")
       ->check(CLI::Range(1, 20000));
   lineage->add_flag("--json", lineage_args.json, "Print the API's JSON");
+  DetectArgs detect_args;
+  auto* detect = app.add_subcommand("detect", "Run the detectors over stored series, or over a CSV");
+  detect->footer(
+      "Without --series: runs the freshness, volume, schema and column-metric detectors over "
+      "the store's series (every asset, or those named with --asset), records new anomalies "
+      "(failed dbt tests and builds too) idempotently, groups them into incidents through "
+      "lineage and enqueues their alerts. With --series FILE.csv (header "
+      "key,metric,timestamp,value): the backtest, one JSON object per anomaly on stdout.");
+  detect->add_option("--series", detect_args.series, "CSV series to backtest instead of the store");
+  detect->add_flag("--replay", detect_args.replay, "With --series: score every point walking forward");
+  detect->add_option("--sensitivity", detect_args.sensitivity, "With --series: volume sensitivity");
+  detect->add_option("--now", detect_args.now, "With --series: the time to judge at (ISO-8601)");
+  detect->add_option("--asset", detect_args.assets, "Only these assets (keys or aliases)");
+  detect->add_flag("--json", detect_args.json, "Print the summary as JSON");
+  detect->add_flag("--full", detect_args.full, "Score every series, even those unchanged");
+  detect->add_flag("--no-incidents", detect_args.no_incidents, "Do not group into incidents");
+  detect->add_flag("--deliver", detect_args.deliver, "Then deliver due alerts once");
+
+  std::string routes_key;
+  bool routes_json = false;
+  auto* routes = app.add_subcommand("routes", "Inspect alert routing");
+  routes->require_subcommand(1);
+  auto* routes_test = routes->add_subcommand("test", "Show which channels an incident on KEY reaches, and why");
+  routes_test->add_option("key", routes_key, "Asset key or alias")->required();
+  routes_test->add_flag("--json", routes_json, "Print JSON");
 
   std::vector<std::pair<CLI::App*, const PlannedCommand*>> planned;
   for (const PlannedCommand& command : kPlannedCommands) {
@@ -365,6 +537,9 @@ int RunCli(int argc, char** argv) {
     if (sub->parsed()) return RunPlanned(*command);
   }
 
+  // The backtest reads only its CSV: no config or store needed.
+  if (detect->parsed() && !detect_args.series.empty()) return RunDetectSeries(detect_args);
+
   ConfigOverrides overrides;
   if (config_flag->count() > 0) overrides.config_file = config_file;
   if (db_flag->count() > 0) overrides.db = db;
@@ -387,6 +562,8 @@ int RunCli(int argc, char** argv) {
   if (ingest->parsed()) return RunIngest(*config, ingest_args);
   if (search->parsed()) return RunSearch(*config, search_args);
   if (lineage->parsed()) return RunLineage(*config, lineage_args);
+  if (detect->parsed()) return RunDetect(*config, detect_args);
+  if (routes_test->parsed()) return RunRoutesTest(*config, routes_key, routes_json);
   return RunServe(*config, demo->parsed());
 }
 

@@ -1,0 +1,89 @@
+#pragma once
+
+// Incidents: anomalies and failures grouped by root cause, their lifecycle, and the alerts
+// (outbox rows) each change of an incident decides.
+//
+// Grouping. UpdateIncidents reads the anomalies not yet in any incident (over `lookback`, at
+// or above `min_severity`), oldest first. An anomaly on asset A joins an open or acknowledged
+// incident whose last symptom is within `window` of it when A is one of the incident's assets,
+// or lies downstream of its root (A's upstream closure holds the root), or upstream of it (then
+// A becomes the root: the root is always the most upstream asset involved). Otherwise it opens
+// a new incident with A as root. Lineage is walked over table-level and column-level edges
+// (Store::GetEdges, upstream), at most `lineage_depth` hops.
+//
+// Lifecycle: open -> acknowledged -> resolved. Resolution is automatic when every symptom has
+// recovered: a volume or column metric has `recover_points` newer points none of which is
+// flagged, a freshness lateness has a newer update, a failed test or build has passed its
+// `recover_runs` latest runs, a schema change is `schema_quiet` old; or by hand
+// (ResolveIncident). AcknowledgeIncident stops reminders.
+//
+// Alerts: each decision writes the incident, its anomalies' links and the alerts to every
+// routed channel in one transaction (the durable outbox; catalog::Store::Write). Events:
+// "opened" when opened; "updated" when symptoms join, at most once per `suppress` (a join
+// inside the interval is announced by the next run after it); "reminder" every `renotify`
+// while open and not acknowledged (0: never); "acknowledged"; "resolved". Every alert
+// carries an idempotency key "incident:event:sequence:channel", so the same decision
+// re-made after a crash enqueues nothing twice and receivers can drop repeats.
+//
+// Thread-safety: the functions may run concurrently with other store users; two concurrent
+// UpdateIncidents over one store may open duplicate incidents (run one scheduler per store).
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tidemark/catalog/store.h"
+#include "tidemark/model/clock.h"
+#include "tidemark/model/incident.h"
+#include "tidemark/model/status.h"
+#include "tidemark/pipeline/routing.h"
+
+namespace tidemark::pipeline {
+
+struct IncidentOptions {
+  std::chrono::seconds window = std::chrono::hours(6);
+  std::chrono::seconds lookback = std::chrono::days(7);
+  model::Severity min_severity = model::Severity::kWarn;
+  int lineage_depth = 20;
+  int recover_points = 1;
+  int recover_runs = 1;
+  std::chrono::seconds schema_quiet = std::chrono::hours(24);
+  std::chrono::seconds suppress = std::chrono::minutes(30);
+  std::chrono::seconds renotify = std::chrono::hours(4);
+  // Downstream impact: how far to walk, and how many names to show.
+  int impact_depth = 10;
+  size_t impact_top = 5;
+};
+
+struct IncidentSummary {
+  long long anomalies_grouped = 0;
+  long long opened = 0;
+  long long joined = 0;
+  long long resolved = 0;
+  long long alerts_enqueued = 0;
+  std::vector<std::string> opened_ids;
+  std::string ToJson() const;
+};
+
+// Groups new anomalies, advances lifecycles and enqueues alerts, as of clock.Now().
+model::Result<IncidentSummary> UpdateIncidents(catalog::Store& store, const model::Clock& clock,
+                                               const RoutingConfig& routing,
+                                               const IncidentOptions& options);
+
+// Manual transitions, by `who` (free text, recorded). NotFound for an unknown id;
+// InvalidArgument when resolved already (ack or resolve) — acknowledging twice is a no-op.
+model::Result<model::Incident> AcknowledgeIncident(catalog::Store& store,
+                                                   const model::Clock& clock,
+                                                   std::string_view id, std::string_view who,
+                                                   const RoutingConfig& routing);
+model::Result<model::Incident> ResolveIncident(catalog::Store& store, const model::Clock& clock,
+                                               std::string_view id, std::string_view who,
+                                               const RoutingConfig& routing);
+
+// The incident as the API shows it: its fields plus its properties (symptoms, assets, impact,
+// channels) as JSON text.
+std::string IncidentToJson(const model::Incident& incident);
+
+}  // namespace tidemark::pipeline

@@ -1,0 +1,55 @@
+#pragma once
+
+// Scheduler: the service's periodic work on one background thread. Every `detect_interval`
+// it runs the detection job and then incident grouping (RunDetection, UpdateIncidents);
+// every `deliver_interval` it drains the due alerts of the outbox (Deliverer). A failure is
+// logged and retried at the next tick; it never stops the thread.
+//
+// Several instances may run schedulers on one PostgreSQL store: delivery is coordinated by
+// the outbox's leases; detection is idempotent (duplicate work, same records). Incident
+// grouping from two instances at once may open duplicates, so give `run_detection` = false
+// to all but one instance when that matters.
+//
+// Thread-safety: Start/Stop from one thread. `store`, `clock` and `routing` are borrowed and
+// must outlive the Scheduler (its destructor stops it).
+
+#include <chrono>
+#include <memory>
+
+#include "tidemark/catalog/store.h"
+#include "tidemark/model/clock.h"
+#include "tidemark/pipeline/deliverer.h"
+#include "tidemark/pipeline/detection.h"
+#include "tidemark/pipeline/incidents.h"
+#include "tidemark/pipeline/routing.h"
+
+namespace tidemark::pipeline {
+
+struct SchedulerOptions {
+  bool run_detection = true;
+  std::chrono::milliseconds detect_interval = std::chrono::minutes(5);
+  std::chrono::milliseconds deliver_interval = std::chrono::seconds(2);
+  DetectionOptions detection;
+  IncidentOptions incidents;
+  DelivererOptions delivery;
+};
+
+class Scheduler {
+ public:
+  Scheduler(catalog::Store& store, const model::Clock& clock, const RoutingConfig& routing,
+            SchedulerOptions options);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Starts the thread; the first detection and delivery run at once.
+  void Start();
+  // Asks the thread to finish its current step and waits for it.
+  void Stop();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace tidemark::pipeline

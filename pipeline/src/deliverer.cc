@@ -1,0 +1,95 @@
+#include "tidemark/pipeline/deliverer.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "http_client.h"
+#include "tidemark/pipeline/notifier.h"
+
+namespace tidemark::pipeline {
+
+using model::Result;
+using model::Status;
+
+std::string DeliveryStats::ToJson() const {
+  nlohmann::json j = {{"claimed", claimed}, {"delivered", delivered}, {"retried", retried},
+                      {"dead", dead}};
+  return j.dump();
+}
+
+Deliverer::Deliverer(catalog::Store& store, const model::Clock& clock,
+                     const RoutingConfig& routing, DelivererOptions options)
+    : store_(store), clock_(clock), routing_(routing), options_(std::move(options)),
+      rng_(options_.seed != 0 ? options_.seed : std::random_device{}()) {}
+
+std::chrono::milliseconds Deliverer::Backoff(int attempts) {
+  const auto cap = options_.max_backoff;
+  auto d = options_.base_backoff;
+  for (int i = 0; i < attempts && d < cap; ++i) d *= 2;
+  d = std::min(d, cap);
+  std::uniform_int_distribution<long long> half(d.count() / 2, std::max<long long>(d.count(), 1));
+  return std::chrono::milliseconds(half(rng_));
+}
+
+Result<DeliveryStats> Deliverer::DeliverOnce() {
+  DeliveryStats stats;
+  TM_ASSIGN_OR_RETURN(auto alerts, store_.ClaimAlerts(options_.worker, options_.batch,
+                                                       clock_.Now(), options_.lease));
+  stats.claimed = static_cast<long long>(alerts.size());
+  for (const model::Alert& alert : alerts) {
+    std::string error;
+    bool permanent = false;
+    std::optional<std::chrono::seconds> retry_after;
+    const Channel* channel = routing_.FindChannel(alert.channel);
+    if (!channel) {
+      error = "channel '" + alert.channel + "' is not configured";
+      permanent = true;
+    } else {
+      auto message = RenderAlert(*channel, alert, clock_.Now());
+      if (!message.ok()) {
+        error = message.status().message();
+        permanent = true;
+      } else {
+        auto res = PostOnce(channel->url, message->headers, message->body, channel->timeout,
+                            channel->ca_file);
+        if (!res.ok()) {
+          // The status text never holds the URL: PostOnce names only host-free stages.
+          error = res.status().message();
+          permanent = res.status().IsInvalidArgument();
+        } else if (res->status >= 200 && res->status < 300) {
+          TM_RETURN_IF_ERROR(store_.MarkAlertDelivered(alert.id, options_.worker, clock_.Now()));
+          ++stats.delivered;
+          continue;
+        } else {
+          error = "HTTP " + std::to_string(res->status);
+          if (res->status >= 300 && res->status < 400) error += " (redirect refused)";
+          retry_after = res->retry_after;
+          // A 4xx other than 408/429 will not get better by retrying... except that chat
+          // services answer 404 for a webhook being re-created; keep retrying, bounded.
+        }
+      }
+    }
+    const bool dead = permanent || alert.attempts + 1 >= options_.max_attempts;
+    auto wait = retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after)
+                            : Backoff(alert.attempts);
+    const auto retry_at = clock_.Now() + std::chrono::duration_cast<std::chrono::microseconds>(wait);
+    TM_RETURN_IF_ERROR(store_.MarkAlertFailed(alert.id, options_.worker, error, retry_at, dead));
+    ++(dead ? stats.dead : stats.retried);
+  }
+  return stats;
+}
+
+Result<DeliveryStats> Deliverer::Drain(int max_rounds) {
+  DeliveryStats total;
+  for (int i = 0; i < max_rounds; ++i) {
+    TM_ASSIGN_OR_RETURN(DeliveryStats s, DeliverOnce());
+    total.claimed += s.claimed;
+    total.delivered += s.delivered;
+    total.retried += s.retried;
+    total.dead += s.dead;
+    if (s.claimed == 0) break;
+  }
+  return total;
+}
+
+}  // namespace tidemark::pipeline

@@ -1,0 +1,357 @@
+#include "tidemark/pipeline/detection.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "tidemark/detectors/detector.h"
+#include "tidemark/detectors/schema.h"
+#include "tidemark/model/metric.h"
+
+namespace tidemark::pipeline {
+namespace {
+
+using model::Result;
+using model::Status;
+using model::Timestamp;
+
+constexpr std::string_view kCheckpointScope = "detect:series";
+constexpr size_t kWarningSamples = 10;
+
+// Metrics that are not series of quantities: they feed freshness or are derived from it.
+bool NotVolumeLike(std::string_view metric) {
+  return metric == model::kMetricUpdate || metric == model::kMetricLastModified ||
+         metric == "freshness_lag_s";
+}
+
+std::string CheckpointKey(const model::AssetKey& asset, std::string_view metric) {
+  return asset.ToString() + "#" + std::string(metric);
+}
+
+// dbt's {"count": 12, "period": "hour"}; nullopt when unset or unreadable.
+std::optional<std::chrono::seconds> DbtDuration(const nlohmann::json& rule) {
+  if (!rule.is_object()) return std::nullopt;
+  auto count = rule.find("count");
+  auto period = rule.find("period");
+  if (count == rule.end() || !count->is_number() || period == rule.end() || !period->is_string()) {
+    return std::nullopt;
+  }
+  const std::string p = period->get<std::string>();
+  long long unit = p == "minute" ? 60 : p == "hour" ? 3600 : p == "day" ? 86400 : 0;
+  double n = count->get<double>();
+  if (unit == 0 || !(n > 0)) return std::nullopt;
+  return std::chrono::seconds(static_cast<long long>(n * static_cast<double>(unit)));
+}
+
+detectors::FreshnessSettings FreshnessSettingsFor(const model::Asset& asset) {
+  detectors::FreshnessSettings settings;
+  if (asset.properties.empty()) return settings;
+  nlohmann::json props = nlohmann::json::parse(asset.properties, nullptr, false);
+  if (!props.is_object()) return settings;
+  auto rule = props.find("freshness");
+  if (rule == props.end() || !rule->is_object()) return settings;
+  settings.warn_after = DbtDuration(rule->value("warn_after", nlohmann::json()));
+  settings.error_after = DbtDuration(rule->value("error_after", nlohmann::json()));
+  return settings;
+}
+
+// The update times recorded as last_modified values (epoch seconds), distinct, in order.
+model::Series UpdatesFromLastModified(const model::Series& last_modified) {
+  model::Series updates;
+  updates.asset = last_modified.asset;
+  updates.metric = last_modified.metric;
+  std::set<long long> seen;
+  for (double v : last_modified.values) {
+    if (std::isfinite(v) && v > 0 && v < 1e11) seen.insert(static_cast<long long>(v * 1e6));
+  }
+  for (long long us : seen) {
+    updates.ts.push_back(model::FromMicros(us));
+    updates.values.push_back(1);
+  }
+  return updates;
+}
+
+bool IsFailure(std::string_view status) {
+  return status == "fail" || status == "error" || status == "runtime error";
+}
+
+// A failed test or build as an anomaly (see the header), or nullopt when the result is fine.
+std::optional<model::Anomaly> TriggerFrom(const model::NodeResult& r, Timestamp at) {
+  const bool test = r.node_kind == "test";
+  const bool failed = IsFailure(r.status);
+  const bool warned = test && r.status == "warn";
+  if (!failed && !warned) return std::nullopt;
+  model::Anomaly a;
+  a.asset = r.asset;
+  a.metric = r.node_id;
+  a.detector = test ? "dbt_test" : "run";
+  a.ts = at;
+  a.value = r.failures ? static_cast<double>(*r.failures) : 1.0;
+  a.expected_low = 0;
+  a.expected_high = 0;
+  a.score = a.value;
+  a.direction = "fail";
+  a.severity = warned ? model::Severity::kWarn : model::Severity::kError;
+  a.seasonality = "none";
+  std::string what = test ? "test " + r.node_id : r.node_kind + " " + r.node_id;
+  a.explanation = what + (test ? " failed" : " did not build") + " (status " + r.status;
+  if (r.failures) a.explanation += ", " + std::to_string(*r.failures) + " failing rows";
+  a.explanation += ", run " + r.run_id + ")";
+  if (!r.message.empty()) a.explanation += ": " + r.message.substr(0, 200);
+  a.detected_at = at;
+  a.id = detectors::AnomalyId(a.asset, a.metric, a.detector, a.ts);
+  return a;
+}
+
+// What one asset contributes to a chunk: series to score and findings made while reading.
+struct SeriesJob {
+  model::Series series;
+  std::unique_ptr<detectors::Detector> detector;
+  std::vector<Timestamp> flagged;
+  std::string checkpoint;       // key; empty: no checkpoint (freshness)
+  std::string checkpoint_value; // the last point's time
+  Result<std::vector<model::Anomaly>> result = std::vector<model::Anomaly>{};
+};
+
+struct AssetWork {
+  model::AssetKey key;
+  std::unordered_set<std::string> stored_ids;
+  std::vector<SeriesJob> jobs;
+  std::vector<model::Anomaly> direct;  // schema and triggers
+  size_t triggers = 0;
+};
+
+class Job {
+ public:
+  Job(catalog::Store& store, Timestamp now, const DetectionOptions& options)
+      : store_(store), now_(now), options_(options) {}
+
+  Result<DetectionSummary> Run();
+
+ private:
+  Status LoadCheckpoints();
+  Result<std::vector<model::AssetKey>> AssetsToScan();
+  Status ReadAsset(const model::AssetKey& key, AssetWork& work);
+  void Score(std::vector<AssetWork>& chunk);
+  Status WriteChunk(std::vector<AssetWork>& chunk);
+  void Warn(std::string text) {
+    ++summary_.warnings;
+    if (summary_.warning_samples.size() < kWarningSamples) {
+      summary_.warning_samples.push_back(std::move(text));
+    }
+  }
+
+  catalog::Store& store_;
+  const Timestamp now_;
+  const DetectionOptions& options_;
+  std::unordered_map<std::string, std::string> checkpoints_;
+  DetectionSummary summary_;
+};
+
+Status Job::LoadCheckpoints() {
+  TM_ASSIGN_OR_RETURN(auto all, store_.ListCheckpoints(kCheckpointScope));
+  for (catalog::Checkpoint& c : all) checkpoints_[std::move(c.key)] = std::move(c.value);
+  return Status::Ok();
+}
+
+Result<std::vector<model::AssetKey>> Job::AssetsToScan() {
+  if (!options_.assets.empty()) return options_.assets;
+  std::vector<model::AssetKey> keys;
+  catalog::AssetFilter filter;
+  filter.limit = 5000;
+  for (;;) {
+    TM_ASSIGN_OR_RETURN(auto page, store_.ListAssets(filter));
+    for (model::Asset& a : page) keys.push_back(std::move(a.key));
+    if (page.size() < filter.limit) break;
+    filter.offset += page.size();
+  }
+  return keys;
+}
+
+Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
+  work.key = key;
+  const Timestamp from = now_ - options_.history;
+  const Timestamp to = now_ + std::chrono::microseconds(1);
+  TM_ASSIGN_OR_RETURN(model::Asset asset, store_.GetAsset(key));
+  TM_ASSIGN_OR_RETURN(auto stored, store_.ListAnomalies({.asset = key, .since = from, .incident_id = "",
+                                                          .limit = 1000000}));
+  std::map<std::string, std::vector<Timestamp>> flagged_by_metric;
+  for (const model::Anomaly& a : stored) {
+    work.stored_ids.insert(a.id);
+    flagged_by_metric[a.metric].push_back(a.ts);
+  }
+
+  TM_ASSIGN_OR_RETURN(auto metrics, store_.ListMetrics(key));
+  const bool has_update =
+      std::find(metrics.begin(), metrics.end(), model::kMetricUpdate) != metrics.end();
+  for (const std::string& metric : metrics) {
+    const bool freshness = metric == model::kMetricUpdate ||
+                           (!has_update && metric == model::kMetricLastModified);
+    if (!freshness && NotVolumeLike(metric)) continue;
+    TM_ASSIGN_OR_RETURN(model::Series series, store_.ReadSeries(key, metric, from, to));
+    summary_.points_read += static_cast<long long>(series.ts.size());
+    if (series.ts.empty()) continue;
+    SeriesJob job;
+    if (freshness) {
+      if (metric == model::kMetricLastModified) series = UpdatesFromLastModified(series);
+      job.detector = detectors::NewFreshnessDetector(FreshnessSettingsFor(asset));
+    } else {
+      job.checkpoint = CheckpointKey(key, metric);
+      job.checkpoint_value = model::FormatTimestamp(series.ts.back());
+      auto cp = checkpoints_.find(job.checkpoint);
+      if (!options_.full && cp != checkpoints_.end() && cp->second == job.checkpoint_value) {
+        ++summary_.series_unchanged;
+        continue;
+      }
+      detectors::VolumeSettings settings = detectors::DefaultVolumeSettings(metric);
+      job.detector = detectors::IsColumnMetric(metric)
+                         ? detectors::NewColumnMetricDetector(settings)
+                         : detectors::NewVolumeDetector(settings);
+      job.flagged = std::move(flagged_by_metric[metric]);
+    }
+    job.series = std::move(series);
+    work.jobs.push_back(std::move(job));
+  }
+
+  TM_ASSIGN_OR_RETURN(auto history, store_.GetSchemaHistory(key));
+  if (history.size() >= 2) {
+    auto schema = detectors::DetectSchemaChanges(history, detectors::SchemaSettings{});
+    if (!schema.ok()) {
+      Warn(key.ToString() + " schema: " + schema.status().message());
+    } else {
+      for (model::Anomaly& a : *schema) {
+        if (a.ts >= from) work.direct.push_back(std::move(a));
+      }
+    }
+  }
+
+  TM_ASSIGN_OR_RETURN(auto results, store_.GetRecentResults(key, options_.results_per_asset));
+  for (const model::NodeResult& r : results) {
+    std::optional<Timestamp> at = r.completed_at ? r.completed_at : r.started_at;
+    if (!at) {
+      auto run = store_.GetRun(r.run_id);
+      if (run.ok()) at = run->ended_at.value_or(run->event_time);
+    }
+    if (!at || *at < from) continue;
+    model::NodeResult with_asset = r;
+    if (with_asset.asset.empty()) with_asset.asset = key;
+    if (auto trigger = TriggerFrom(with_asset, *at)) {
+      work.direct.push_back(std::move(*trigger));
+      ++work.triggers;
+    }
+  }
+  return Status::Ok();
+}
+
+void Job::Score(std::vector<AssetWork>& chunk) {
+  std::vector<SeriesJob*> jobs;
+  for (AssetWork& w : chunk) {
+    for (SeriesJob& j : w.jobs) jobs.push_back(&j);
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      SeriesJob& j = *jobs[i];
+      j.result = j.detector->Latest(j.series, now_, j.flagged);
+    }
+  };
+  int threads = options_.threads > 0 ? options_.threads
+                                     : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::clamp(threads, 1, 64);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads && static_cast<size_t>(t) < jobs.size(); ++t) {
+    pool.emplace_back(worker);
+  }
+  worker();
+  for (std::thread& t : pool) t.join();
+}
+
+Status Job::WriteChunk(std::vector<AssetWork>& chunk) {
+  catalog::WriteBatch batch;
+  std::vector<model::Anomaly> fresh;
+  for (AssetWork& w : chunk) {
+    auto take = [&](model::Anomaly& a, bool trigger) {
+      ++summary_.anomalies_found;
+      if (!w.stored_ids.insert(a.id).second) return;
+      ++summary_.anomalies_new;
+      if (trigger) ++summary_.triggers_new;
+      batch.PutAnomaly(a);
+      fresh.push_back(a);
+    };
+    for (SeriesJob& j : w.jobs) {
+      if (!j.result.ok()) {
+        Warn(w.key.ToString() + " " + j.series.metric + ": " + j.result.status().message());
+        continue;
+      }
+      ++summary_.series_scored;
+      for (model::Anomaly& a : *j.result) take(a, false);
+      if (!j.checkpoint.empty()) {
+        batch.PutCheckpoint({std::string(kCheckpointScope), j.checkpoint, j.checkpoint_value, {}});
+      }
+    }
+    for (size_t i = 0; i < w.direct.size(); ++i) {
+      const model::Anomaly& a = w.direct[i];
+      take(w.direct[i], a.detector == "dbt_test" || a.detector == "run");
+    }
+  }
+  if (batch.empty()) return Status::Ok();
+  TM_ASSIGN_OR_RETURN(auto written, store_.Write(batch));
+  (void)written;
+  for (model::Anomaly& a : fresh) summary_.new_anomalies.push_back(std::move(a));
+  return Status::Ok();
+}
+
+Result<DetectionSummary> Job::Run() {
+  const auto started = std::chrono::steady_clock::now();
+  TM_RETURN_IF_ERROR(LoadCheckpoints());
+  TM_ASSIGN_OR_RETURN(auto keys, AssetsToScan());
+  const size_t chunk_size = std::max<size_t>(1, options_.chunk_assets);
+  for (size_t begin = 0; begin < keys.size(); begin += chunk_size) {
+    const size_t end = std::min(keys.size(), begin + chunk_size);
+    std::vector<AssetWork> chunk(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      Status s = ReadAsset(keys[i], chunk[i - begin]);
+      if (!s.ok()) return s.WithContext("detect " + keys[i].ToString());
+    }
+    Score(chunk);
+    TM_RETURN_IF_ERROR(WriteChunk(chunk));
+    summary_.assets += static_cast<long long>(end - begin);
+  }
+  summary_.elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  return std::move(summary_);
+}
+
+}  // namespace
+
+std::string DetectionSummary::ToJson() const {
+  nlohmann::ordered_json j;
+  j["assets"] = assets;
+  j["series_scored"] = series_scored;
+  j["series_unchanged"] = series_unchanged;
+  j["points_read"] = points_read;
+  j["anomalies_found"] = anomalies_found;
+  j["anomalies_new"] = anomalies_new;
+  j["triggers_new"] = triggers_new;
+  j["warnings"] = warnings;
+  j["warning_samples"] = warning_samples;
+  j["elapsed_ms"] = std::round(elapsed_ms * 10) / 10;
+  return j.dump();
+}
+
+Result<DetectionSummary> RunDetection(catalog::Store& store, const model::Clock& clock,
+                                      const DetectionOptions& options) {
+  Job job(store, clock.Now(), options);
+  return job.Run();
+}
+
+}  // namespace tidemark::pipeline

@@ -1,0 +1,152 @@
+#include "tidemark/pipeline/detection.h"
+
+#include <gtest/gtest.h>
+
+#include "pipeline/fixtures.h"
+
+namespace tidemark::pipeline {
+namespace {
+
+using namespace testing;
+using catalog::testing::PostgresFactory;
+using catalog::testing::SqliteFileFactory;
+
+template <typename Factory>
+class DetectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Factory, PostgresFactory>) TM_REQUIRE_PG();
+    auto store = factory_.Open(&clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    store_.reset();
+    factory_.Cleanup();
+  }
+  void Write(const catalog::WriteBatch& batch) {
+    auto r = store_->Write(batch);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  Factory factory_;
+  model::ManualClock clock_{Day(60)};
+  std::unique_ptr<catalog::Store> store_;
+};
+
+using Stores = ::testing::Types<SqliteFileFactory, PostgresFactory>;
+TYPED_TEST_SUITE(DetectionTest, Stores);
+
+TYPED_TEST(DetectionTest, FlagsADropOnceAndTwiceAddsNothing) {
+  const unsigned seed = 7;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("orders"));
+  batch.PutAsset(Table("calm"));
+  AppendLoads(batch, "orders", 59, seed);
+  batch.AppendMetricPoint({Key("orders"), "rows_affected", Day(59), 120});  // the drop
+  AppendLoads(batch, "calm", 60, seed + 1);
+  this->Write(batch);
+
+  auto first = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->assets, 2);
+  EXPECT_EQ(first->series_scored, 2);
+  ASSERT_EQ(first->anomalies_new, 1) << first->ToJson();
+  const model::Anomaly& a = first->new_anomalies[0];
+  EXPECT_EQ(a.asset, Key("orders"));
+  EXPECT_EQ(a.detector, "volume");
+  EXPECT_EQ(a.direction, "drop");
+  EXPECT_EQ(a.ts, Day(59));
+  EXPECT_EQ(a.value, 120);
+
+  auto stored = this->store_->ListAnomalies({});
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].id, a.id);
+
+  // Same data again: nothing is scored (checkpoints) and nothing is added.
+  auto second = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->series_scored, 0);
+  EXPECT_EQ(second->series_unchanged, 2);
+  EXPECT_EQ(second->anomalies_new, 0);
+  // Even scoring everything again finds the same anomaly and adds nothing.
+  auto full = RunDetection(*this->store_, this->clock_, [] {
+    DetectionOptions o;
+    o.full = true;
+    return o;
+  }());
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->anomalies_found, 1);
+  EXPECT_EQ(full->anomalies_new, 0);
+  EXPECT_EQ(this->store_->Counts()->anomalies, 1);
+}
+
+TYPED_TEST(DetectionTest, FailedTestsAndBuildsBecomeTriggers) {
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("orders"));
+  batch.PutRun(DbtRun("run-1", Day(10)));
+  batch.PutNodeResult(TestResult("run-1", "test.shop.not_null_orders_id", "orders", "fail", Day(10)));
+  batch.PutNodeResult(TestResult("run-1", "test.shop.unique_orders_id", "orders", "pass", Day(10)));
+  model::NodeResult build = TestResult("run-1", "model.shop.orders", "orders", "error", Day(10));
+  build.node_kind = "model";
+  build.message = "relation does not exist";
+  batch.PutNodeResult(build);
+  this->Write(batch);
+
+  auto summary = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->triggers_new, 2) << summary->ToJson();
+  std::map<std::string, model::Anomaly> by_detector;
+  for (const auto& a : summary->new_anomalies) by_detector[a.detector] = a;
+  ASSERT_TRUE(by_detector.count("dbt_test"));
+  ASSERT_TRUE(by_detector.count("run"));
+  EXPECT_EQ(by_detector["dbt_test"].metric, "test.shop.not_null_orders_id");
+  EXPECT_EQ(by_detector["dbt_test"].value, 3);
+  EXPECT_EQ(by_detector["dbt_test"].severity, model::Severity::kError);
+  EXPECT_NE(by_detector["run"].explanation.find("relation does not exist"), std::string::npos);
+
+  auto again = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->anomalies_new, 0);
+}
+
+TYPED_TEST(DetectionTest, LateTableIsFlaggedBySla) {
+  catalog::WriteBatch batch;
+  model::Asset src = Table("raw_orders", model::AssetKind::kSource);
+  src.properties = R"({"freshness":{"warn_after":{"count":12,"period":"hour"},)"
+                   R"("error_after":{"count":24,"period":"hour"}}})";
+  batch.PutAsset(src);
+  for (int d = 0; d < 30; ++d) batch.AppendMetricPoint({Key("raw_orders"), "update", Day(d), 1});
+  this->Write(batch);
+  this->clock_.Set(Day(29) + 30h);  // 30 h after the last update: past error_after
+  auto summary = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  ASSERT_EQ(summary->anomalies_new, 1) << summary->ToJson();
+  EXPECT_EQ(summary->new_anomalies[0].detector, "freshness");
+  EXPECT_EQ(summary->new_anomalies[0].severity, model::Severity::kError);
+}
+
+TYPED_TEST(DetectionTest, SchemaChangeIsFlagged) {
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("orders"));
+  model::SchemaSnapshot s1{Key("orders"), Day(50), "test", {}};
+  s1.columns = {{"id", 1, "integer", "", false, {}, ""}, {"email", 2, "varchar", "", true, {}, ""}};
+  model::SchemaSnapshot s2 = s1;
+  s2.observed_at = Day(55);
+  s2.columns.pop_back();
+  batch.PutSchemaSnapshot(s1);
+  this->Write(batch);
+  catalog::WriteBatch later;
+  later.PutSchemaSnapshot(s2);
+  this->Write(later);
+  auto summary = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  ASSERT_EQ(summary->anomalies_new, 1) << summary->ToJson();
+  EXPECT_EQ(summary->new_anomalies[0].detector, "schema");
+  EXPECT_EQ(summary->new_anomalies[0].severity, model::Severity::kError);
+}
+
+}  // namespace
+}  // namespace tidemark::pipeline

@@ -1,0 +1,81 @@
+#pragma once
+
+// Shared set-up for pipeline tests: a store (SQLite file or PostgreSQL) with a small lineage
+// graph and series, written through the real Store::Write.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "catalog/test_stores.h"
+#include "tidemark/catalog/store.h"
+#include "tidemark/model/clock.h"
+
+namespace tidemark::pipeline::testing {
+
+using namespace std::chrono_literals;
+using model::AssetKey;
+using model::Timestamp;
+
+inline Timestamp Day(int d) {
+  return model::ParseTimestamp("2026-01-01T06:00:00Z").value() + std::chrono::days(d);
+}
+
+inline AssetKey Key(const std::string& name) { return {"postgres://db:5432", name}; }
+
+inline model::Asset Table(const std::string& name, model::AssetKind kind = model::AssetKind::kTable) {
+  model::Asset a;
+  a.key = Key(name);
+  a.kind = kind;
+  a.name = name;
+  a.source = "test";
+  return a;
+}
+
+inline model::LineageEdge Edge(const std::string& up, const std::string& down) {
+  model::LineageEdge e;
+  e.upstream = Key(up);
+  e.downstream = Key(down);
+  e.origin = "test";
+  return e;
+}
+
+// Daily rows_affected around 1000 (seed printed by the caller) for days [0, days).
+inline void AppendLoads(catalog::WriteBatch& batch, const std::string& name, int days,
+                        unsigned seed, int from = 0) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0, 15);
+  for (int d = from; d < days; ++d) {
+    batch.AppendMetricPoint({Key(name), "rows_affected", Day(d), std::round(1000 + noise(rng))});
+  }
+}
+
+inline model::NodeResult TestResult(const std::string& run, const std::string& test,
+                                    const std::string& asset, const std::string& status,
+                                    Timestamp at) {
+  model::NodeResult r;
+  r.run_id = run;
+  r.node_id = test;
+  r.asset = Key(asset);
+  r.node_kind = "test";
+  r.status = status;
+  r.completed_at = at;
+  if (status == "fail") r.failures = 3;
+  return r;
+}
+
+inline model::Run DbtRun(const std::string& id, Timestamp at) {
+  model::Run run;
+  run.id = id;
+  run.source = "dbt";
+  run.state = model::RunState::kComplete;
+  run.started_at = at;
+  run.ended_at = at;
+  run.event_time = at;
+  return run;
+}
+
+}  // namespace tidemark::pipeline::testing

@@ -1,0 +1,218 @@
+#include "tidemark/pipeline/incidents.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/fixtures.h"
+#include "tidemark/pipeline/detection.h"
+
+namespace tidemark::pipeline {
+namespace {
+
+using namespace testing;
+using catalog::testing::PostgresFactory;
+using catalog::testing::SqliteFileFactory;
+
+// raw_orders -> orders -> revenue (-> revenue_dashboard, an exposure)
+template <typename Factory>
+class IncidentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Factory, PostgresFactory>) TM_REQUIRE_PG();
+    auto store = factory_.Open(&clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    catalog::WriteBatch batch;
+    for (const char* n : {"raw_orders", "orders", "revenue", "unrelated"}) batch.PutAsset(Table(n));
+    batch.PutAsset(Table("revenue_dashboard", model::AssetKind::kExposure));
+    batch.ReplaceEdgesInto(Key("orders"), "test", {Edge("raw_orders", "orders")});
+    batch.ReplaceEdgesInto(Key("revenue"), "test", {Edge("orders", "revenue")});
+    batch.ReplaceEdgesInto(Key("revenue_dashboard"), "test", {Edge("revenue", "revenue_dashboard")});
+    model::Owner team{"team:finance", model::OwnerKind::kTeam, "finance", "", "finance-alerts", ""};
+    batch.PutOwner(team);
+    batch.SetOwnerships(Key("raw_orders"), {{"team:finance", "owner"}});
+    Write(batch);
+    routing_.channels = {{"finance-alerts", ChannelKind::kWebhook, "http://127.0.0.1:9/x", "", 1000ms, ""},
+                         {"ops", ChannelKind::kSlack, "http://127.0.0.1:9/y", "", 1000ms, ""}};
+    routing_.default_channel = "ops";
+    routing_.base_url = "https://tidemark.example.com";
+  }
+  void TearDown() override {
+    store_.reset();
+    factory_.Cleanup();
+  }
+  void Write(const catalog::WriteBatch& batch) {
+    auto r = store_->Write(batch);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  // A volume drop on `asset` at day `d`, as the detection job stores it.
+  void Drop(const std::string& asset, int d) {
+    catalog::WriteBatch batch;
+    model::Anomaly a;
+    a.asset = Key(asset);
+    a.metric = "rows_affected";
+    a.detector = "volume";
+    a.ts = Day(d);
+    a.value = 10;
+    a.expected_low = 900;
+    a.expected_high = 1100;
+    a.score = -40;
+    a.direction = "drop";
+    a.severity = model::Severity::kError;
+    a.explanation = "rows_affected dropped to 10";
+    a.detected_at = Day(d);
+    a.id = asset + "-drop-" + std::to_string(d);
+    batch.PutAnomaly(a);
+    Write(batch);
+  }
+  std::vector<model::Alert> Alerts() {
+    auto alerts = store_->ListAlerts(std::nullopt, 1000);
+    EXPECT_TRUE(alerts.ok());
+    return alerts.ok() ? *alerts : std::vector<model::Alert>{};
+  }
+  IncidentSummary Update() {
+    auto s = UpdateIncidents(*store_, clock_, routing_, options_);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : IncidentSummary{};
+  }
+
+  Factory factory_;
+  model::ManualClock clock_{Day(60)};
+  std::unique_ptr<catalog::Store> store_;
+  RoutingConfig routing_;
+  IncidentOptions options_;
+};
+
+using Stores = ::testing::Types<SqliteFileFactory, PostgresFactory>;
+TYPED_TEST_SUITE(IncidentsTest, Stores);
+
+TYPED_TEST(IncidentsTest, UpstreamFailureAndDownstreamDropAreOneIncidentRootedUpstream) {
+  this->Drop("revenue", 60);  // the symptom downstream comes first
+  this->Drop("raw_orders", 60);
+  this->Drop("orders", 60);
+  IncidentSummary s = this->Update();
+  EXPECT_EQ(s.opened, 1);
+  EXPECT_EQ(s.joined, 2);
+  auto incidents = this->store_->ListIncidents(std::nullopt, 10);
+  ASSERT_TRUE(incidents.ok());
+  ASSERT_EQ(incidents->size(), 1u);
+  const model::Incident& inc = (*incidents)[0];
+  EXPECT_EQ(inc.root, Key("raw_orders"));
+  EXPECT_EQ(inc.state, model::IncidentState::kOpen);
+  auto props = nlohmann::json::parse(inc.properties);
+  EXPECT_EQ(props["symptoms"].size(), 3u);
+  EXPECT_EQ(props["impact"]["downstream_count"], 3);
+  EXPECT_EQ(props["impact"]["dashboards"], 1);
+  // Every anomaly links to it.
+  auto linked = this->store_->ListAnomalies(
+      {.asset = std::nullopt, .since = std::nullopt, .incident_id = inc.id, .limit = 100});
+  ASSERT_TRUE(linked.ok());
+  EXPECT_EQ(linked->size(), 3u);
+  // One message per channel: the routes' channel (owner's) — finance-alerts.
+  auto alerts = this->Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].channel, "finance-alerts");
+  EXPECT_EQ(alerts[0].event, "opened");
+  auto payload = nlohmann::json::parse(alerts[0].payload);
+  EXPECT_EQ(payload["root"]["key"], Key("raw_orders").ToString());
+  EXPECT_EQ(payload["idempotency_key"], alerts[0].idempotency_key);
+
+  // Running again changes nothing and sends nothing.
+  IncidentSummary again = this->Update();
+  EXPECT_EQ(again.opened + again.joined + again.alerts_enqueued, 0);
+  EXPECT_EQ(this->Alerts().size(), 1u);
+}
+
+TYPED_TEST(IncidentsTest, UnrelatedAssetOpensItsOwnIncidentOnTheCatchAll) {
+  this->Drop("orders", 60);
+  this->Drop("unrelated", 60);
+  IncidentSummary s = this->Update();
+  EXPECT_EQ(s.opened, 2);
+  std::set<std::string> channels;
+  for (const auto& a : this->Alerts()) channels.insert(a.channel);
+  EXPECT_EQ(channels, (std::set<std::string>{"ops"}));  // no owner on either: catch-all
+}
+
+TYPED_TEST(IncidentsTest, LateJoinIsSuppressedThenAnnouncedAndRecoveryResolves) {
+  this->Drop("raw_orders", 60);
+  this->Update();
+  this->clock_.Advance(10min);
+  this->Drop("orders", 60);
+  IncidentSummary s = this->Update();
+  EXPECT_EQ(s.joined, 1);
+  EXPECT_EQ(s.alerts_enqueued, 0);  // inside the suppression interval
+  this->clock_.Advance(30min);
+  s = this->Update();
+  EXPECT_EQ(s.alerts_enqueued, 1);
+  auto alerts = this->Alerts();
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[1].event, "updated");
+
+  // Both series come back in range: the incident resolves and says so.
+  catalog::WriteBatch batch;
+  batch.AppendMetricPoint({Key("raw_orders"), "rows_affected", Day(61), 1000});
+  batch.AppendMetricPoint({Key("orders"), "rows_affected", Day(61), 1000});
+  this->Write(batch);
+  this->clock_.Set(Day(61) + 1h);
+  s = this->Update();
+  EXPECT_EQ(s.resolved, 1);
+  auto incidents = this->store_->ListIncidents(model::IncidentState::kResolved, 10);
+  ASSERT_TRUE(incidents.ok());
+  ASSERT_EQ(incidents->size(), 1u);
+  alerts = this->Alerts();
+  ASSERT_EQ(alerts.size(), 3u);
+  EXPECT_EQ(alerts[2].event, "resolved");
+}
+
+TYPED_TEST(IncidentsTest, FailedTestResolvesAfterPassingRuns) {
+  catalog::WriteBatch batch;
+  batch.PutRun(DbtRun("run-1", Day(60)));
+  batch.PutNodeResult(TestResult("run-1", "test.shop.nn", "orders", "fail", Day(60)));
+  this->Write(batch);
+  ASSERT_TRUE(RunDetection(*this->store_, this->clock_, {}).ok());
+  this->options_.recover_runs = 2;
+  EXPECT_EQ(this->Update().opened, 1);
+  for (int run = 2; run <= 3; ++run) {
+    catalog::WriteBatch pass;
+    const std::string id = "run-" + std::to_string(run);
+    pass.PutRun(DbtRun(id, Day(60) + std::chrono::hours(run)));
+    pass.PutNodeResult(TestResult(id, "test.shop.nn", "orders", "pass", Day(60) + std::chrono::hours(run)));
+    this->Write(pass);
+    this->clock_.Set(Day(60) + std::chrono::hours(run) + 1min);
+    EXPECT_EQ(this->Update().resolved, run == 3 ? 1 : 0) << "after run " << run;
+  }
+}
+
+TYPED_TEST(IncidentsTest, AckStopsRemindersAndManualResolveIsFinal) {
+  this->Drop("orders", 60);
+  IncidentSummary s = this->Update();
+  ASSERT_EQ(s.opened_ids.size(), 1u);
+  const std::string id = s.opened_ids[0];
+  this->clock_.Advance(5h);
+  EXPECT_EQ(this->Update().alerts_enqueued, 1);  // reminder
+  EXPECT_EQ(this->Alerts().back().event, "reminder");
+
+  auto acked = AcknowledgeIncident(*this->store_, this->clock_, id, "jane", this->routing_);
+  ASSERT_TRUE(acked.ok()) << acked.status().ToString();
+  EXPECT_EQ(acked->state, model::IncidentState::kAcknowledged);
+  EXPECT_EQ(this->Alerts().back().event, "acknowledged");
+  const size_t before = this->Alerts().size();
+  EXPECT_TRUE(AcknowledgeIncident(*this->store_, this->clock_, id, "jane", this->routing_).ok());
+  this->clock_.Advance(5h);
+  this->Update();
+  EXPECT_EQ(this->Alerts().size(), before);  // no reminder, no second ack message
+
+  auto resolved = ResolveIncident(*this->store_, this->clock_, id, "jane", this->routing_);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->state, model::IncidentState::kResolved);
+  EXPECT_EQ(this->Alerts().back().event, "resolved");
+  auto again = ResolveIncident(*this->store_, this->clock_, id, "jane", this->routing_);
+  EXPECT_TRUE(again.status().IsInvalidArgument());
+  EXPECT_TRUE(ResolveIncident(*this->store_, this->clock_, "inc-nope", "", this->routing_)
+                  .status()
+                  .IsNotFound());
+}
+
+}  // namespace
+}  // namespace tidemark::pipeline

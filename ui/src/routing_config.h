@@ -1,0 +1,51 @@
+#pragma once
+
+// The `channels:` and `routes:` sections of the config file, read into a
+// pipeline::RoutingConfig. Layout:
+//
+//   channels:
+//     finance-alerts:
+//       kind: slack                 # slack | teams | webhook
+//       url_env: FINANCE_SLACK_URL  # or url: https://hooks.slack.com/services/... (a secret)
+//       secret_env: HOOK_SECRET     # webhook only, or secret: ...; signs with HMAC-SHA256
+//       timeout: 10s                # ms, s or m
+//       ca_file: /etc/ssl/private-ca.pem
+//   routes:
+//     default: ops                  # the catch-all channel
+//     detect_interval: 5m           # how often `serve` runs detection and grouping
+//     delivery:                     # the outbox dispatcher of `serve`
+//       interval: 2s
+//       lease: 2m                   # a claimed alert is retried by anyone after this
+//       max_attempts: 8             # then it is dead (GET /api/v1/alerts?state=dead)
+//       backoff: 2s                 # first retry delay, doubled per attempt, jittered
+//     base_url: https://tidemark.example.com
+//     rules:
+//       - name: finance-critical
+//         team: finance             # owner, team, tag, asset (glob), kind, detector: one or a list
+//         severity: error           # minimum severity
+//         channels: [finance-alerts]
+//         continue: false           # keep trying later rules after this one matched
+//
+// Errors are InvalidArgument with `where` "FILE:LINE" and a message naming the key
+// ("routes.rules[0].channels: unknown channel \"x\""). URLs and secrets never appear in
+// messages.
+
+#include "tidemark/model/status.h"
+#include "tidemark/pipeline/routing.h"
+#include "tidemark/pipeline/scheduler.h"
+#include "tidemark/ui/config.h"
+
+namespace tidemark::ui {
+
+// An empty RoutingConfig when the file has neither section. `env` resolves *_env keys.
+model::Result<pipeline::RoutingConfig> LoadRoutingConfig(const Config& config,
+                                                         const EnvLookup& env);
+
+// Routing plus the scheduler's intervals and delivery settings (defaults when unset).
+struct AlertingConfig {
+  pipeline::RoutingConfig routing;
+  pipeline::SchedulerOptions scheduler;
+};
+model::Result<AlertingConfig> LoadAlertingConfig(const Config& config, const EnvLookup& env);
+
+}  // namespace tidemark::ui
