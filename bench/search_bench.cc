@@ -5,7 +5,7 @@
 // query type and prints p50/p99.
 //
 //   build/bench/search_bench --assets 1000000 [--db sqlite:/tmp/x.db | --db postgresql://...]
-//                            [--queries 300]
+//                            [--queries 300] [--keep 1]
 //
 // Targets (issue 6), per query in the store, i.e. without HTTP:
 //   search, one or two words including common ones: p50 <= 2 ms, p99 <= 10 ms
@@ -89,9 +89,12 @@ long MaxRssMb() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is measured
   size_t n = 1000000, queries = 300;
   std::string url;
+  bool keep = false;  // --keep 1: leave the SQLite file for an HTTP run (tidemark serve + wrk)
   for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--keep")) keep = std::strcmp(argv[i + 1], "0") != 0;
     if (!std::strcmp(argv[i], "--assets")) n = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--db")) url = argv[i + 1];
     if (!std::strcmp(argv[i], "--queries")) queries = std::stoul(argv[i + 1]);
@@ -237,7 +240,8 @@ int main(int argc, char** argv) {
   });
   std::printf("max RSS %ld MB\n", MaxRssMb());
   opened->reset();
-  if (!file.empty()) {
+  if (keep && !file.empty()) std::printf("kept %s\n", file.c_str());
+  if (!file.empty() && !keep) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file.string() + suffix);
   }
   return 0;

@@ -63,7 +63,7 @@ namespace tidemark::catalog {
 inline constexpr size_t kPrefixChars = 4;
 inline constexpr size_t kNamePrefixChars = 10;
 // Postings read per term: the best-scored candidates of a frequent word (name matches first).
-inline constexpr size_t kSearchCandidateCap = 500;
+inline constexpr size_t kSearchCandidateCap = 200;
 inline constexpr size_t kSuggestCandidateCap = 100;
 // Health (two lookups per asset) is read for the page of hits and, for the health facet, the
 // best this many matches; a health= filter reads it for every match.
