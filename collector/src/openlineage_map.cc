@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "dataset_join.h"
 #include "json_input.h"
 #include "openlineage_map.h"
 
@@ -657,23 +658,7 @@ Result<AssetKey> Mapper::ResolveDataset(const AssetKey& key) {
   if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
   AssetKey out = key;
   if (store_) {
-    auto direct = store_->Resolve(key.ToString());
-    if (direct.ok()) {
-      out = *direct;
-    } else if (!direct.status().IsNotFound()) {
-      return direct.status();
-    } else if (std::string scheme = Scheme(key.ns); !scheme.empty()) {
-      // dbt names a warehouse by its adapter type alone ("postgres/db.schema.table") unless
-      // told the OpenLineage namespace: join that asset rather than making a second one.
-      AssetKey bare{scheme, key.name};
-      auto existing = store_->GetAsset(bare);
-      if (existing.ok() && existing->source != kSource) {
-        out = bare;
-        aliases_.emplace_back(key.ToString(), bare);
-      } else if (!existing.ok() && !existing.status().IsNotFound()) {
-        return existing.status();
-      }
-    }
+    TM_ASSIGN_OR_RETURN(out, JoinDatasetKey(*store_, key, kSource, aliases_));
   }
   resolved_.emplace(key, out);
   return out;

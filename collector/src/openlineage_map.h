@@ -20,8 +20,6 @@ inline constexpr std::string_view kFacetPrefix = "facet/";
 
 // kFile for object stores and file systems, kTopic for streams, kTable otherwise.
 model::AssetKind DatasetKind(std::string_view ns);
-// "postgres" for "postgres://db:5432"; "" when the namespace has no scheme.
-std::string Scheme(std::string_view ns);
 // 8-4-4-4-12 hexadecimal digits.
 bool IsUuid(std::string_view s);
 

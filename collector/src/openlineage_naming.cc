@@ -89,11 +89,6 @@ model::AssetKind DatasetKind(std::string_view ns) {
   return model::AssetKind::kTable;
 }
 
-std::string Scheme(std::string_view ns) {
-  size_t sep = ns.find("://");
-  return sep == std::string_view::npos ? std::string() : std::string(ns.substr(0, sep));
-}
-
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {
