@@ -360,7 +360,7 @@ TEST(CliTest, IngestRejectsMalformedArtifactInOneLine) {
   EXPECT_NE(outcome.err.find("truncated_manifest.json"), std::string::npos) << outcome.err;
   EXPECT_NE(outcome.err.find("line"), std::string::npos) << outcome.err;
 
-  Outcome unknown = RunTidemark({"--db", db, "ingest", "openlineage", "events.ndjson"});
+  Outcome unknown = RunTidemark({"--db", db, "ingest", "airbyte", "events.ndjson"});
   ExpectOneErrorLine(unknown);
   EXPECT_NE(unknown.out.find("Kinds: dbt"), std::string::npos) << unknown.out;
 }
@@ -408,6 +408,33 @@ TEST(CliTest, ServeIngestsDbtOverHttpAsJsonOrMultipart) {
       << metrics->body;
   process.Signal(SIGTERM);
   EXPECT_EQ(process.Wait(5s), 0) << process.err();
+}
+
+TEST(CliTest, IngestOpenLineageReadsNdjsonAndNamesTheBadLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "ol.db").string();
+  auto event = [](const std::string& type, const std::string& time) {
+    return nlohmann::json{{"eventType", type},
+                          {"eventTime", time},
+                          {"run", {{"runId", "5e58a95c-1c71-4231-8984-ac172d5566cf"}}},
+                          {"job", {{"namespace", "spark"}, {"name", "daily_orders"}}}}
+        .dump();
+  };
+  std::filesystem::path good = dir.path() / "events.ndjson";
+  std::ofstream(good) << event("START", "2024-01-01T00:00:00Z") << "\n"
+                      << event("COMPLETE", "2024-01-01T00:10:00Z") << "\n";
+  Outcome first = RunTidemark({"--db", db, "ingest", "openlineage", good.string()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  nlohmann::json summary = nlohmann::json::parse(first.out);
+  EXPECT_EQ(summary["events"]["total"], 2) << first.out;
+  EXPECT_EQ(summary["runs"], 2);
+
+  std::filesystem::path bad = dir.path() / "bad.ndjson";
+  std::ofstream(bad) << event("START", "2024-01-01T00:00:00Z") << "\n"
+                     << event("COMPLETE", "soon") << "\n";
+  Outcome outcome = RunTidemark({"--db", db, "ingest", "openlineage", bad.string()});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("bad.ndjson line 2: /eventTime"), std::string::npos) << outcome.err;
 }
 
 }  // namespace

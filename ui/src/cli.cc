@@ -12,8 +12,11 @@
 #include "demo.h"
 #include "ingest_api.h"
 #include "logging.h"
+#include "postgres_sources.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
+#include "tidemark/collector/openlineage.h"
+#include "tidemark/collector/postgres_stats.h"
 #include "tidemark/ui/config.h"
 #include "tidemark/ui/redact.h"
 #include "tidemark/ui/service.h"
@@ -43,7 +46,9 @@ constexpr PlannedCommand kPlannedCommands[] = {
      "tidemark collect [source...] will run the sources of the config file's `sources:` "
      "section once (all of them, or those named): read dbt artifacts, poll PostgreSQL "
      "warehouse statistics and fetch tool results, writing assets, runs and metric points to "
-     "the store idempotently."},
+     "the store idempotently. Available now: tidemark [--config FILE] collect postgres [name...] "
+     "reads the config's sources.postgres warehouses (columns, row counts, sizes, last "
+     "changes)."},
     {"detect", "Run the detectors over stored series (planned)",
      "tidemark detect [asset...] will run the freshness, volume, schema-change and column "
      "metric detectors over the stored series (of every asset, or those named), record each "
@@ -93,8 +98,8 @@ constexpr const char* kIngestPlan =
     "tidemark ingest <kind> PATH... loads artifacts into the catalog, validated whole and "
     "rejected whole with errors naming the file and JSON path, and prints a JSON summary. "
     "Kinds: dbt (a target/ folder or its manifest.json, run_results.json, sources.json, "
-    "catalog.json). Coming: openlineage (RunEvents as JSON or NDJSON), metrics (pushed stats "
-    "as CSV or JSON lines).";
+    "catalog.json); openlineage (RunEvents, JobEvents, DatasetEvents as a JSON object, a JSON "
+    "array or NDJSON). Coming: metrics (pushed stats as CSV or JSON lines).";
 
 struct IngestArgs {
   std::string kind;
@@ -104,7 +109,32 @@ struct IngestArgs {
   bool force = false;
 };
 
+// `ingest openlineage FILE...`: every event of every file (JSON object, JSON array or NDJSON)
+// in one transaction.
+int RunIngestOpenLineage(const Config& config, const IngestArgs& args) {
+  if (args.paths.empty()) return Fail("ingest openlineage needs JSON or NDJSON files", kExitUsage);
+  std::vector<collector::OpenLineageDocument> events;
+  for (const std::string& path : args.paths) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return Fail(path + ": cannot read", kExitFailure);
+    std::string text;
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+    auto split = collector::SplitOpenLineageEvents(text, path);
+    if (!split.ok()) return Fail(Describe(split.status()), ExitCodeFor(split.status()));
+    for (auto& e : *split) events.push_back(std::move(e));
+  }
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  auto report = collector::IngestOpenLineage(**store, events);
+  if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
+  std::printf("%s\n", report->ToJson().c_str());
+  return kExitOk;
+}
+
 int RunIngest(const Config& config, const IngestArgs& args) {
+  if (args.kind == "openlineage") return RunIngestOpenLineage(config, args);
   if (args.kind != "dbt") {
     std::printf("%s\n", kIngestPlan);
     return Fail("cannot ingest '" + args.kind + "' yet: see `tidemark ingest --help`", kExitUsage);
@@ -123,6 +153,42 @@ int RunIngest(const Config& config, const IngestArgs& args) {
   if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
   std::printf("%s\n", report->ToJson().c_str());
   return kExitOk;
+}
+
+// `collect postgres [name...]`: each configured warehouse (or those named) once, one JSON
+// summary line per source on stdout; a warehouse that fails is logged and the others go on.
+int RunCollectPostgres(const Config& config, const std::vector<std::string>& names) {
+  auto sources = PostgresSourcesFrom(config, ProcessEnvironment());
+  if (!sources.ok()) return Fail(Describe(sources.status()), kExitUsage);
+  if (sources->empty()) {
+    return Fail("no sources.postgres in the config file (see `tidemark collect --help`)",
+                kExitUsage);
+  }
+  for (const std::string& name : names) {
+    if (std::none_of(sources->begin(), sources->end(),
+                     [&](const collector::PostgresSourceOptions& o) { return o.name == name; })) {
+      return Fail("no postgres source named '" + name + "'", kExitUsage);
+    }
+  }
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  int exit_code = kExitOk;
+  for (const collector::PostgresSourceOptions& source : *sources) {
+    if (!names.empty() && std::find(names.begin(), names.end(), source.name) == names.end()) {
+      continue;
+    }
+    auto report = collector::CollectPostgres(**store, source);
+    if (!report.ok()) {
+      spdlog::error("collect postgres {}: {}", source.name, Describe(report.status()));
+      exit_code = kExitFailure;
+      continue;
+    }
+    for (const auto& w : report->warnings) {
+      spdlog::warn("collect postgres {}: {}: {}", source.name, w.table, w.message);
+    }
+    std::printf("%s\n", report->ToJson().c_str());
+  }
+  return exit_code;
 }
 
 int RunMigrate(const Config& config) {
@@ -216,7 +282,7 @@ int RunCli(int argc, char** argv) {
   IngestArgs ingest_args;
   auto* ingest = app.add_subcommand("ingest", "Load artifacts into the catalog");
   ingest->footer(kIngestPlan);
-  ingest->add_option("kind", ingest_args.kind, "What the files are: dbt")->required();
+  ingest->add_option("kind", ingest_args.kind, "What the files are: dbt or openlineage")->required();
   ingest->add_option("paths", ingest_args.paths, "Files or folders (a dbt target/ folder)");
   ingest->add_option("--namespace", ingest_args.ns,
                      "Namespace of dataset keys, e.g. postgres://db:5432 (default: the "
@@ -243,8 +309,19 @@ int RunCli(int argc, char** argv) {
   }
 
   if (version->parsed()) return RunVersion();
+  // `collect postgres` is implemented; the other kinds of `collect` are still planned.
+  std::vector<std::string> collect_postgres;
+  bool is_collect_postgres = false;
   for (const auto& [sub, command] : planned) {
-    if (sub->parsed()) return RunPlanned(*command);
+    if (!sub->parsed()) continue;
+    std::vector<std::string> extras = sub->remaining();
+    if (std::string_view(command->name) == "collect" && !extras.empty() &&
+        extras[0] == "postgres") {
+      is_collect_postgres = true;
+      collect_postgres.assign(extras.begin() + 1, extras.end());
+      continue;
+    }
+    return RunPlanned(*command);
   }
 
   ConfigOverrides overrides;
@@ -267,6 +344,7 @@ int RunCli(int argc, char** argv) {
 
   if (migrate->parsed()) return RunMigrate(*config);
   if (ingest->parsed()) return RunIngest(*config, ingest_args);
+  if (is_collect_postgres) return RunCollectPostgres(*config, collect_postgres);
   return RunServe(*config, demo->parsed());
 }
 
