@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <map>
 
 #include "dataset_join.h"
 #include "json_input.h"
@@ -219,9 +220,17 @@ class EventMapper {
     return Status::Ok();
   }
 
+  // Facets already mapped to catalog records (columns, edges, owners, description) are not
+  // stored twice: a schema facet can be most of an event, and the asset's properties are
+  // read back on every later event touching it.
   void KeepFacets(Mapper::PendingAsset& pending, const json& facets) {
+    static constexpr std::string_view kMapped[] = {"schema", "columnLineage", "ownership",
+                                                   "documentation"};
     if (!pending.facets.is_object()) pending.facets = json::object();
-    for (const auto& [k, v] : facets.items()) pending.facets[k] = v;
+    for (const auto& [k, v] : facets.items()) {
+      if (std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped)) continue;
+      pending.facets[k] = v;
+    }
   }
 
   Status Describe(Mapper::PendingAsset& pending, const json* facets, const std::string& path) {
@@ -455,9 +464,11 @@ class EventMapper {
     m_.rest_.PutSchemaSnapshot(std::move(snap));
     ++report_.schema_snapshots;
     // What others said of a column (dbt's description, tags, tests) stays with it.
+    std::map<std::string, const model::Column*> old_by_name;
+    for (const model::Column& old : pending.columns) old_by_name.emplace(Lower(old.name), &old);
     for (model::Column& c : columns) {
-      for (const model::Column& old : pending.columns) {
-        if (Lower(old.name) != Lower(c.name)) continue;
+      if (auto it = old_by_name.find(Lower(c.name)); it != old_by_name.end()) {
+        const model::Column& old = *it->second;
         if (c.description.empty()) c.description = old.description;
         if (c.data_type.empty()) c.data_type = old.data_type;
         c.tags = old.tags;

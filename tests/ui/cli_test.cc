@@ -437,5 +437,22 @@ TEST(CliTest, IngestOpenLineageReadsNdjsonAndNamesTheBadLine) {
   EXPECT_NE(outcome.err.find("bad.ndjson line 2: /eventTime"), std::string::npos) << outcome.err;
 }
 
+TEST(CliTest, IngestMetricsReadsCsvAndNamesTheBadLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "metrics.db").string();
+  std::string good = dir.Write("stats.csv",
+                               "dataset,metric,timestamp,value\n"
+                               "bigquery/p.d.orders,row_count,2026-11-21T06:00:00Z,10\n"
+                               "bigquery/p.d.orders,bytes,2026-11-21T06:00:00Z,2048\n");
+  Outcome first = RunTidemark({"--db", db, "ingest", "metrics", good});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(nlohmann::json::parse(first.out)["points"], 2) << first.out;
+
+  std::string bad = dir.Write("bad.csv", "dataset,metric,timestamp,value\nbigquery/p.d.o,row_count,x,1\n");
+  Outcome outcome = RunTidemark({"--db", db, "ingest", "metrics", bad});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("bad.csv line 2: timestamp"), std::string::npos) << outcome.err;
+}
+
 }  // namespace
 }  // namespace tidemark::test

@@ -17,6 +17,7 @@
 #include "tidemark/collector/dbt.h"
 #include "tidemark/collector/openlineage.h"
 #include "tidemark/collector/postgres_stats.h"
+#include "tidemark/collector/pushed_metrics.h"
 #include "tidemark/ui/config.h"
 #include "tidemark/ui/redact.h"
 #include "tidemark/ui/service.h"
@@ -99,7 +100,8 @@ constexpr const char* kIngestPlan =
     "rejected whole with errors naming the file and JSON path, and prints a JSON summary. "
     "Kinds: dbt (a target/ folder or its manifest.json, run_results.json, sources.json, "
     "catalog.json); openlineage (RunEvents, JobEvents, DatasetEvents as a JSON object, a JSON "
-    "array or NDJSON). Coming: metrics (pushed stats as CSV or JSON lines).";
+    "array or NDJSON); metrics (pushed stats as CSV or JSON lines: dataset, metric, timestamp, "
+    "value).";
 
 struct IngestArgs {
   std::string kind;
@@ -109,18 +111,24 @@ struct IngestArgs {
   bool force = false;
 };
 
+bool ReadWholeFile(const std::string& path, std::string* text) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text->append(buf, n);
+  bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
 // `ingest openlineage FILE...`: every event of every file (JSON object, JSON array or NDJSON)
 // in one transaction.
 int RunIngestOpenLineage(const Config& config, const IngestArgs& args) {
   if (args.paths.empty()) return Fail("ingest openlineage needs JSON or NDJSON files", kExitUsage);
   std::vector<collector::OpenLineageDocument> events;
   for (const std::string& path : args.paths) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return Fail(path + ": cannot read", kExitFailure);
     std::string text;
-    char buf[65536];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-    std::fclose(f);
+    if (!ReadWholeFile(path, &text)) return Fail(path + ": cannot read", kExitFailure);
     auto split = collector::SplitOpenLineageEvents(text, path);
     if (!split.ok()) return Fail(Describe(split.status()), ExitCodeFor(split.status()));
     for (auto& e : *split) events.push_back(std::move(e));
@@ -133,8 +141,24 @@ int RunIngestOpenLineage(const Config& config, const IngestArgs& args) {
   return kExitOk;
 }
 
+// `ingest metrics FILE...`: pushed stats, each file in its own transaction.
+int RunIngestMetrics(const Config& config, const IngestArgs& args) {
+  if (args.paths.empty()) return Fail("ingest metrics needs CSV or JSON lines files", kExitUsage);
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  for (const std::string& path : args.paths) {
+    std::string text;
+    if (!ReadWholeFile(path, &text)) return Fail(path + ": cannot read", kExitFailure);
+    auto report = collector::IngestPushedMetrics(**store, text, path);
+    if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
+    std::printf("%s\n", report->ToJson().c_str());
+  }
+  return kExitOk;
+}
+
 int RunIngest(const Config& config, const IngestArgs& args) {
   if (args.kind == "openlineage") return RunIngestOpenLineage(config, args);
+  if (args.kind == "metrics") return RunIngestMetrics(config, args);
   if (args.kind != "dbt") {
     std::printf("%s\n", kIngestPlan);
     return Fail("cannot ingest '" + args.kind + "' yet: see `tidemark ingest --help`", kExitUsage);
@@ -282,7 +306,7 @@ int RunCli(int argc, char** argv) {
   IngestArgs ingest_args;
   auto* ingest = app.add_subcommand("ingest", "Load artifacts into the catalog");
   ingest->footer(kIngestPlan);
-  ingest->add_option("kind", ingest_args.kind, "What the files are: dbt or openlineage")->required();
+  ingest->add_option("kind", ingest_args.kind, "What the files are: dbt, openlineage or metrics")->required();
   ingest->add_option("paths", ingest_args.paths, "Files or folders (a dbt target/ folder)");
   ingest->add_option("--namespace", ingest_args.ns,
                      "Namespace of dataset keys, e.g. postgres://db:5432 (default: the "

@@ -2,6 +2,7 @@
 
 #include "multipart.h"
 #include "openlineage_api.h"
+#include "pushed_metrics_api.h"
 #include "tidemark/collector/dbt.h"
 
 namespace tidemark::ui {
@@ -54,6 +55,7 @@ bool QueryFlag(const Request& request, std::string_view name) {
 
 Status AddIngestRoutes(Router& router, catalog::Store& store, Metrics& metrics) {
   TM_RETURN_IF_ERROR(AddOpenLineageRoutes(router, store, metrics));
+  TM_RETURN_IF_ERROR(AddPushedMetricsRoute(router, store, metrics));
   return router.Add(
       "POST", "/api/v1/ingest/dbt", {.name = "ingest_dbt", .scope = "ingest", .blocking = true},
       [&store, &metrics](const Request& request) {
