@@ -476,8 +476,12 @@ class EventMapper {
         c.nullable = old.nullable;
       }
     }
-    pending.columns = std::move(columns);
-    pending.has_columns = true;
+    // The same schema as stored (the usual case: a job writes the same table run after run):
+    // nothing to rewrite.
+    if (columns != pending.columns) {
+      pending.columns = std::move(columns);
+      pending.has_columns = true;
+    }
     return Status::Ok();
   }
 
