@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -452,6 +453,29 @@ TEST(CliTest, IngestMetricsReadsCsvAndNamesTheBadLine) {
   Outcome outcome = RunTidemark({"--db", db, "ingest", "metrics", bad});
   ExpectOneErrorLine(outcome);
   EXPECT_NE(outcome.err.find("bad.csv line 2: timestamp"), std::string::npos) << outcome.err;
+}
+
+TEST(CliTest, CollectPostgresRunsTheConfiguredWarehousesAndHidesPasswords) {
+  const char* pg = std::getenv("TIDEMARK_TEST_PG_URL");
+  if (!pg || !*pg) GTEST_SKIP() << "TIDEMARK_TEST_PG_URL is not set";
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "collect.db").string();
+  std::string config = dir.Write("tidemark.yml", std::string("sources:\n  postgres:\n") +
+                                                     "    - name: base\n      dsn: " + pg +
+                                                     "\n      include_schemas: [no_such_schema]\n");
+  Outcome ok = RunTidemark({"--config", config, "--db", db, "collect", "postgres"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  nlohmann::json summary = nlohmann::json::parse(ok.out);
+  EXPECT_EQ(summary["source"], "base");
+  EXPECT_EQ(summary["tables"], 0);
+
+  std::string down = dir.Write(
+      "down.yml", "sources:\n  postgres:\n    - name: down\n      dsn: "
+                  "postgresql://u:s3cret-pw@127.0.0.1:1/x?connect_timeout=2\n");
+  Outcome failed = RunTidemark({"--config", down, "--db", db, "collect", "postgres"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.err.find("down"), std::string::npos) << failed.err;
+  EXPECT_EQ(failed.err.find("s3cret-pw"), std::string::npos) << failed.err;
 }
 
 }  // namespace
