@@ -14,6 +14,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <memory>
 #include <set>
 
 #include "dataset_join.h"
@@ -108,8 +109,9 @@ Result<PostgresCollectReport> CollectPostgres(catalog::Store& store,
       setup.exec("SET lock_timeout = " + std::to_string(o.lock_timeout.count()));
       setup.exec("SET default_transaction_read_only = on");
     }
-    pqxx::read_transaction tx(conn);
-    report.database = tx.exec1("SELECT current_database()")[0].as<std::string>();
+    auto tx_holder = std::make_unique<pqxx::read_transaction>(conn);
+    pqxx::read_transaction& catalog_tx = *tx_holder;
+    report.database = catalog_tx.exec1("SELECT current_database()")[0].as<std::string>();
     if (!o.ns.empty()) {
       report.ns = o.ns;
     } else {
@@ -121,7 +123,7 @@ Result<PostgresCollectReport> CollectPostgres(catalog::Store& store,
     const char* kSystem =
         "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
         "AND n.nspname NOT LIKE 'pg_temp%'";
-    pqxx::result rows = tx.exec(
+    pqxx::result rows = catalog_tx.exec(
         std::string("SELECT n.nspname, c.relname, c.relkind, c.reltuples::float8, "
                     "CASE WHEN c.relkind IN ('r','p','m') THEN pg_total_relation_size(c.oid) "
                     "ELSE 0 END::float8, s.n_live_tup::float8, "
@@ -144,7 +146,7 @@ Result<PostgresCollectReport> CollectPostgres(catalog::Store& store,
       index[{t.schema, t.name}] = tables.size();
       tables.push_back(std::move(t));
     }
-    pqxx::result cols = tx.exec(
+    pqxx::result cols = catalog_tx.exec(
         "SELECT table_schema, table_name, column_name, ordinal_position, data_type, is_nullable "
         "FROM information_schema.columns "
         "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
@@ -160,11 +162,26 @@ Result<PostgresCollectReport> CollectPostgres(catalog::Store& store,
       tables[it->second].columns.push_back(std::move(c));
     }
 
+    tx_holder->commit();
+    tx_holder.reset();
+
     TM_ASSIGN_OR_RETURN(auto checkpoints, store.ListCheckpoints("postgres:" + o.name));
     std::map<std::string, std::string> previous;
     for (auto& cp : checkpoints) previous[cp.key] = cp.value;
 
+    // Per-table queries run in short transactions of kTablesPerTransaction tables: a read
+    // lock is held to the end of its transaction, and one transaction over 10,000 tables
+    // would exhaust the server's lock table (max_locks_per_transaction).
+    constexpr size_t kTablesPerTransaction = 200;
+    size_t in_chunk = 0;
     for (Table& t : tables) {
+      if (!tx_holder || in_chunk == kTablesPerTransaction) {
+        if (tx_holder) tx_holder->commit();
+        tx_holder = std::make_unique<pqxx::read_transaction>(conn);
+        in_chunk = 0;
+      }
+      ++in_chunk;
+      pqxx::read_transaction& tx = *tx_holder;
       const std::string qualified = t.Qualified();
       const AssetKey given{report.ns, report.database + "." + qualified};
       TM_ASSIGN_OR_RETURN(AssetKey key, JoinDatasetKey(store, given, kSource, aliases));
@@ -279,7 +296,7 @@ Result<PostgresCollectReport> CollectPostgres(catalog::Store& store,
                              std::to_string(*t.counter) + " " + std::to_string(change_us)});
       }
     }
-    tx.commit();
+    if (tx_holder) tx_holder->commit();
   } catch (const pqxx::broken_connection& e) {
     return PgError(o, "cannot reach the warehouse", e);
   } catch (const pqxx::sql_error& e) {
