@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -387,7 +388,7 @@ TEST(CliTest, IngestRejectsMalformedArtifactInOneLine) {
   EXPECT_NE(outcome.err.find("truncated_manifest.json"), std::string::npos) << outcome.err;
   EXPECT_NE(outcome.err.find("line"), std::string::npos) << outcome.err;
 
-  Outcome unknown = RunTidemark({"--db", db, "ingest", "openlineage", "events.ndjson"});
+  Outcome unknown = RunTidemark({"--db", db, "ingest", "airbyte", "events.ndjson"});
   ExpectOneErrorLine(unknown);
   EXPECT_NE(unknown.out.find("Kinds: dbt"), std::string::npos) << unknown.out;
 }
@@ -435,6 +436,73 @@ TEST(CliTest, ServeIngestsDbtOverHttpAsJsonOrMultipart) {
       << metrics->body;
   process.Signal(SIGTERM);
   EXPECT_EQ(process.Wait(5s), 0) << process.err();
+}
+
+TEST(CliTest, IngestOpenLineageReadsNdjsonAndNamesTheBadLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "ol.db").string();
+  auto event = [](const std::string& type, const std::string& time) {
+    return nlohmann::json{{"eventType", type},
+                          {"eventTime", time},
+                          {"run", {{"runId", "5e58a95c-1c71-4231-8984-ac172d5566cf"}}},
+                          {"job", {{"namespace", "spark"}, {"name", "daily_orders"}}}}
+        .dump();
+  };
+  std::filesystem::path good = dir.path() / "events.ndjson";
+  std::ofstream(good) << event("START", "2024-01-01T00:00:00Z") << "\n"
+                      << event("COMPLETE", "2024-01-01T00:10:00Z") << "\n";
+  Outcome first = RunTidemark({"--db", db, "ingest", "openlineage", good.string()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  nlohmann::json summary = nlohmann::json::parse(first.out);
+  EXPECT_EQ(summary["events"]["total"], 2) << first.out;
+  EXPECT_EQ(summary["runs"], 2);
+
+  std::filesystem::path bad = dir.path() / "bad.ndjson";
+  std::ofstream(bad) << event("START", "2024-01-01T00:00:00Z") << "\n"
+                     << event("COMPLETE", "soon") << "\n";
+  Outcome outcome = RunTidemark({"--db", db, "ingest", "openlineage", bad.string()});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("bad.ndjson line 2: /eventTime"), std::string::npos) << outcome.err;
+}
+
+TEST(CliTest, IngestMetricsReadsCsvAndNamesTheBadLine) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "metrics.db").string();
+  std::string good = dir.Write("stats.csv",
+                               "dataset,metric,timestamp,value\n"
+                               "bigquery/p.d.orders,row_count,2026-11-21T06:00:00Z,10\n"
+                               "bigquery/p.d.orders,bytes,2026-11-21T06:00:00Z,2048\n");
+  Outcome first = RunTidemark({"--db", db, "ingest", "metrics", good});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(nlohmann::json::parse(first.out)["points"], 2) << first.out;
+
+  std::string bad = dir.Write("bad.csv", "dataset,metric,timestamp,value\nbigquery/p.d.o,row_count,x,1\n");
+  Outcome outcome = RunTidemark({"--db", db, "ingest", "metrics", bad});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("bad.csv line 2: timestamp"), std::string::npos) << outcome.err;
+}
+
+TEST(CliTest, CollectPostgresRunsTheConfiguredWarehousesAndHidesPasswords) {
+  const char* pg = std::getenv("TIDEMARK_TEST_PG_URL");
+  if (!pg || !*pg) GTEST_SKIP() << "TIDEMARK_TEST_PG_URL is not set";
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "collect.db").string();
+  std::string config = dir.Write("tidemark.yml", std::string("sources:\n  postgres:\n") +
+                                                     "    - name: base\n      dsn: " + pg +
+                                                     "\n      include_schemas: [no_such_schema]\n");
+  Outcome ok = RunTidemark({"--config", config, "--db", db, "collect", "postgres"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  nlohmann::json summary = nlohmann::json::parse(ok.out);
+  EXPECT_EQ(summary["source"], "base");
+  EXPECT_EQ(summary["tables"], 0);
+
+  std::string down = dir.Write(
+      "down.yml", "sources:\n  postgres:\n    - name: down\n      dsn: "
+                  "postgresql://u:s3cret-pw@127.0.0.1:1/x?connect_timeout=2\n");
+  Outcome failed = RunTidemark({"--config", down, "--db", db, "collect", "postgres"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.err.find("down"), std::string::npos) << failed.err;
+  EXPECT_EQ(failed.err.find("s3cret-pw"), std::string::npos) << failed.err;
 }
 
 }  // namespace

@@ -18,10 +18,14 @@
 #include "incidents_api.h"
 #include "ingest_api.h"
 #include "logging.h"
-#include "search_api.h"
+#include "postgres_sources.h"
 #include "routing_config.h"
+#include "search_api.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
+#include "tidemark/collector/openlineage.h"
+#include "tidemark/collector/postgres_stats.h"
+#include "tidemark/collector/pushed_metrics.h"
 #include "tidemark/pipeline/backtest.h"
 #include "tidemark/pipeline/deliverer.h"
 #include "tidemark/pipeline/detection.h"
@@ -56,7 +60,9 @@ constexpr PlannedCommand kPlannedCommands[] = {
      "tidemark collect [source...] will run the sources of the config file's `sources:` "
      "section once (all of them, or those named): read dbt artifacts, poll PostgreSQL "
      "warehouse statistics and fetch tool results, writing assets, runs and metric points to "
-     "the store idempotently."},
+     "the store idempotently. Available now: tidemark [--config FILE] collect postgres [name...] "
+     "reads the config's sources.postgres warehouses (columns, row counts, sizes, last "
+     "changes)."},
     {"report", "Render the nightly report (planned)",
      "tidemark report [--since 24h] [--out FILE] will render the nightly report: freshness, "
      "volume and schema changes, open incidents and their owners, per the config file's "
@@ -94,8 +100,9 @@ constexpr const char* kIngestPlan =
     "tidemark ingest <kind> PATH... loads artifacts into the catalog, validated whole and "
     "rejected whole with errors naming the file and JSON path, and prints a JSON summary. "
     "Kinds: dbt (a target/ folder or its manifest.json, run_results.json, sources.json, "
-    "catalog.json). Coming: openlineage (RunEvents as JSON or NDJSON), metrics (pushed stats "
-    "as CSV or JSON lines).";
+    "catalog.json); openlineage (RunEvents, JobEvents, DatasetEvents as a JSON object, a JSON "
+    "array or NDJSON); metrics (pushed stats as CSV or JSON lines: dataset, metric, timestamp, "
+    "value).";
 
 struct IngestArgs {
   std::string kind;
@@ -105,7 +112,54 @@ struct IngestArgs {
   bool force = false;
 };
 
+bool ReadWholeFile(const std::string& path, std::string* text) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text->append(buf, n);
+  bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
+// `ingest openlineage FILE...`: every event of every file (JSON object, JSON array or NDJSON)
+// in one transaction.
+int RunIngestOpenLineage(const Config& config, const IngestArgs& args) {
+  if (args.paths.empty()) return Fail("ingest openlineage needs JSON or NDJSON files", kExitUsage);
+  std::vector<collector::OpenLineageDocument> events;
+  for (const std::string& path : args.paths) {
+    std::string text;
+    if (!ReadWholeFile(path, &text)) return Fail(path + ": cannot read", kExitFailure);
+    auto split = collector::SplitOpenLineageEvents(text, path);
+    if (!split.ok()) return Fail(Describe(split.status()), ExitCodeFor(split.status()));
+    for (auto& e : *split) events.push_back(std::move(e));
+  }
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  auto report = collector::IngestOpenLineage(**store, events);
+  if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
+  std::printf("%s\n", report->ToJson().c_str());
+  return kExitOk;
+}
+
+// `ingest metrics FILE...`: pushed stats, each file in its own transaction.
+int RunIngestMetrics(const Config& config, const IngestArgs& args) {
+  if (args.paths.empty()) return Fail("ingest metrics needs CSV or JSON lines files", kExitUsage);
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  for (const std::string& path : args.paths) {
+    std::string text;
+    if (!ReadWholeFile(path, &text)) return Fail(path + ": cannot read", kExitFailure);
+    auto report = collector::IngestPushedMetrics(**store, text, path);
+    if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
+    std::printf("%s\n", report->ToJson().c_str());
+  }
+  return kExitOk;
+}
+
 int RunIngest(const Config& config, const IngestArgs& args) {
+  if (args.kind == "openlineage") return RunIngestOpenLineage(config, args);
+  if (args.kind == "metrics") return RunIngestMetrics(config, args);
   if (args.kind != "dbt") {
     std::printf("%s\n", kIngestPlan);
     return Fail("cannot ingest '" + args.kind + "' yet: see `tidemark ingest --help`", kExitUsage);
@@ -218,6 +272,42 @@ int RunLineage(const Config& config, const LineageArgs& args) {
     std::printf("truncated at %zu nodes: raise --max-nodes or lower --depth\n", q.max_nodes);
   }
   return kExitOk;
+}
+
+// `collect postgres [name...]`: each configured warehouse (or those named) once, one JSON
+// summary line per source on stdout; a warehouse that fails is logged and the others go on.
+int RunCollectPostgres(const Config& config, const std::vector<std::string>& names) {
+  auto sources = PostgresSourcesFrom(config, ProcessEnvironment());
+  if (!sources.ok()) return Fail(Describe(sources.status()), kExitUsage);
+  if (sources->empty()) {
+    return Fail("no sources.postgres in the config file (see `tidemark collect --help`)",
+                kExitUsage);
+  }
+  for (const std::string& name : names) {
+    if (std::none_of(sources->begin(), sources->end(),
+                     [&](const collector::PostgresSourceOptions& o) { return o.name == name; })) {
+      return Fail("no postgres source named '" + name + "'", kExitUsage);
+    }
+  }
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  int exit_code = kExitOk;
+  for (const collector::PostgresSourceOptions& source : *sources) {
+    if (!names.empty() && std::find(names.begin(), names.end(), source.name) == names.end()) {
+      continue;
+    }
+    auto report = collector::CollectPostgres(**store, source);
+    if (!report.ok()) {
+      spdlog::error("collect postgres {}: {}", source.name, Describe(report.status()));
+      exit_code = kExitFailure;
+      continue;
+    }
+    for (const auto& w : report->warnings) {
+      spdlog::warn("collect postgres {}: {}: {}", source.name, w.table, w.message);
+    }
+    std::printf("%s\n", report->ToJson().c_str());
+  }
+  return exit_code;
 }
 
 int RunMigrate(const Config& config) {
@@ -455,7 +545,7 @@ int RunCli(int argc, char** argv) {
   IngestArgs ingest_args;
   auto* ingest = app.add_subcommand("ingest", "Load artifacts into the catalog");
   ingest->footer(kIngestPlan);
-  ingest->add_option("kind", ingest_args.kind, "What the files are: dbt")->required();
+  ingest->add_option("kind", ingest_args.kind, "What the files are: dbt, openlineage or metrics")->required();
   ingest->add_option("paths", ingest_args.paths, "Files or folders (a dbt target/ folder)");
   ingest->add_option("--namespace", ingest_args.ns,
                      "Namespace of dataset keys, e.g. postgres://db:5432 (default: the "
@@ -533,8 +623,19 @@ int RunCli(int argc, char** argv) {
   }
 
   if (version->parsed()) return RunVersion();
+  // `collect postgres` is implemented; the other kinds of `collect` are still planned.
+  std::vector<std::string> collect_postgres;
+  bool is_collect_postgres = false;
   for (const auto& [sub, command] : planned) {
-    if (sub->parsed()) return RunPlanned(*command);
+    if (!sub->parsed()) continue;
+    std::vector<std::string> extras = sub->remaining();
+    if (std::string_view(command->name) == "collect" && !extras.empty() &&
+        extras[0] == "postgres") {
+      is_collect_postgres = true;
+      collect_postgres.assign(extras.begin() + 1, extras.end());
+      continue;
+    }
+    return RunPlanned(*command);
   }
 
   // The backtest reads only its CSV: no config or store needed.
@@ -564,6 +665,7 @@ int RunCli(int argc, char** argv) {
   if (lineage->parsed()) return RunLineage(*config, lineage_args);
   if (detect->parsed()) return RunDetect(*config, detect_args);
   if (routes_test->parsed()) return RunRoutesTest(*config, routes_key, routes_json);
+  if (is_collect_postgres) return RunCollectPostgres(*config, collect_postgres);
   return RunServe(*config, demo->parsed());
 }
 

@@ -1,6 +1,8 @@
 #include "ingest_api.h"
 
 #include "multipart.h"
+#include "openlineage_api.h"
+#include "pushed_metrics_api.h"
 #include "tidemark/collector/dbt.h"
 
 namespace tidemark::ui {
@@ -52,6 +54,8 @@ bool QueryFlag(const Request& request, std::string_view name) {
 }  // namespace
 
 Status AddIngestRoutes(Router& router, catalog::Store& store, Metrics& metrics) {
+  TM_RETURN_IF_ERROR(AddOpenLineageRoutes(router, store, metrics));
+  TM_RETURN_IF_ERROR(AddPushedMetricsRoute(router, store, metrics));
   return router.Add(
       "POST", "/api/v1/ingest/dbt", {.name = "ingest_dbt", .scope = "ingest", .blocking = true},
       [&store, &metrics](const Request& request) {

@@ -1,0 +1,400 @@
+// openlineage_bench: OpenLineage event ingest (issue 4), in process and over HTTP.
+//
+//   build/bench/openlineage_bench --events 5000 --connections 8 --runs 3
+//   TIDEMARK_BENCH_PG_URL=postgresql://... build/bench/openlineage_bench   # adds PostgreSQL
+//
+// Events are generated in the shapes of the fixtures (an Airflow/Spark RunEvent with a job's
+// sql facet, inputs and outputs with schema, columnLineage, dataQualityMetrics and
+// outputStatistics facets), 2-20 KB each, START and COMPLETE for each run, over a pool of
+// 200 datasets so assets are updated rather than only created.
+//
+// Figures (median of --runs, each on a fresh store):
+//  - inproc_single: IngestOpenLineage one event per call (one transaction per event, as the
+//    HTTP endpoint does): events/s;
+//  - inproc_batch100: 100 events per call (what /api/v1/lineage/batch allows);
+//  - inproc_group: --connections threads, one event per call, through OpenLineageWriter's
+//    group commit (what the HTTP endpoint uses);
+//  - http: a Service on 127.0.0.1 with the real routes; --connections keep-alive clients
+//    each POST their share of events to /api/v1/lineage and wait for the 201 (durable):
+//    events/s and p50/p99 latency;
+//  - sqlite-memory rows: the same on an in-memory SQLite store, i.e. without fsync: the CPU
+//    ceiling of parse + map + write on this machine;
+//  - health: the same clients on GET /health for the same time: the server's ceiling, and
+//    the ratio http / health.
+// Target (issue 4): >= 10,000 events/s over HTTP on SQLite with durable 2xx, p99 < 20 ms.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ingest_api.h"
+#include "tidemark/catalog/store.h"
+#include "tidemark/collector/openlineage.h"
+#include "tidemark/collector/openlineage_writer.h"
+#include "tidemark/ui/service.h"
+
+#ifndef TIDEMARK_BUILD_TYPE
+#define TIDEMARK_BUILD_TYPE "unknown"
+#endif
+
+namespace {
+
+using namespace tidemark;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string Uuid(std::mt19937_64& rng) {
+  char buf[40];
+  uint64_t a = rng(), b = rng();
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>((a >> 16) & 0xfff),
+                static_cast<unsigned>(b & 0xfff),
+                static_cast<unsigned long long>((b >> 12) & 0xffffffffffffull));
+  return buf;
+}
+
+std::vector<std::string> GenerateEvents(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> out;
+  out.reserve(n);
+  const std::string ns = "postgres://warehouse.internal:5432";
+  auto dataset = [&](int id, int columns, bool output) {
+    json fields = json::array();
+    for (int c = 0; c < columns; ++c) {
+      fields.push_back({{"name", "column_" + std::to_string(c)},
+                        {"type", c % 3 == 0 ? "BIGINT" : c % 3 == 1 ? "VARCHAR" : "TIMESTAMP"},
+                        {"description", "Column " + std::to_string(c) + " of the table."}});
+    }
+    json ds = {{"namespace", ns},
+               {"name", "analytics.schema_" + std::to_string(id % 7) + ".table_" + std::to_string(id)},
+               {"facets",
+                {{"schema",
+                  {{"_producer", "https://github.com/OpenLineage/OpenLineage/tree/1.9.1/integration/spark"},
+                   {"_schemaURL", "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"},
+                   {"fields", fields}}},
+                 {"dataSource", {{"name", ns}, {"uri", ns}}}}}};
+    if (output) {
+      json cl = json::object();
+      for (int c = 0; c < std::min(columns, 12); ++c) {
+        cl["column_" + std::to_string(c)] = {
+            {"inputFields", json::array({{{"namespace", ns},
+                                          {"name", "analytics.schema_1.table_" + std::to_string((id + 1) % 200)},
+                                          {"field", "column_" + std::to_string(c)},
+                                          {"transformations", json::array({{{"type", "DIRECT"}, {"subtype", "IDENTITY"}}})}}})}};
+      }
+      ds["facets"]["columnLineage"] = {{"fields", cl}};
+      ds["outputFacets"] = {{"outputStatistics", {{"rowCount", rng() % 100000}, {"size", rng() % 10000000}}}};
+    } else {
+      ds["inputFacets"] = {{"dataQualityMetrics", {{"rowCount", rng() % 100000}, {"bytes", rng() % 1000000}}}};
+    }
+    return ds;
+  };
+  while (out.size() < n) {
+    std::string run_id = Uuid(rng);
+    int job = static_cast<int>(rng() % 50);
+    int in = static_cast<int>(rng() % 200), outid = static_cast<int>(rng() % 200);
+    // A table keeps its schema from run to run, as real ones mostly do: 5-64 columns by
+    // table, which makes events of 2-20 KB.
+    int columns = 5 + (in * 7 + outid * 13) % 60;
+    for (const char* type : {"START", "COMPLETE"}) {
+      json e = {{"eventType", type},
+                {"eventTime", std::string("2026-11-22T0") + (type[0] == 'S' ? "1" : "2") + ":00:" +
+                                  std::to_string(10 + out.size() % 50) + ".123Z"},
+                {"producer", "https://github.com/OpenLineage/OpenLineage/tree/1.9.1/integration/spark"},
+                {"schemaURL", "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"},
+                {"run", {{"runId", run_id},
+                         {"facets", {{"processing_engine", {{"version", "3.5.0"}, {"name", "spark"}}}}}}},
+                {"job", {{"namespace", "spark-prod"},
+                         {"name", "etl.job_" + std::to_string(job)},
+                         {"facets", {{"sql", {{"query", "INSERT INTO t SELECT * FROM s WHERE x > 1"}}},
+                                     {"jobType", {{"processingType", "BATCH"}, {"integration", "SPARK"}, {"jobType", "JOB"}}}}}}},
+                {"inputs", json::array({dataset(in, columns, false)})},
+                {"outputs", json::array({dataset(outid, columns, true)})}};
+      out.push_back(e.dump());
+      if (out.size() == n) break;
+    }
+  }
+  return out;
+}
+
+// A blocking keep-alive HTTP/1.1 client on a raw socket: as little client work as possible,
+// so the figure is the server's.
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    int one = 1;
+    if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~Client() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // The response status, or 0 on a broken connection.
+  int Request(const char* method, const char* target, const std::string& body) {
+    std::string req = std::string(method) + " " + target +
+                      " HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    for (size_t sent = 0; sent < req.size();) {
+      ssize_t n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return 0;
+      sent += static_cast<size_t>(n);
+    }
+    size_t head_end;
+    while ((head_end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return 0;
+    }
+    int status = std::atoi(buf_.c_str() + 9);
+    size_t length = 0;
+    std::string head = buf_.substr(0, head_end);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (size_t p = head.find("content-length:"); p != std::string::npos) {
+      length = std::strtoul(head.c_str() + p + 15, nullptr, 10);
+    }
+    while (buf_.size() < head_end + 4 + length) {
+      if (!Fill()) return 0;
+    }
+    buf_.erase(0, head_end + 4 + length);
+    return status;
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  bool Fill() {
+    char tmp[16384];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  std::string buf_;
+};
+
+struct LoadResult {
+  double per_second = 0, p50_ms = 0, p99_ms = 0;
+  size_t failures = 0;
+};
+
+// `connections` clients share `events` (or, with events empty, repeat GET /health for
+// `duration`).
+LoadResult Load(uint16_t port, const std::vector<std::string>& events, int connections,
+                std::chrono::duration<double> duration) {
+  std::vector<std::vector<double>> latencies(connections);
+  std::atomic<size_t> next{0}, failures{0}, done{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      Client client(port);
+      if (!client.ok()) {
+        ++failures;
+        return;
+      }
+      while (true) {
+        auto t0 = Clock::now();
+        int status;
+        if (events.empty()) {
+          if (t0 - start > duration) break;
+          status = client.Request("GET", "/health", "");
+        } else {
+          size_t i = next++;
+          if (i >= events.size()) break;
+          status = client.Request("POST", "/api/v1/lineage", events[i]);
+        }
+        latencies[c].push_back(Seconds(Clock::now() - t0) * 1e3);
+        if (status != (events.empty() ? 200 : 201)) ++failures;
+        ++done;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = Seconds(Clock::now() - start);
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  LoadResult r;
+  r.per_second = done / elapsed;
+  r.failures = failures;
+  if (!all.empty()) {
+    r.p50_ms = all[all.size() / 2];
+    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+  return r;
+}
+
+struct StoreSpec {
+  std::string label;
+  std::string url;  // empty: a fresh SQLite file per run
+};
+
+std::unique_ptr<catalog::Store> OpenFresh(const StoreSpec& spec, const std::filesystem::path& dir,
+                                          int run) {
+  std::string url = spec.url;
+  if (url.rfind("postgres", 0) == 0) {
+    // A scratch database per store, next to the one named, dropped and recreated.
+    const std::string db = "tm_bench_ol_" + std::to_string(run);
+    pqxx::connection admin(url);
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+    tx.exec("CREATE DATABASE " + db);
+    url = url.substr(0, url.rfind('/') + 1) + db;
+  } else if (url.empty()) {
+    auto path = dir / ("ol-" + std::to_string(run) + ".db");
+    std::filesystem::remove(path);
+    url = "sqlite:" + path.string();
+  }
+  auto store = catalog::OpenStore({.url = url});
+  if (!store.ok()) {
+    std::fprintf(stderr, "cannot open %s: %s\n", spec.label.c_str(), store.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(*store);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t n = 5000;
+  int connections = 8, runs = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--events") n = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (a == "--connections") connections = std::atoi(argv[i + 1]);
+    else if (a == "--runs") runs = std::atoi(argv[i + 1]);
+  }
+  utsname u{};
+  uname(&u);
+  std::printf("machine: %u cores, %s %s; build: %s\n", std::thread::hardware_concurrency(), u.sysname,
+              u.release, TIDEMARK_BUILD_TYPE);
+  auto dir = std::filesystem::temp_directory_path() / ("tidemark-ol-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> events = GenerateEvents(n, 42);
+  size_t bytes = 0, min_b = SIZE_MAX, max_b = 0;
+  for (auto& e : events) bytes += e.size(), min_b = std::min(min_b, e.size()), max_b = std::max(max_b, e.size());
+  std::printf("events: %zu, mean %.1f KB (min %.1f, max %.1f); connections: %d; runs: %d\n", n,
+              bytes / 1024.0 / n, min_b / 1024.0, max_b / 1024.0, connections, runs);
+
+  // sqlite-memory: the same work without the disk (no fsync), the CPU ceiling of the path.
+  std::vector<StoreSpec> specs = {{"sqlite", ""}, {"sqlite-memory", "sqlite::memory:"}};
+  if (const char* pg = std::getenv("TIDEMARK_BENCH_PG_URL"); pg && *pg) specs.push_back({"postgresql", pg});
+
+  for (const StoreSpec& spec : specs) {
+    std::vector<double> single, batch, group, http, p50, p99, health, ratio;
+    for (int run = 0; run < runs; ++run) {
+      {
+        auto store = OpenFresh(spec, dir, run * 4);
+        auto t0 = Clock::now();
+        for (const std::string& e : events) {
+          auto r = collector::IngestOpenLineage(*store, {{"bench", e}});
+          if (!r.ok()) { std::fprintf(stderr, "%s\n", r.status().ToString().c_str()); return 1; }
+        }
+        single.push_back(n / Seconds(Clock::now() - t0));
+      }
+      {
+        auto store = OpenFresh(spec, dir, run * 4 + 1);
+        auto t0 = Clock::now();
+        for (size_t i = 0; i < events.size(); i += 100) {
+          std::vector<collector::OpenLineageDocument> docs;
+          for (size_t j = i; j < std::min(events.size(), i + 100); ++j) docs.push_back({"bench", events[j]});
+          auto r = collector::IngestOpenLineage(*store, docs);
+          if (!r.ok()) { std::fprintf(stderr, "%s\n", r.status().ToString().c_str()); return 1; }
+        }
+        batch.push_back(n / Seconds(Clock::now() - t0));
+      }
+      {
+        auto store = OpenFresh(spec, dir, run * 4 + 3);
+        collector::OpenLineageWriter writer(*store);
+        std::atomic<size_t> next{0};
+        auto t0 = Clock::now();
+        std::vector<std::thread> threads;
+        for (int c = 0; c < connections; ++c) {
+          threads.emplace_back([&] {
+            for (size_t i; (i = next++) < events.size();) {
+              auto r = writer.Ingest({{"bench", events[i]}});
+              if (!r.ok()) std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+            }
+          });
+        }
+        for (auto& t : threads) t.join();
+        group.push_back(n / Seconds(Clock::now() - t0));
+      }
+      {
+        auto store = OpenFresh(spec, dir, run * 4 + 2);
+        ui::ServiceOptions options;
+        options.server.host = "127.0.0.1";
+        options.server.port = 0;
+        options.server.handle_signals = false;
+        // Enough handlers waiting at once for group commit to gather them (the default 4
+        // would cap a group at 4 events).
+        options.server.blocking_threads = 2 * connections;
+        auto service = ui::Service::Create(*store, options);
+        if (!service.ok() || !ui::AddIngestRoutes((*service)->router(), *store, (*service)->metrics()).ok()) {
+          std::fprintf(stderr, "cannot start the service\n");
+          return 1;
+        }
+        std::thread server([&] { (*service)->Run(); });
+        auto t0 = Clock::now();
+        LoadResult post = Load((*service)->port(), events, connections, {});
+        double post_s = Seconds(Clock::now() - t0);
+        LoadResult h = Load((*service)->port(), {}, connections, std::chrono::duration<double>(std::min(post_s, 3.0)));
+        (*service)->Shutdown();
+        server.join();
+        if (post.failures || h.failures) {
+          std::fprintf(stderr, "failures: post %zu, health %zu\n", post.failures, h.failures);
+        }
+        http.push_back(post.per_second);
+        p50.push_back(post.p50_ms);
+        p99.push_back(post.p99_ms);
+        health.push_back(h.per_second);
+        ratio.push_back(post.per_second / h.per_second);
+      }
+    }
+    std::printf("[%s] inproc_single: %.0f events/s   inproc_batch100: %.0f events/s   "
+                "inproc_group(%d threads): %.0f events/s\n",
+                spec.label.c_str(), Median(single), Median(batch), connections, Median(group));
+    std::printf("[%s] http: %.0f events/s, p50 %.2f ms, p99 %.2f ms; health ceiling %.0f req/s; ratio %.3f"
+                "   (target >= 10000 events/s, p99 < 20 ms)\n",
+                spec.label.c_str(), Median(http), Median(p50), Median(p99), Median(health), Median(ratio));
+  }
+  for (const StoreSpec& spec : specs) {
+    if (spec.url.rfind("postgres", 0) != 0) continue;
+    pqxx::connection admin(spec.url);
+    pqxx::nontransaction tx(admin);
+    for (int i = 0; i < 4 * runs; ++i) {
+      tx.exec("DROP DATABASE IF EXISTS tm_bench_ol_" + std::to_string(i) + " WITH (FORCE)");
+    }
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}

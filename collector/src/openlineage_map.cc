@@ -1,0 +1,740 @@
+// One OpenLineage event -> catalog writes. The shape is read leniently (unknown members and
+// facets are kept or ignored, never fatal), meaning strictly: the members the catalog's
+// identity and history depend on (eventTime, runId, job and dataset names, eventType) and the
+// known facets' load-bearing members are checked, and a problem names its JSON path.
+//
+// Why the run's history lives in its properties: the store merges two reports of one run key
+// by key (catalog MergeRun), so distinct "history/<time>/<type>" keys accumulate as a set -
+// the same set whatever order the events came in, unchanged by a repeated event - without a
+// table of its own.
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+
+#include "dataset_join.h"
+#include "json_input.h"
+#include "openlineage_map.h"
+
+namespace tidemark::collector::openlineage {
+
+using json = nlohmann::json;
+using model::AssetKey;
+using model::Result;
+using model::Status;
+
+namespace {
+
+std::string Escape(std::string_view segment) {  // RFC 6901
+  std::string out;
+  for (char c : segment) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Join(const std::string& path, std::string_view segment) {
+  return path + "/" + Escape(segment);
+}
+std::string Join(const std::string& path, size_t index) {
+  return path + "/" + std::to_string(index);
+}
+
+const json* Member(const json& obj, std::string_view name) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string LastPart(std::string_view name, char sep) {
+  while (!name.empty() && name.back() == sep) name.remove_suffix(1);
+  size_t p = name.rfind(sep);
+  return std::string(p == std::string_view::npos ? name : name.substr(p + 1));
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "team:finance" and "user:jane@shop.com" as given; an email is a user; any other bare name
+// (Airflow's "datascience") is a team, the usual owner of a pipeline.
+model::Owner OwnerFromName(std::string_view name) {
+  model::Owner o;
+  std::string n(name);
+  if (n.rfind("team:", 0) == 0) {
+    o.kind = model::OwnerKind::kTeam;
+    o.id = n;
+    o.name = n.substr(5);
+  } else if (n.rfind("user:", 0) == 0) {
+    o.id = n;
+    o.name = n.substr(5);
+    if (o.name.find('@') != std::string::npos) o.email = o.name;
+  } else if (n.find('@') != std::string::npos) {
+    o.id = "user:" + n;
+    o.name = n;
+    o.email = n;
+  } else {
+    o.kind = model::OwnerKind::kTeam;
+    o.id = "team:" + n;
+    o.name = n;
+  }
+  return o;
+}
+
+}  // namespace
+
+// Maps one event. Lives for one Mapper::Add call.
+class EventMapper {
+ public:
+  EventMapper(Mapper& m, const OpenLineageDocument& doc, OpenLineageReport& report)
+      : m_(m), doc_(doc), report_(report) {}
+
+  Status Map(const json& event) {
+    if (!event.is_object()) return Invalid("", "an event must be a JSON object");
+    TM_ASSIGN_OR_RETURN(event_time_, Time(event, "", "eventTime", /*required=*/true));
+    producer_ = OptString(event, "producer");
+    const json* run = Member(event, "run");
+    const json* job = Member(event, "job");
+    const json* dataset = Member(event, "dataset");
+    if (run) {
+      ++report_.run_events;
+      TM_RETURN_IF_ERROR(MapJob(job));
+      TM_RETURN_IF_ERROR(MapRun(event, *run));
+      TM_RETURN_IF_ERROR(MapDatasets(event));
+    } else if (job) {
+      ++report_.job_events;
+      TM_RETURN_IF_ERROR(MapJob(job));
+      TM_RETURN_IF_ERROR(MapDatasets(event));
+    } else if (dataset) {
+      ++report_.dataset_events;
+      TM_RETURN_IF_ERROR(MapDataset(*dataset, "/dataset", Role::kStatic));
+    } else {
+      return Invalid("/run", "missing: an event needs run and job (RunEvent), job (JobEvent) or "
+                             "dataset (DatasetEvent)");
+    }
+    ++report_.events;
+    return Status::Ok();
+  }
+
+ private:
+  enum class Role { kInput, kOutput, kStatic };
+
+  Status Invalid(const std::string& path, std::string message) const {
+    return Status::InvalidArgument(std::move(message),
+                                   doc_.name_for_errors + ": " + (path.empty() ? "/" : path));
+  }
+
+  static std::string OptString(const json& obj, std::string_view name) {
+    const json* v = Member(obj, name);
+    return v && v->is_string() ? v->get<std::string>() : std::string();
+  }
+
+  Result<std::string> RequiredString(const json& obj, const std::string& path,
+                                     std::string_view name) const {
+    const json* v = Member(obj, name);
+    std::string at = Join(path, name);
+    if (!v) return Invalid(at, "missing");
+    if (!v->is_string()) return Invalid(at, "must be a string");
+    if (v->get_ref<const std::string&>().empty()) return Invalid(at, "must not be empty");
+    return v->get<std::string>();
+  }
+
+  Result<model::Timestamp> Time(const json& obj, const std::string& path, std::string_view name,
+                                bool required) const {
+    const json* v = Member(obj, name);
+    std::string at = Join(path, name);
+    if (!v) {
+      if (required) return Invalid(at, "missing");
+      return model::Timestamp{};
+    }
+    if (!v->is_string()) return Invalid(at, "must be an ISO-8601 date-time string");
+    auto ts = model::ParseTimestamp(v->get_ref<const std::string&>());
+    if (!ts) {
+      return Invalid(at, "not an ISO-8601 date-time: '" + v->get<std::string>() + "'");
+    }
+    return *ts;
+  }
+
+  // An optional number; null and absent give nullopt, other types are an error.
+  Result<std::optional<double>> Number(const json& obj, const std::string& path,
+                                       std::string_view name) const {
+    const json* v = Member(obj, name);
+    if (!v) return std::optional<double>();
+    if (!v->is_number()) return Invalid(Join(path, name), "must be a number");
+    double d = v->get<double>();
+    if (!std::isfinite(d)) return Invalid(Join(path, name), "must be finite");
+    return std::optional<double>(d);
+  }
+
+  // The facets object at obj[name] (null/absent: empty). Not an object: an error.
+  Result<const json*> Facets(const json& obj, const std::string& path,
+                             std::string_view name) const {
+    const json* v = Member(obj, name);
+    if (!v) return static_cast<const json*>(nullptr);
+    if (!v->is_object()) return Invalid(Join(path, name), "facets must be an object");
+    return v;
+  }
+
+  // A known facet must be an object when present; its absence (or null) is nullptr.
+  Result<const json*> Facet(const json* facets, const std::string& path,
+                            std::string_view name) const {
+    if (!facets) return static_cast<const json*>(nullptr);
+    const json* f = Member(*facets, name);
+    if (!f) return static_cast<const json*>(nullptr);
+    if (!f->is_object()) return Invalid(Join(path, name), "a facet must be an object");
+    return f;
+  }
+
+  // ---- job -----------------------------------------------------------------------------
+  Status MapJob(const json* job) {
+    if (!job) return Invalid("/job", "missing");
+    if (!job->is_object()) return Invalid("/job", "must be an object");
+    TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(*job, "/job", "namespace"));
+    TM_ASSIGN_OR_RETURN(std::string name, RequiredString(*job, "/job", "name"));
+    job_ = AssetKey{std::move(ns), std::move(name)};
+    TM_ASSIGN_OR_RETURN(const json* facets, Facets(*job, "/job", "facets"));
+    model::Asset fresh;
+    fresh.key = job_;
+    fresh.kind = model::AssetKind::kJob;
+    fresh.name = job_.name;
+    fresh.source = std::string(kSource);
+    TM_ASSIGN_OR_RETURN(Mapper::PendingAsset * pending, m_.Pending(job_, fresh));
+    if (pending->asset.kind == model::AssetKind::kDataset) pending->asset.kind = model::AssetKind::kJob;
+    ++report_.jobs;
+    if (facets) {
+      TM_RETURN_IF_ERROR(Describe(*pending, facets, "/job/facets"));
+      TM_RETURN_IF_ERROR(Ownership(job_, facets, "/job/facets"));
+      // sql, sourceCode, sourceCodeLocation, jobType and any unknown facet: kept as sent.
+      KeepFacets(*pending, *facets);
+    }
+    return Status::Ok();
+  }
+
+  // Facets already mapped to catalog records (columns, edges, owners, description) are not
+  // stored twice: a schema facet can be most of an event, and the asset's properties are
+  // read back on every later event touching it.
+  void KeepFacets(Mapper::PendingAsset& pending, const json& facets) {
+    static constexpr std::string_view kMapped[] = {"schema", "columnLineage", "ownership",
+                                                   "documentation"};
+    if (!pending.facets.is_object()) pending.facets = json::object();
+    for (const auto& [k, v] : facets.items()) {
+      if (std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped)) continue;
+      pending.facets[k] = v;
+    }
+  }
+
+  Status Describe(Mapper::PendingAsset& pending, const json* facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* doc, Facet(facets, path, "documentation"));
+    if (!doc) return Status::Ok();
+    const json* d = Member(*doc, "description");
+    if (d && !d->is_string()) {
+      return Invalid(Join(Join(path, "documentation"), "description"), "must be a string");
+    }
+    if (d && !d->get_ref<const std::string&>().empty()) pending.asset.description = d->get<std::string>();
+    return Status::Ok();
+  }
+
+  Status Ownership(const AssetKey& key, const json* facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* own, Facet(facets, path, "ownership"));
+    if (!own) return Status::Ok();
+    std::string at = Join(Join(path, "ownership"), "owners");
+    const json* owners = Member(*own, "owners");
+    if (!owners) return Status::Ok();
+    if (!owners->is_array()) return Invalid(at, "must be an array");
+    std::vector<model::Ownership> list;
+    for (size_t i = 0; i < owners->size(); ++i) {
+      const json& o = (*owners)[i];
+      if (!o.is_object()) return Invalid(Join(at, i), "an owner must be an object");
+      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(o, Join(at, i), "name"));
+      model::Owner owner = OwnerFromName(name);
+      std::string role = Lower(OptString(o, "type"));
+      if (role.empty()) role = "owner";
+      if (std::none_of(list.begin(), list.end(),
+                       [&](const model::Ownership& x) { return x.owner_id == owner.id; })) {
+        list.push_back({owner.id, role});
+      }
+      m_.owners_.emplace(owner.id, owner);
+      ++report_.owners;
+    }
+    m_.ownerships_[key] = std::move(list);
+    return Status::Ok();
+  }
+
+  // ---- run -----------------------------------------------------------------------------
+  Status MapRun(const json& event, const json& run) {
+    if (!run.is_object()) return Invalid("/run", "must be an object");
+    TM_ASSIGN_OR_RETURN(std::string run_id, RequiredString(run, "/run", "runId"));
+    if (!IsUuid(run_id)) return Invalid("/run/runId", "not a UUID: '" + run_id + "'");
+    model::RunState state = model::RunState::kOther;
+    if (const json* t = Member(event, "eventType")) {
+      auto parsed = t->is_string() ? model::ParseRunState(t->get_ref<const std::string&>())
+                                   : std::nullopt;
+      if (!parsed) {
+        return Invalid("/eventType",
+                       "must be one of START, RUNNING, COMPLETE, ABORT, FAIL, OTHER");
+      }
+      state = *parsed;
+    }
+    model::Run r;
+    r.id = Lower(run_id);
+    r.job = job_;
+    r.source = std::string(kSource);
+    r.state = state;
+    r.event_time = event_time_;
+    if (state == model::RunState::kStart) r.started_at = event_time_;
+    if (model::IsTerminal(state)) r.ended_at = event_time_;
+    TM_ASSIGN_OR_RETURN(const json* facets, Facets(run, "/run", "facets"));
+    json props = json::object();
+    if (facets) {
+      const std::string path = "/run/facets";
+      TM_ASSIGN_OR_RETURN(const json* nominal, Facet(facets, path, "nominalTime"));
+      if (nominal) {
+        TM_ASSIGN_OR_RETURN(model::Timestamp t,
+                            Time(*nominal, Join(path, "nominalTime"), "nominalStartTime", true));
+        r.nominal_time = t;
+      }
+      TM_ASSIGN_OR_RETURN(const json* parent, Facet(facets, path, "parent"));
+      if (parent) {
+        const json* prun = Member(*parent, "run");
+        std::string at = Join(path, "parent") + "/run";
+        if (!prun || !prun->is_object()) return Invalid(at, "missing");
+        TM_ASSIGN_OR_RETURN(std::string pid, RequiredString(*prun, at, "runId"));
+        r.parent_run_id = Lower(pid);
+      }
+      TM_ASSIGN_OR_RETURN(const json* error, Facet(facets, path, "errorMessage"));
+      if (error) {
+        TM_ASSIGN_OR_RETURN(r.error_message, RequiredString(*error, Join(path, "errorMessage"),
+                                                            "message"));
+      }
+      // Every run facet kept, known ones included (processing_engine, errorMessage's stack
+      // trace, ...), one property each so runs merge facet by facet.
+      for (const auto& [k, v] : facets->items()) props[std::string(kFacetPrefix) + k] = v;
+    }
+    json entry = json::object();
+    if (!producer_.empty()) entry["producer"] = producer_;
+    props[std::string(kHistoryPrefix) + model::FormatTimestamp(event_time_) + "/" +
+          std::string(model::RunStateName(state))] = std::move(entry);
+    r.properties = props.dump();
+    run_id_ = r.id;
+    m_.rest_.PutRun(std::move(r));
+    ++report_.runs;
+    return Status::Ok();
+  }
+
+  // ---- datasets ------------------------------------------------------------------------
+  Status MapDatasets(const json& event) {
+    for (Role role : {Role::kInput, Role::kOutput}) {
+      const char* name = role == Role::kInput ? "inputs" : "outputs";
+      const json* list = Member(event, name);
+      if (!list) continue;
+      std::string path = std::string("/") + name;
+      if (!list->is_array()) return Invalid(path, "must be an array");
+      for (size_t i = 0; i < list->size(); ++i) {
+        TM_RETURN_IF_ERROR(MapDataset((*list)[i], Join(path, i), role));
+      }
+    }
+    // Table-level lineage through the job: every input feeds every output.
+    auto edge = [&](const AssetKey& up, const AssetKey& down) {
+      model::LineageEdge e;
+      e.upstream = up;
+      e.downstream = down;
+      e.via = job_;
+      e.origin = std::string(kSource);
+      m_.rest_.PutEdge(std::move(e));
+      ++report_.lineage_edges;
+    };
+    if (!inputs_.empty() && !outputs_.empty()) {
+      for (const AssetKey& in : inputs_) {
+        for (const AssetKey& out : outputs_) {
+          if (in != out) edge(in, out);
+        }
+      }
+    } else {
+      // Only one side known (a job that only reads, or only writes): the job itself is the
+      // other end, so the relation is not lost.
+      for (const AssetKey& in : inputs_) edge(in, job_);
+      for (const AssetKey& out : outputs_) edge(job_, out);
+    }
+    return Status::Ok();
+  }
+
+  Status MapDataset(const json& ds, const std::string& path, Role role) {
+    if (!ds.is_object()) return Invalid(path, "a dataset must be an object");
+    TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(ds, path, "namespace"));
+    TM_ASSIGN_OR_RETURN(std::string name, RequiredString(ds, path, "name"));
+    AssetKey given{CanonicalDatasetNamespace(ns), name};
+    TM_ASSIGN_OR_RETURN(AssetKey key, m_.ResolveDataset(given));
+    model::Asset fresh;
+    fresh.key = key;
+    fresh.kind = DatasetKind(key.ns);
+    fresh.source = std::string(kSource);
+    if (fresh.kind == model::AssetKind::kTable) {
+      fresh.name = LastPart(name, '.');
+      std::vector<std::string> parts;
+      for (size_t start = 0;;) {
+        size_t dot = name.find('.', start);
+        parts.push_back(name.substr(start, dot - start));
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+      }
+      if (parts.size() >= 3) {
+        fresh.database = parts[parts.size() - 3];
+        fresh.schema = parts[parts.size() - 2];
+      } else if (parts.size() == 2) {
+        fresh.schema = parts[0];
+      }
+    } else {
+      fresh.name = LastPart(name, '/');
+    }
+    TM_ASSIGN_OR_RETURN(Mapper::PendingAsset * pending, m_.Pending(key, fresh));
+    if (pending->asset.kind == model::AssetKind::kDataset) pending->asset.kind = fresh.kind;
+    ++report_.datasets;
+    if (role == Role::kInput) inputs_.push_back(key);
+    if (role == Role::kOutput) outputs_.push_back(key);
+
+    TM_ASSIGN_OR_RETURN(const json* facets, Facets(ds, path, "facets"));
+    const std::string fpath = Join(path, "facets");
+    if (facets) {
+      TM_RETURN_IF_ERROR(Describe(*pending, facets, fpath));
+      TM_RETURN_IF_ERROR(Ownership(key, facets, fpath));
+      TM_RETURN_IF_ERROR(Schema(*pending, key, facets, fpath));
+      TM_RETURN_IF_ERROR(Symlinks(key, facets, fpath));
+      TM_RETURN_IF_ERROR(ColumnLineage(key, facets, fpath));
+      TM_RETURN_IF_ERROR(QualityMetrics(key, facets, fpath));
+      TM_RETURN_IF_ERROR(Assertions(key, facets, fpath));
+      KeepFacets(*pending, *facets);
+    }
+    for (const char* member : {"inputFacets", "outputFacets"}) {
+      TM_ASSIGN_OR_RETURN(const json* more, Facets(ds, path, member));
+      if (!more) continue;
+      const std::string mpath = Join(path, member);
+      TM_RETURN_IF_ERROR(QualityMetrics(key, more, mpath));
+      TM_RETURN_IF_ERROR(Assertions(key, more, mpath));
+      TM_RETURN_IF_ERROR(OutputStatistics(key, more, mpath));
+    }
+    return Status::Ok();
+  }
+
+  // Flattens nested fields ("address.city") in declaration order.
+  Status Fields(const json& fields, const std::string& path, const std::string& prefix,
+                std::vector<model::Column>& out) {
+    if (!fields.is_array()) return Invalid(path, "must be an array");
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const json& f = fields[i];
+      std::string at = Join(path, i);
+      if (!f.is_object()) return Invalid(at, "a field must be an object");
+      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(f, at, "name"));
+      model::Column c;
+      c.name = prefix + name;
+      c.position = static_cast<int>(out.size()) + 1;
+      c.data_type = OptString(f, "type");
+      c.description = OptString(f, "description");
+      out.push_back(std::move(c));
+      if (const json* nested = Member(f, "fields")) {
+        TM_RETURN_IF_ERROR(Fields(*nested, Join(at, "fields"), out.back().name + ".", out));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Schema(Mapper::PendingAsset& pending, const AssetKey& key, const json* facets,
+                const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* schema, Facet(facets, path, "schema"));
+    if (!schema) return Status::Ok();
+    const json* fields = Member(*schema, "fields");
+    if (!fields) return Status::Ok();
+    std::vector<model::Column> columns;
+    TM_RETURN_IF_ERROR(Fields(*fields, Join(Join(path, "schema"), "fields"), "", columns));
+    if (columns.empty()) return Status::Ok();
+    model::SchemaSnapshot snap;
+    snap.asset = key;
+    snap.observed_at = event_time_;
+    snap.source = std::string(kSource);
+    snap.columns = columns;
+    m_.rest_.PutSchemaSnapshot(std::move(snap));
+    ++report_.schema_snapshots;
+    // What others said of a column (dbt's description, tags, tests) stays with it.
+    std::map<std::string, const model::Column*> old_by_name;
+    for (const model::Column& old : pending.columns) old_by_name.emplace(Lower(old.name), &old);
+    for (model::Column& c : columns) {
+      if (auto it = old_by_name.find(Lower(c.name)); it != old_by_name.end()) {
+        const model::Column& old = *it->second;
+        if (c.description.empty()) c.description = old.description;
+        if (c.data_type.empty()) c.data_type = old.data_type;
+        c.tags = old.tags;
+        c.properties = old.properties;
+        c.nullable = old.nullable;
+      }
+    }
+    // The same schema as stored (the usual case: a job writes the same table run after run):
+    // nothing to rewrite.
+    if (columns != pending.columns) {
+      pending.columns = std::move(columns);
+      pending.has_columns = true;
+    }
+    return Status::Ok();
+  }
+
+  Status Symlinks(const AssetKey& key, const json* facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* links, Facet(facets, path, "symlinks"));
+    if (!links) return Status::Ok();
+    const json* ids = Member(*links, "identifiers");
+    std::string at = Join(Join(path, "symlinks"), "identifiers");
+    if (!ids) return Status::Ok();
+    if (!ids->is_array()) return Invalid(at, "must be an array");
+    for (size_t i = 0; i < ids->size(); ++i) {
+      const json& id = (*ids)[i];
+      if (!id.is_object()) return Invalid(Join(at, i), "an identifier must be an object");
+      TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(id, Join(at, i), "namespace"));
+      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(id, Join(at, i), "name"));
+      AssetKey alias{CanonicalDatasetNamespace(ns), name};
+      if (alias != key) m_.aliases_.emplace_back(alias.ToString(), key);
+    }
+    return Status::Ok();
+  }
+
+  Status ColumnLineage(const AssetKey& key, const json* facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* cl, Facet(facets, path, "columnLineage"));
+    if (!cl) return Status::Ok();
+    const json* fields = Member(*cl, "fields");
+    std::string at = Join(Join(path, "columnLineage"), "fields");
+    if (!fields) return Status::Ok();
+    if (!fields->is_object()) return Invalid(at, "must be an object");
+    for (const auto& [column, spec] : fields->items()) {
+      std::string cat = Join(at, column);
+      if (!spec.is_object()) return Invalid(cat, "must be an object");
+      const json* ins = Member(spec, "inputFields");
+      if (!ins) continue;
+      if (!ins->is_array()) return Invalid(Join(cat, "inputFields"), "must be an array");
+      std::string field_level = OptString(spec, "transformationType");
+      for (size_t i = 0; i < ins->size(); ++i) {
+        const json& in = (*ins)[i];
+        std::string iat = Join(Join(cat, "inputFields"), i);
+        if (!in.is_object()) return Invalid(iat, "must be an object");
+        TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(in, iat, "namespace"));
+        TM_ASSIGN_OR_RETURN(std::string name, RequiredString(in, iat, "name"));
+        TM_ASSIGN_OR_RETURN(std::string field, RequiredString(in, iat, "field"));
+        TM_ASSIGN_OR_RETURN(AssetKey up,
+                            m_.ResolveDataset({CanonicalDatasetNamespace(ns), name}));
+        std::vector<std::string> kinds;
+        if (const json* ts = Member(in, "transformations"); ts && ts->is_array()) {
+          for (const json& t : *ts) {
+            std::string k = OptString(t, "subtype");
+            if (k.empty()) k = OptString(t, "type");
+            if (!k.empty() && std::find(kinds.begin(), kinds.end(), k) == kinds.end()) {
+              kinds.push_back(k);
+            }
+          }
+        }
+        std::string transformation;
+        for (const std::string& k : kinds) transformation += (transformation.empty() ? "" : ",") + k;
+        if (transformation.empty()) transformation = field_level;
+        model::LineageEdge e;
+        e.upstream = up;
+        e.downstream = key;
+        e.upstream_column = field;
+        e.downstream_column = column;
+        e.via = job_;
+        e.origin = std::string(kSource);
+        e.transformation = transformation;
+        m_.rest_.PutEdge(std::move(e));
+        ++report_.column_edges;
+      }
+    }
+    return Status::Ok();
+  }
+
+  void Point(const AssetKey& key, std::string metric, double value) {
+    m_.rest_.AppendMetricPoint({key, std::move(metric), event_time_, value});
+    ++report_.metric_points;
+  }
+
+  Status QualityMetrics(const AssetKey& key, const json* facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* dq, Facet(facets, path, "dataQualityMetrics"));
+    if (!dq) return Status::Ok();
+    const std::string at = Join(path, "dataQualityMetrics");
+    TM_ASSIGN_OR_RETURN(auto rows, Number(*dq, at, "rowCount"));
+    TM_ASSIGN_OR_RETURN(auto bytes, Number(*dq, at, "bytes"));
+    TM_ASSIGN_OR_RETURN(auto files, Number(*dq, at, "fileCount"));
+    if (rows) Point(key, std::string(model::kMetricRowCount), *rows);
+    if (bytes) Point(key, std::string(model::kMetricBytes), *bytes);
+    if (files) Point(key, "file_count", *files);
+    const json* cols = Member(*dq, "columnMetrics");
+    if (!cols) return Status::Ok();
+    const std::string cat = Join(at, "columnMetrics");
+    if (!cols->is_object()) return Invalid(cat, "must be an object");
+    static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+        {"nullCount", "null_count"}, {"distinctCount", "distinct_count"}, {"sum", "sum"},
+        {"count", "count"},          {"min", "min"},                      {"max", "max"}};
+    for (const auto& [column, m] : cols->items()) {
+      std::string mat = Join(cat, column);
+      if (!m.is_object()) return Invalid(mat, "must be an object");
+      for (const auto& [field, metric] : kNames) {
+        TM_ASSIGN_OR_RETURN(auto v, Number(m, mat, field));
+        if (v) Point(key, std::string(metric) + ":" + column, *v);
+      }
+      TM_ASSIGN_OR_RETURN(auto nulls, Number(m, mat, "nullCount"));
+      if (nulls && rows && *rows > 0) Point(key, "null_rate:" + column, *nulls / *rows);
+      if (const json* q = Member(m, "quantiles"); q && q->is_object()) {
+        for (const auto& [quantile, value] : q->items()) {
+          if (value.is_number()) Point(key, "quantile_" + quantile + ":" + column, value.get<double>());
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status OutputStatistics(const AssetKey& key, const json* facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* st, Facet(facets, path, "outputStatistics"));
+    if (!st) return Status::Ok();
+    const std::string at = Join(path, "outputStatistics");
+    TM_ASSIGN_OR_RETURN(auto rows, Number(*st, at, "rowCount"));
+    TM_ASSIGN_OR_RETURN(auto size, Number(*st, at, "size"));
+    TM_ASSIGN_OR_RETURN(auto files, Number(*st, at, "fileCount"));
+    // What the run wrote, not the table's size: its own series, as dbt's rows_affected is.
+    if (rows) Point(key, "rows_written", *rows);
+    if (size) Point(key, "bytes_written", *size);
+    if (files) Point(key, "files_written", *files);
+    return Status::Ok();
+  }
+
+  Status Assertions(const AssetKey& key, const json* facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(const json* dq, Facet(facets, path, "dataQualityAssertions"));
+    if (!dq) return Status::Ok();
+    const std::string at = Join(Join(path, "dataQualityAssertions"), "assertions");
+    const json* list = Member(*dq, "assertions");
+    if (!list) return Status::Ok();
+    if (!list->is_array()) return Invalid(at, "must be an array");
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& a = (*list)[i];
+      std::string aat = Join(at, i);
+      if (!a.is_object()) return Invalid(aat, "an assertion must be an object");
+      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(a, aat, "assertion"));
+      const json* ok = Member(a, "success");
+      if (!ok || !ok->is_boolean()) return Invalid(Join(aat, "success"), "must be true or false");
+      // A DatasetEvent or JobEvent has no run to hold a result: its assertions stay in the
+      // asset's facets only.
+      if (run_id_.empty()) continue;
+      std::string column = OptString(a, "column");
+      model::NodeResult n;
+      n.run_id = run_id_;
+      n.node_id = "assertion:" + key.ToString() + ":" + name + (column.empty() ? "" : ":" + column);
+      n.asset = key;
+      n.node_kind = "test";
+      n.status = ok->get<bool>() ? "pass" : "fail";
+      n.completed_at = event_time_;
+      json props = {{"assertion", name}};
+      if (!column.empty()) props["column"] = column;
+      if (const json* sev = Member(a, "severity"); sev && sev->is_string()) props["severity"] = *sev;
+      n.properties = props.dump();
+      m_.rest_.PutNodeResult(std::move(n));
+      ++report_.test_results;
+    }
+    return Status::Ok();
+  }
+
+  Mapper& m_;
+  const OpenLineageDocument& doc_;
+  OpenLineageReport& report_;
+  model::Timestamp event_time_{};
+  std::string producer_;
+  AssetKey job_;
+  std::string run_id_;
+  std::vector<AssetKey> inputs_, outputs_;
+};
+
+Status Mapper::Add(const OpenLineageDocument& doc, OpenLineageReport& report) {
+  json event;
+  try {
+    event = json::parse(doc.json_text);
+  } catch (const json::parse_error& e) {
+    LineColumn lc = LocateOffset(doc.json_text, e.byte > 0 ? e.byte - 1 : 0);
+    std::string what = e.what();
+    if (size_t p = what.find("syntax error"); p != std::string::npos) what = what.substr(p);
+    return Status::InvalidArgument("not valid JSON: " + what,
+                                   doc.name_for_errors + ", line " + std::to_string(lc.line) +
+                                       ", column " + std::to_string(lc.column));
+  }
+  EventMapper mapper(*this, doc, report);
+  return mapper.Map(event);
+}
+
+Result<AssetKey> Mapper::ResolveDataset(const AssetKey& key) {
+  if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
+  AssetKey out = key;
+  if (store_) {
+    TM_ASSIGN_OR_RETURN(out, JoinDatasetKey(*store_, key, kSource, aliases_));
+  }
+  resolved_.emplace(key, out);
+  return out;
+}
+
+Result<Mapper::PendingAsset*> Mapper::Pending(const AssetKey& key, const model::Asset& fresh) {
+  if (auto it = assets_.find(key); it != assets_.end()) return &it->second;
+  PendingAsset p;
+  p.asset = fresh;
+  p.facets = json::object();
+  if (store_) {
+    auto stored = store_->GetAsset(key);
+    if (stored.ok()) {
+      // Another source's word on kind, name and description stands; ours fills the gaps.
+      p.asset = *stored;
+      if (p.asset.name.empty()) p.asset.name = fresh.name;
+      if (p.asset.source.empty()) p.asset.source = fresh.source;
+      if (p.asset.database.empty()) p.asset.database = fresh.database;
+      if (p.asset.schema.empty()) p.asset.schema = fresh.schema;
+      auto props = json::parse(p.asset.properties.empty() ? "{}" : p.asset.properties, nullptr,
+                               /*allow_exceptions=*/false);
+      if (props.is_object()) {
+        if (auto f = props.find(kSource); f != props.end() && f->is_object()) {
+          if (auto ff = f->find("facets"); ff != f->end() && ff->is_object()) p.facets = *ff;
+        }
+      }
+      auto columns = store_->GetColumns(key);
+      if (!columns.ok()) return columns.status();
+      p.columns = std::move(columns).value();
+    } else if (!stored.status().IsNotFound()) {
+      return stored.status();
+    }
+  }
+  return &assets_.emplace(key, std::move(p)).first->second;
+}
+
+void Mapper::Flush(catalog::WriteBatch& batch) {
+  for (auto& [id, owner] : owners_) batch.PutOwner(owner);
+  for (auto& [key, p] : assets_) {
+    auto props = json::parse(p.asset.properties.empty() ? "{}" : p.asset.properties, nullptr,
+                             /*allow_exceptions=*/false);
+    if (!props.is_object()) props = json::object();
+    if (!p.facets.empty()) props[std::string(kSource)]["facets"] = p.facets;
+    p.asset.properties = props.dump();
+    p.asset.tags.clear();
+    p.asset.aliases.clear();
+    batch.PutAsset(p.asset);
+    if (p.has_columns) batch.SetColumns(key, std::move(p.columns));
+  }
+  for (auto& [alias, key] : aliases_) batch.PutAlias(alias, key);
+  for (auto& [key, list] : ownerships_) batch.SetOwnerships(key, std::move(list));
+  for (auto& r : rest_.runs()) batch.PutRun(r);
+  for (auto& e : rest_.edges()) batch.PutEdge(e);
+  for (auto& n : rest_.node_results()) batch.PutNodeResult(n);
+  for (auto& p : rest_.points()) batch.AppendMetricPoint(p);
+  for (auto& s : rest_.snapshots()) batch.PutSchemaSnapshot(s);
+  assets_.clear();
+  owners_.clear();
+  ownerships_.clear();
+  aliases_.clear();
+  rest_.Clear();
+}
+
+}  // namespace tidemark::collector::openlineage
