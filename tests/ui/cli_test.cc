@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <filesystem>
@@ -215,7 +216,7 @@ TEST(CliTest, BadConfigNamesKeyAndLine) {
 }
 
 TEST(CliTest, PlannedCommandsSayWhatTheyWillDoAndExit2) {
-  for (const char* command : {"collect", "detect", "report", "search", "lineage"}) {
+  for (const char* command : {"collect", "detect", "search", "lineage"}) {
     Outcome outcome = RunTidemark({command, "some-arg", "--some-flag"});
     ExpectOneErrorLine(outcome);
     EXPECT_EQ(outcome.err, "tidemark: error: not implemented yet: see `tidemark " +
@@ -412,3 +413,22 @@ TEST(CliTest, ServeIngestsDbtOverHttpAsJsonOrMultipart) {
 
 }  // namespace
 }  // namespace tidemark::test
+
+TEST(CliTest, ReportOnAnEmptyStoreIsShortAndWritesEachFormat) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "r.db").string();
+  std::string html = (dir.path() / "r.html").string();
+  Outcome outcome = RunTidemark({"--db", db, "report", "--out", html});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  std::ifstream in(html);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("Nothing to report yet"), std::string::npos) << text;
+  outcome = RunTidemark({"--db", db, "report", "--format", "md", "--since", "7d"});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_EQ(outcome.out.rfind("# Tidemark nightly report", 0), 0u) << outcome.out;
+  outcome = RunTidemark({"--db", db, "report", "--format", "json"});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_NE(outcome.out.find("\"empty_store\": true"), std::string::npos) << outcome.out;
+  ExpectOneErrorLine(RunTidemark({"--db", db, "report", "--since", "yesterday"}));
+  ExpectOneErrorLine(RunTidemark({"--db", db, "report", "--format", "pdf"}));
+}

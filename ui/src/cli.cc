@@ -12,6 +12,7 @@
 #include "demo.h"
 #include "ingest_api.h"
 #include "logging.h"
+#include "report_command.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
 #include "tidemark/ui/config.h"
@@ -49,10 +50,6 @@ constexpr PlannedCommand kPlannedCommands[] = {
      "metric detectors over the stored series (of every asset, or those named), record each "
      "anomaly with its value, expected range, score and training window, and group them into "
      "incidents through lineage."},
-    {"report", "Render the nightly report (planned)",
-     "tidemark report [--since 24h] [--out FILE] will render the nightly report: freshness, "
-     "volume and schema changes, open incidents and their owners, per the config file's "
-     "`report:` section, to a file or standard output."},
     {"search", "Search assets, columns, owners and tags (planned)",
      "tidemark search <query> will run a full-text search over asset names, descriptions, "
      "columns, owners and tags and print the best matches with their keys and owners."},
@@ -224,6 +221,19 @@ int RunCli(int argc, char** argv) {
   ingest->add_option("--project", ingest_args.project, "Project name (default: the manifest's)");
   ingest->add_flag("--force", ingest_args.force, "Ingest even artifacts unchanged since last time");
 
+  ReportArgs report_args;
+  auto* report = app.add_subcommand("report", "Render the nightly report");
+  report->footer(
+      "Headline numbers with the change from the previous window, open incidents, a chart per "
+      "anomaly, freshness, schema changes, dbt failures, slowest and most-grown models, and "
+      "the noisiest assets, read from the store.");
+  report->add_option("--since", report_args.since,
+                     "Start of the window: a duration before --until (24h, 7d) or a time");
+  report->add_option("--until", report_args.until, "End of the window: now or an ISO-8601 time");
+  report->add_option("--format", report_args.format, "html, md or json");
+  report->add_option("--out", report_args.out, "File to write (default: standard output)");
+  report->add_option("--title", report_args.title, "Title of the report");
+
   std::vector<std::pair<CLI::App*, const PlannedCommand*>> planned;
   for (const PlannedCommand& command : kPlannedCommands) {
     auto* sub = app.add_subcommand(command.name, command.summary);
@@ -267,6 +277,7 @@ int RunCli(int argc, char** argv) {
 
   if (migrate->parsed()) return RunMigrate(*config);
   if (ingest->parsed()) return RunIngest(*config, ingest_args);
+  if (report->parsed()) return RunReport(*config, report_args);
   return RunServe(*config, demo->parsed());
 }
 
