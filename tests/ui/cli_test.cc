@@ -314,8 +314,6 @@ TEST(CliTest, StoreFailureNeverPrintsThePassword) {
   EXPECT_EQ(outcome.err.find("hunter2"), std::string::npos) << outcome.err;
 }
 
-}  // namespace
-}  // namespace tidemark::test
 
 namespace tidemark::test {
 namespace {
@@ -432,3 +430,6 @@ TEST(CliTest, ReportOnAnEmptyStoreIsShortAndWritesEachFormat) {
   ExpectOneErrorLine(RunTidemark({"--db", db, "report", "--since", "yesterday"}));
   ExpectOneErrorLine(RunTidemark({"--db", db, "report", "--format", "pdf"}));
 }
+
+}  // namespace
+}  // namespace tidemark::test
