@@ -21,6 +21,8 @@
 //   06:00           dbt build (staging views, marts, the sales report, their tests)
 //   06:20           dbt docs generate on the first and the last day (catalog.json);
 //                   daily warehouse stats of the daily tables
+// The same days are also told as OpenLineage events from the Airflow DAG that runs the loads
+// and the build (DemoOpenLineageEvents), for the OpenLineage endpoint.
 // Incidents (DemoIncidents gives their exact windows):
 //   B-5             the Kafka Connect sink drops every other batch: purchases halve for a day
 //   last weekend    the exchange-rate API answers with no rows on Saturday and Sunday
@@ -48,6 +50,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 using model::AssetKey;
+using model::Result;
 using model::Timestamp;
 using std::chrono::days;
 using std::chrono::hours;
@@ -1150,7 +1153,132 @@ catalog::WriteBatch StatsBatch(const Timeline& t, const HourlyTotals& h) {
   return b;
 }
 
+// ---- OpenLineage events from the orchestrator ----------------------------------------------
+
+constexpr char kOlProducer[] =
+    "https://github.com/apache/airflow/tree/providers-openlineage/1.14.0";
+constexpr char kOlSchema[] = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent";
+constexpr char kOlNamespace[] = "airflow://acme-prod";
+constexpr char kDag[] = "acme_sales_daily";
+
+json Facet(const char* facet_schema) {
+  return {{"_producer", kOlProducer},
+          {"_schemaURL", std::string("https://openlineage.io/spec/facets/") + facet_schema}};
+}
+
+json OlDataset(std::string_view table, const std::vector<ColumnSpec>* columns, bool dropped) {
+  AssetKey key = DemoKey(table);
+  json d = {{"namespace", key.ns}, {"name", key.name}, {"facets", json::object()}};
+  if (columns) {
+    json schema = Facet("1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet");
+    schema["fields"] = json::array();
+    for (const ColumnSpec& c : *columns) {
+      if (dropped && std::string_view(c.name) == "category") continue;
+      schema["fields"].push_back({{"name", c.name}, {"type", c.type}});
+    }
+    d["facets"]["schema"] = std::move(schema);
+  }
+  return d;
+}
+
+const SourceSpec& SourceByTable(std::string_view table) {
+  for (const SourceSpec& s : Sources()) {
+    if (table == s.table) return s;
+  }
+  return Sources().front();
+}
+
+json OlEvent(const char* type, Timestamp at, const std::string& run_id, const std::string& job,
+             const json& run_facets, json inputs, json outputs) {
+  return {{"eventType", type},
+          {"eventTime", Iso(at)},
+          {"run", {{"runId", run_id}, {"facets", run_facets}}},
+          {"job", {{"namespace", kOlNamespace}, {"name", job}, {"facets", json::object()}}},
+          {"inputs", std::move(inputs)},
+          {"outputs", std::move(outputs)},
+          {"producer", kOlProducer},
+          {"schemaURL", kOlSchema}};
+}
+
 }  // namespace
+
+std::string DemoOpenLineageEvents(model::Timestamp now) {
+  Timeline t = MakeTimeline(now);
+  HourlyTotals h = MakeHourly(t);
+  std::string out;
+  for (int d = 0; d < t.days; ++d) {
+    Timestamp day = t.Day(d);
+    std::string dag_run = StableUuid(std::string("dag-") + Iso(day));
+    json nominal = Facet("1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet");
+    nominal["nominalStartTime"] = Iso(day);
+    json dag_facets = {{"nominalTime", nominal}};
+    BuildFacts f = Build(t, h, d);
+    const bool build_failed = f.status[ModelId("dim_products")] == "error";
+    out += OlEvent("START", day + seconds(3), dag_run, kDag, dag_facets, json::array(),
+                   json::array()).dump() + "\n";
+    auto task = [&](const std::string& name, Timestamp start, Timestamp end, json inputs,
+                    json outputs, const char* end_type, const std::string& error) {
+      std::string run_id = StableUuid(std::string(kDag) + "." + name + Iso(day));
+      json parent = Facet("1-0-1/ParentRunFacet.json#/$defs/ParentRunFacet");
+      parent["run"] = {{"runId", dag_run}};
+      parent["job"] = {{"namespace", kOlNamespace}, {"name", kDag}};
+      json facets = {{"parent", parent}, {"nominalTime", nominal}};
+      std::string job = std::string(kDag) + "." + name;
+      out += OlEvent("START", start, run_id, job, facets, inputs, json::array()).dump() + "\n";
+      if (!error.empty()) {
+        json err = Facet("1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet");
+        err["message"] = error;
+        err["programmingLanguage"] = "SQL";
+        facets["errorMessage"] = err;
+      }
+      out += OlEvent(end_type, end, run_id, job, facets, std::move(inputs), std::move(outputs))
+                 .dump() +
+             "\n";
+    };
+    auto stats = [](json dataset, double rows) {
+      json st = Facet(
+          "1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet");
+      st["rowCount"] = static_cast<long long>(rows);
+      dataset["outputFacets"] = {{"outputStatistics", st}};
+      return dataset;
+    };
+    const bool dropped = day + hours(2) >= t.drop_at;
+    task("snowpipe_exchange_rate_files", day + minutes(30), day + minutes(37),
+         json::array({{{"namespace", "s3://acme-treasury-rates"},
+                       {"name", "daily/" + Iso(day).substr(0, 10) + ".csv"}}}),
+         json::array({stats(OlDataset("exchange_rate_files",
+                                      &SourceByTable("exchange_rate_files").columns, false),
+                            RatesFromFiles(t, d))}),
+         "COMPLETE", "");
+    task("dlt_exchange_rates", day + hours(1), day + hours(1) + minutes(7),
+         json::array({{{"namespace", "https://api.rates.acme.example"}, {"name", "/v1/daily"}}}),
+         json::array({stats(OlDataset("exchange_rates", &SourceByTable("exchange_rates").columns,
+                                      false),
+                            RatesFromApi(t, d))}),
+         "COMPLETE", "");
+    task("dlt_products", day + hours(2), day + hours(2) + minutes(9),
+         json::array({{{"namespace", "postgres://shop-db.acme.internal:5432"},
+                       {"name", "shop.public.products"}}}),
+         json::array({stats(OlDataset("products", &SourceByTable("products").columns, dropped),
+                            ProductsOnDay(t, d))}),
+         "COMPLETE", "");
+    json build_in = json::array(), build_out = json::array();
+    for (const SourceSpec& s : Sources()) build_in.push_back(OlDataset(s.table, nullptr, false));
+    for (const ModelSpec& m : Models()) {
+      if (f.status[ModelId(m.name)] == "success") {
+        build_out.push_back(OlDataset(m.name, &m.columns, false));
+      }
+    }
+    task("dbt_build", f.started, f.ended, std::move(build_in), std::move(build_out),
+         build_failed ? "FAIL" : "COMPLETE",
+         build_failed ? f.message[ModelId("dim_products")] : "");
+    out += OlEvent(build_failed ? "FAIL" : "COMPLETE", f.ended + seconds(5), dag_run, kDag,
+                   dag_facets, json::array(), json::array())
+               .dump() +
+           "\n";
+  }
+  return out;
+}
 
 model::Timestamp DemoAnchor(model::Timestamp now) { return std::chrono::floor<hours>(now); }
 
@@ -1211,6 +1339,21 @@ model::Result<DemoLoadReport> LoadDemoData(catalog::Store& store, model::Timesta
   model::ManualClock clock(t.anchor);
   DemoLoadReport report;
   report.anchor = t.anchor;
+  Result<catalog::Checkpoint> stored = store.GetCheckpoint("demo", "anchor");
+  if (stored.ok()) {
+    if (std::optional<Timestamp> at = model::ParseTimestamp(stored->value); at && *at != t.anchor) {
+      report.anchor = *at;
+      report.stale = true;
+      return report;
+    }
+  } else if (!stored.status().IsNotFound()) {
+    return stored.status();
+  }
+  {
+    catalog::WriteBatch b;
+    b.PutCheckpoint({"demo", "anchor", Iso(t.anchor), {}});
+    TM_RETURN_IF_ERROR(store.Write(b).status());
+  }
   collector::DbtOptions options;
   options.ns = std::string(kDemoNamespace);
   options.clock = &clock;

@@ -12,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "catalog/test_stores.h"
 #include "tidemark/collector/dbt.h"
@@ -183,6 +184,13 @@ TYPED_TEST(DemoDataTest, LoadsTheStackAndASecondLoadChangesNothing) {
   EXPECT_EQ(after.node_results, before.node_results);
   EXPECT_EQ(after.metric_points, before.metric_points);
   EXPECT_EQ(after.schema_snapshots, before.schema_snapshots);
+
+  // A day later the same store keeps its history rather than mixing in a shifted one.
+  DemoLoadReport later = this->MustLoad(kSunday + std::chrono::hours(25));
+  EXPECT_TRUE(later.stale);
+  EXPECT_EQ(later.anchor, first.anchor);
+  EXPECT_EQ(later.dbt_ingests, 0u);
+  EXPECT_EQ(this->Counts().metric_points, before.metric_points);
 }
 
 TYPED_TEST(DemoDataTest, CatalogReadsLikeTheSalesStack) {
@@ -302,6 +310,48 @@ TEST(DemoData, TargetFilesIngestThroughTheRequestBodyPath) {
   EXPECT_EQ(report->sources.schema_version, "sources/v3");
   EXPECT_EQ(report->catalog.schema_version, "catalog/v1");
   EXPECT_EQ(report->warnings_total, 0u) << report->ToJson();
+}
+
+TEST(DemoData, OpenLineageEventsTellTheSameDays) {
+  std::string ndjson = DemoOpenLineageEvents(kSunday);
+  std::istringstream in(ndjson);
+  std::string line;
+  size_t events = 0, fails = 0;
+  std::map<std::string, std::string> last_products_fields;
+  std::set<std::string> run_ids;
+  while (std::getline(in, line)) {
+    auto e = nlohmann::json::parse(line);
+    ++events;
+    for (const char* k : {"eventType", "eventTime", "run", "job", "producer", "schemaURL"}) {
+      ASSERT_TRUE(e.contains(k)) << k << " in " << line;
+    }
+    EXPECT_TRUE(model::ParseTimestamp(e["eventTime"].get<std::string>()));
+    EXPECT_EQ(e["run"]["runId"].get<std::string>().size(), 36u);
+    run_ids.insert(e["run"]["runId"].get<std::string>());
+    if (e["eventType"] == "FAIL") {
+      ++fails;
+      if (e["job"]["name"] == "acme_sales_daily.dbt_build") {
+        EXPECT_NE(e["run"]["facets"]["errorMessage"]["message"].get<std::string>().find(
+                      "STG_DLT__PRODUCTS.CATEGORY"),
+                  std::string::npos);
+        EXPECT_EQ(e["run"]["facets"]["parent"]["job"]["name"], "acme_sales_daily");
+      }
+    }
+    if (e["job"]["name"] == "acme_sales_daily.dlt_products" && e["eventType"] == "COMPLETE") {
+      std::string fields;
+      for (const auto& f : e["outputs"][0]["facets"]["schema"]["fields"]) {
+        fields += f["name"].get<std::string>() + ",";
+      }
+      last_products_fields[e["eventTime"].get<std::string>().substr(0, 10)] = fields;
+    }
+  }
+  // Per day: the DAG run and four tasks, each a START and an end.
+  EXPECT_EQ(events, static_cast<size_t>(kDemoHistoryDays * 10));
+  EXPECT_EQ(run_ids.size(), static_cast<size_t>(kDemoHistoryDays * 5));
+  EXPECT_EQ(fails, 2u);  // the last day's dbt_build and its DAG run
+  ASSERT_EQ(last_products_fields.size(), static_cast<size_t>(kDemoHistoryDays));
+  EXPECT_NE(last_products_fields.begin()->second.find("category"), std::string::npos);
+  EXPECT_EQ(last_products_fields.rbegin()->second.find("category"), std::string::npos);
 }
 
 }  // namespace

@@ -65,6 +65,10 @@ std::vector<DemoIncident> DemoIncidents(model::Timestamp now);
 
 struct DemoLoadReport {
   model::Timestamp anchor{};
+  // True when the store already held the demo anchored at another hour (`anchor` is then
+  // that one): nothing was loaded, since two histories shifted in time would read as
+  // anomalies of their own. A new store shows the demo current again.
+  bool stale = false;
   size_t dbt_ingests = 0;        // IngestDbt calls
   size_t dbt_unchanged = 0;      // of which every artifact was already ingested
   size_t points_written = 0;     // metric points stored (by the collector and directly)
@@ -76,7 +80,9 @@ struct DemoLoadReport {
 };
 
 // Generates the demo history anchored at DemoAnchor(now) and loads it into `store`.
-// Idempotent: loading the same anchor again stores nothing new. An error of the collector or
+// Idempotent: loading the same anchor again stores nothing new. The anchor is recorded first
+// (checkpoint "demo"/"anchor"), so an interrupted load completes when re-run within the hour;
+// a store holding another anchor is left as it is (DemoLoadReport::stale). An error of the collector or
 // the store is returned as it was reported (what was written by earlier steps stays: each
 // step is one transaction, and re-running completes the load).
 model::Result<DemoLoadReport> LoadDemoData(catalog::Store& store, model::Timestamp now);
@@ -84,5 +90,12 @@ model::Result<DemoLoadReport> LoadDemoData(catalog::Store& store, model::Timesta
 // The dbt target/ files of the latest state (manifest.json, run_results.json, sources.json,
 // catalog.json) as text, for `tidemark ingest dbt` users and tests: {file name, text}.
 std::vector<std::pair<std::string, std::string>> DemoDbtTarget(model::Timestamp now);
+
+// The orchestrator's side of the same history as OpenLineage RunEvents (spec 2-0-2), one
+// JSON object per line, oldest first: the Airflow DAG `acme_sales_daily` and its tasks
+// (Snowpipe and dlt loads, dbt build) with parent, nominal-time, schema, output-statistics
+// and error-message facets, as the Airflow OpenLineage provider sends them. Not loaded by
+// LoadDemoData; for the OpenLineage endpoint (POST /api/v1/lineage) and its tests.
+std::string DemoOpenLineageEvents(model::Timestamp now);
 
 }  // namespace tidemark::pipeline
