@@ -13,6 +13,7 @@
 #include "ingest_api.h"
 #include "logging.h"
 #include "report_command.h"
+#include "report_service.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
 #include "tidemark/ui/config.h"
@@ -159,6 +160,20 @@ int RunServe(const Config& config, bool demo) {
       !status.ok()) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;
+  }
+  auto report_config = ReportScheduleFrom(config);
+  if (!report_config.ok()) return Fail(Describe(report_config.status()), kExitUsage);
+  std::unique_ptr<ReportScheduler> report_scheduler;  // stopped after Run() returns
+  if (report_config->enabled) {
+    if (Status status = AddReportRoutes((*service)->router(), report_config->dir); !status.ok()) {
+      spdlog::error("cannot register routes: {}", Describe(status));
+      return kExitFailure;
+    }
+    auto started = ReportScheduler::Start(**store, *report_config, model::SystemClock());
+    if (!started.ok()) return Fail(Describe(started.status()), kExitUsage);
+    report_scheduler = std::move(started).value();
+    spdlog::info("nightly report on \"{}\" ({}), kept in {}, served at /reports/",
+                 report_config->schedule, report_config->time_zone, report_config->dir);
   }
   auto schema = (*store)->SchemaVersion();
   const std::string address = HostPortText(options->server, (*service)->port());
