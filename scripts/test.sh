@@ -76,11 +76,16 @@ trap cleanup EXIT
 install_deps() {
   local args=()
   # >>> browser end-to-end tests: once tests/e2e/ exists, install chromium (and node) too.
-  if [[ -d tests/e2e ]]; then
+  if [[ -d tests/e2e || -d tests/browser ]]; then
     args+=(--browser)
   fi
   # <<<
   scripts/install-deps.sh "${args[@]}"
+  # playwright-core for tests/browser, pinned by its package-lock.json (no browser download:
+  # it drives Debian's chromium).
+  if [[ -f tests/browser/package-lock.json && ! -d tests/browser/node_modules/playwright-core ]]; then
+    (cd tests/browser && npm ci --no-audit --no-fund)
+  fi
 }
 
 build() {

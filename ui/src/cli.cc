@@ -21,6 +21,8 @@
 #include "postgres_sources.h"
 #include "routing_config.h"
 #include "search_api.h"
+#include "report_command.h"
+#include "report_service.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
 #include "tidemark/collector/openlineage.h"
@@ -63,10 +65,6 @@ constexpr PlannedCommand kPlannedCommands[] = {
      "the store idempotently. Available now: tidemark [--config FILE] collect postgres [name...] "
      "reads the config's sources.postgres warehouses (columns, row counts, sizes, last "
      "changes)."},
-    {"report", "Render the nightly report (planned)",
-     "tidemark report [--since 24h] [--out FILE] will render the nightly report: freshness, "
-     "volume and schema changes, open incidents and their owners, per the config file's "
-     "`report:` section, to a file or standard output."},
 };
 
 std::string Describe(const Status& status) {
@@ -491,6 +489,20 @@ int RunServe(const Config& config, bool demo) {
   scheduler_options.delivery.worker = "tidemark-" + std::to_string(::getpid());
   pipeline::Scheduler scheduler(**store, model::SystemClock(), routing, scheduler_options);
   scheduler.Start();
+  auto report_config = ReportScheduleFrom(config);
+  if (!report_config.ok()) return Fail(Describe(report_config.status()), kExitUsage);
+  std::unique_ptr<ReportScheduler> report_scheduler;  // stopped after Run() returns
+  if (report_config->enabled) {
+    if (Status status = AddReportRoutes((*service)->router(), report_config->dir); !status.ok()) {
+      spdlog::error("cannot register routes: {}", Describe(status));
+      return kExitFailure;
+    }
+    auto started = ReportScheduler::Start(**store, *report_config, model::SystemClock());
+    if (!started.ok()) return Fail(Describe(started.status()), kExitUsage);
+    report_scheduler = std::move(started).value();
+    spdlog::info("nightly report on \"{}\" ({}), kept in {}, served at /reports/",
+                 report_config->schedule, report_config->time_zone, report_config->dir);
+  }
   auto schema = (*store)->SchemaVersion();
   const std::string address = HostPortText(options->server, (*service)->port());
   spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
@@ -603,6 +615,18 @@ int RunCli(int argc, char** argv) {
   auto* routes_test = routes->add_subcommand("test", "Show which channels an incident on KEY reaches, and why");
   routes_test->add_option("key", routes_key, "Asset key or alias")->required();
   routes_test->add_flag("--json", routes_json, "Print JSON");
+  ReportArgs report_args;
+  auto* report = app.add_subcommand("report", "Render the nightly report");
+  report->footer(
+      "Headline numbers with the change from the previous window, open incidents, a chart per "
+      "anomaly, freshness, schema changes, dbt failures, slowest and most-grown models, and "
+      "the noisiest assets, read from the store.");
+  report->add_option("--since", report_args.since,
+                     "Start of the window: a duration before --until (24h, 7d) or a time");
+  report->add_option("--until", report_args.until, "End of the window: now or an ISO-8601 time");
+  report->add_option("--format", report_args.format, "html, md or json");
+  report->add_option("--out", report_args.out, "File to write (default: standard output)");
+  report->add_option("--title", report_args.title, "Title of the report");
 
   std::vector<std::pair<CLI::App*, const PlannedCommand*>> planned;
   for (const PlannedCommand& command : kPlannedCommands) {
@@ -666,6 +690,7 @@ int RunCli(int argc, char** argv) {
   if (detect->parsed()) return RunDetect(*config, detect_args);
   if (routes_test->parsed()) return RunRoutesTest(*config, routes_key, routes_json);
   if (is_collect_postgres) return RunCollectPostgres(*config, collect_postgres);
+  if (report->parsed()) return RunReport(*config, report_args);
   return RunServe(*config, demo->parsed());
 }
 

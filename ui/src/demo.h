@@ -7,9 +7,9 @@
 
 namespace tidemark::ui {
 
-// Loads the demo catalog (assets, lineage, owners, series with anomalies) into `store`.
-// Idempotent: running the demo twice on the same store leaves one copy.
-// For now a placeholder that loads nothing and returns OK; the demo-data issue replaces it.
+// Loads the demo catalog (the sales analytics stack of pipeline/demo_data.h: assets, lineage,
+// owners, 90 days of runs and series with five incidents) into `store`, anchored at the
+// current hour. Idempotent: running the demo twice in one hour leaves one copy.
 model::Status LoadDemoData(catalog::Store& store);
 
 }  // namespace tidemark::ui
