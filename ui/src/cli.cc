@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,17 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr std::string_view kDemoDb = "sqlite:./tidemark-demo.db";
+// Where `tidemark demo` writes its report (served at /reports/ unless the config has its own):
+// beside the demo's SQLite file, or in the working directory for PostgreSQL.
+std::string DemoReportDir(std::string_view db) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  std::filesystem::path base = ".";
+  if (db.substr(0, kSqlite.size()) == kSqlite) {
+    base = std::filesystem::path(db.substr(kSqlite.size())).parent_path();
+    if (base.empty()) base = ".";
+  }
+  return (base / "tidemark-demo-reports").string();
+}
 
 // Commands that exist so scripts and help text can rely on their names, ahead of the issues
 // that implement them.
@@ -453,11 +465,19 @@ int RunServe(const Config& config, bool demo) {
     spdlog::error("cannot open store {}: {}", config.db, Describe(store.status()));
     return ExitCodeFor(store.status());
   }
+  auto alerting = LoadAlertingConfig(config, ProcessEnvironment());
+  if (!alerting.ok()) return Fail(Describe(alerting.status()), kExitUsage);
+  const pipeline::RoutingConfig& routing = alerting->routing;
+  auto report_config = ReportScheduleFrom(config);
+  if (!report_config.ok()) return Fail(Describe(report_config.status()), kExitUsage);
+  std::optional<DemoOutcome> demo_outcome;
   if (demo) {
-    if (Status status = LoadDemoData(**store); !status.ok()) {
-      spdlog::error("cannot load demo data: {}", Describe(status));
+    auto prepared = PrepareDemo(**store, routing, DemoReportDir(config.db));
+    if (!prepared.ok()) {
+      spdlog::error("cannot prepare the demo: {}", Describe(prepared.status()));
       return kExitFailure;
     }
+    demo_outcome = std::move(prepared).value();
   }
   auto options = ServiceOptionsFrom(config);
   if (!options.ok()) return Fail(Describe(options.status()), kExitUsage);
@@ -475,9 +495,6 @@ int RunServe(const Config& config, bool demo) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;
   }
-  auto alerting = LoadAlertingConfig(config, ProcessEnvironment());
-  if (!alerting.ok()) return Fail(Describe(alerting.status()), kExitUsage);
-  const pipeline::RoutingConfig& routing = alerting->routing;
   if (Status status = AddIncidentRoutes((*service)->router(), **store, model::SystemClock(), routing);
       !status.ok()) {
     spdlog::error("cannot register routes: {}", Describe(status));
@@ -489,8 +506,6 @@ int RunServe(const Config& config, bool demo) {
   scheduler_options.delivery.worker = "tidemark-" + std::to_string(::getpid());
   pipeline::Scheduler scheduler(**store, model::SystemClock(), routing, scheduler_options);
   scheduler.Start();
-  auto report_config = ReportScheduleFrom(config);
-  if (!report_config.ok()) return Fail(Describe(report_config.status()), kExitUsage);
   std::unique_ptr<ReportScheduler> report_scheduler;  // stopped after Run() returns
   if (report_config->enabled) {
     if (Status status = AddReportRoutes((*service)->router(), report_config->dir); !status.ok()) {
@@ -503,12 +518,25 @@ int RunServe(const Config& config, bool demo) {
     spdlog::info("nightly report on \"{}\" ({}), kept in {}, served at /reports/",
                  report_config->schedule, report_config->time_zone, report_config->dir);
   }
+  if (demo_outcome && !report_config->enabled) {
+    if (Status status = AddReportRoutes((*service)->router(), demo_outcome->report_dir);
+        !status.ok()) {
+      spdlog::error("cannot register routes: {}", Describe(status));
+      return kExitFailure;
+    }
+  }
   auto schema = (*store)->SchemaVersion();
   const std::string address = HostPortText(options->server, (*service)->port());
   spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
                schema.ok() ? std::to_string(*schema) : "?");
-  if (demo) {
+  if (demo_outcome) {
     std::printf("Tidemark demo: open http://%s/\n", address.c_str());
+    std::printf("  %lld anomalies, %lld open incidents: http://%s/api/v1/incidents\n",
+                demo_outcome->anomalies, demo_outcome->open_incidents, address.c_str());
+    std::printf("  search: http://%s/api/v1/search?q=purchases\n", address.c_str());
+    std::printf("  report: http://%s/reports/%s (file %s/%s)\n", address.c_str(),
+                demo_outcome->report_file.c_str(), demo_outcome->report_dir.c_str(),
+                demo_outcome->report_file.c_str());
     std::fflush(stdout);
   }
   (*service)->Run();
