@@ -13,7 +13,7 @@ using model::Status;
 
 std::string DeliveryStats::ToJson() const {
   nlohmann::json j = {{"claimed", claimed}, {"delivered", delivered}, {"retried", retried},
-                      {"dead", dead}};
+                      {"dead", dead}, {"lease_lost", lease_lost}};
   return j.dump();
 }
 
@@ -57,7 +57,14 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
           error = res.status().message();
           permanent = res.status().IsInvalidArgument();
         } else if (res->status >= 200 && res->status < 300) {
-          TM_RETURN_IF_ERROR(store_.MarkAlertDelivered(alert.id, options_.worker, clock_.Now()));
+          Status marked = store_.MarkAlertDelivered(alert.id, options_.worker, clock_.Now());
+          if (marked.IsInvalidArgument()) {
+            // The lease expired and another worker took the alert: it will send it again,
+            // with the same idempotency key. Nothing to record here.
+            ++stats.lease_lost;
+            continue;
+          }
+          TM_RETURN_IF_ERROR(marked);
           ++stats.delivered;
           continue;
         } else {
@@ -73,7 +80,12 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
     auto wait = retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after)
                             : Backoff(alert.attempts);
     const auto retry_at = clock_.Now() + std::chrono::duration_cast<std::chrono::microseconds>(wait);
-    TM_RETURN_IF_ERROR(store_.MarkAlertFailed(alert.id, options_.worker, error, retry_at, dead));
+    Status marked = store_.MarkAlertFailed(alert.id, options_.worker, error, retry_at, dead);
+    if (marked.IsInvalidArgument()) {
+      ++stats.lease_lost;
+      continue;
+    }
+    TM_RETURN_IF_ERROR(marked);
     ++(dead ? stats.dead : stats.retried);
   }
   return stats;
@@ -87,6 +99,7 @@ Result<DeliveryStats> Deliverer::Drain(int max_rounds) {
     total.delivered += s.delivered;
     total.retried += s.retried;
     total.dead += s.dead;
+    total.lease_lost += s.lease_lost;
     if (s.claimed == 0) break;
   }
   return total;

@@ -45,6 +45,7 @@ struct DeliveryStats {
   long long delivered = 0;
   long long retried = 0;
   long long dead = 0;
+  long long lease_lost = 0;  // sent, but the lease had passed to another worker meanwhile
   std::string ToJson() const;
 };
 
