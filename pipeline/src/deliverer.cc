@@ -11,6 +11,9 @@ namespace tidemark::pipeline {
 using model::Result;
 using model::Status;
 
+// Successful deliveries recorded per commit: few enough that a crash re-sends little.
+constexpr size_t kRecordEvery = 32;
+
 std::string DeliveryStats::ToJson() const {
   nlohmann::json j = {{"claimed", claimed}, {"delivered", delivered}, {"retried", retried},
                       {"dead", dead}, {"lease_lost", lease_lost}};
@@ -36,6 +39,18 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
   TM_ASSIGN_OR_RETURN(auto alerts, store_.ClaimAlerts(options_.worker, options_.batch,
                                                        clock_.Now(), options_.lease));
   stats.claimed = static_cast<long long>(alerts.size());
+  // Deliveries are recorded in groups (one commit each) rather than one commit per alert.
+  std::vector<std::string> sent;
+  auto record = [&]() -> Status {
+    if (sent.empty()) return Status::Ok();
+    // An alert whose lease passed to another worker meanwhile is not recorded here: that
+    // worker sends it again, with the same idempotency key.
+    TM_ASSIGN_OR_RETURN(auto done, store_.MarkAlertsDelivered(sent, options_.worker, clock_.Now()));
+    stats.delivered += static_cast<long long>(done.size());
+    stats.lease_lost += static_cast<long long>(sent.size() - done.size());
+    sent.clear();
+    return Status::Ok();
+  };
   for (const model::Alert& alert : alerts) {
     std::string error;
     bool permanent = false;
@@ -57,15 +72,8 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
           error = res.status().message();
           permanent = res.status().IsInvalidArgument();
         } else if (res->status >= 200 && res->status < 300) {
-          Status marked = store_.MarkAlertDelivered(alert.id, options_.worker, clock_.Now());
-          if (marked.IsInvalidArgument()) {
-            // The lease expired and another worker took the alert: it will send it again,
-            // with the same idempotency key. Nothing to record here.
-            ++stats.lease_lost;
-            continue;
-          }
-          TM_RETURN_IF_ERROR(marked);
-          ++stats.delivered;
+          sent.push_back(alert.id);
+          if (sent.size() >= kRecordEvery) TM_RETURN_IF_ERROR(record());
           continue;
         } else {
           error = "HTTP " + std::to_string(res->status);
@@ -88,6 +96,7 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
     TM_RETURN_IF_ERROR(marked);
     ++(dead ? stats.dead : stats.retried);
   }
+  TM_RETURN_IF_ERROR(record());
   return stats;
 }
 
