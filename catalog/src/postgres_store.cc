@@ -1948,6 +1948,22 @@ class PostgresStore final : public Store {
     });
   }
 
+  Result<std::vector<std::string>> MarkAlertsDelivered(const std::vector<std::string>& alert_ids,
+                                                       std::string_view worker,
+                                                       Timestamp now) override {
+    return Transact<pqxx::work>(
+        "mark alerts delivered", [&](PgTx& tx) -> Result<std::vector<std::string>> {
+          std::vector<std::string> done;
+          for (const std::string& id : alert_ids) {
+            if (tx.Exec(kAlertDelivered, id, std::string(worker), model::ToMicros(now))
+                    .affected_rows() > 0) {
+              done.push_back(id);
+            }
+          }
+          return done;
+        });
+  }
+
   Status MarkAlertFailed(std::string_view alert_id, std::string_view worker, std::string_view error,
                          Timestamp retry_at, bool dead) override {
     return FinishAlert("mark alert failed", alert_id, [&](PgTx& tx) {

@@ -1174,6 +1174,21 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<std::vector<std::string>> MarkAlertsDelivered(const std::vector<std::string>& alert_ids,
+                                                       std::string_view worker,
+                                                       Timestamp now) override {
+    return WithWriterTxn([&](SqliteDb& db) -> Result<std::vector<std::string>> {
+      std::vector<std::string> done;
+      for (const std::string& id : alert_ids) {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kAlertDelivered));
+        s.Bind(1, id).Bind(2, worker).Bind(3, now);
+        TM_RETURN_IF_ERROR(s.Run());
+        if (db.Changes() > 0) done.push_back(id);
+      }
+      return done;
+    });
+  }
+
   Status MarkAlertFailed(std::string_view alert_id, std::string_view worker,
                          std::string_view error, Timestamp retry_at, bool dead) override {
     return FinishAlert(alert_id, [&](SqliteDb& db) -> Status {

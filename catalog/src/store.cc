@@ -32,4 +32,18 @@ Result<MigrationReport> Migrate(const StoreOptions& options) {
   return report;
 }
 
+Result<std::vector<std::string>> Store::MarkAlertsDelivered(
+    const std::vector<std::string>& alert_ids, std::string_view worker, model::Timestamp now) {
+  std::vector<std::string> done;
+  for (const std::string& id : alert_ids) {
+    Status s = MarkAlertDelivered(id, worker, now);
+    if (s.ok()) {
+      done.push_back(id);
+    } else if (!s.IsInvalidArgument() && !s.IsNotFound()) {
+      return s;
+    }
+  }
+  return done;
+}
+
 }  // namespace tidemark::catalog

@@ -11,9 +11,12 @@ namespace tidemark::pipeline {
 using model::Result;
 using model::Status;
 
+// Successful deliveries recorded per commit: few enough that a crash re-sends little.
+constexpr size_t kRecordEvery = 32;
+
 std::string DeliveryStats::ToJson() const {
   nlohmann::json j = {{"claimed", claimed}, {"delivered", delivered}, {"retried", retried},
-                      {"dead", dead}};
+                      {"dead", dead}, {"lease_lost", lease_lost}};
   return j.dump();
 }
 
@@ -36,6 +39,18 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
   TM_ASSIGN_OR_RETURN(auto alerts, store_.ClaimAlerts(options_.worker, options_.batch,
                                                        clock_.Now(), options_.lease));
   stats.claimed = static_cast<long long>(alerts.size());
+  // Deliveries are recorded in groups (one commit each) rather than one commit per alert.
+  std::vector<std::string> sent;
+  auto record = [&]() -> Status {
+    if (sent.empty()) return Status::Ok();
+    // An alert whose lease passed to another worker meanwhile is not recorded here: that
+    // worker sends it again, with the same idempotency key.
+    TM_ASSIGN_OR_RETURN(auto done, store_.MarkAlertsDelivered(sent, options_.worker, clock_.Now()));
+    stats.delivered += static_cast<long long>(done.size());
+    stats.lease_lost += static_cast<long long>(sent.size() - done.size());
+    sent.clear();
+    return Status::Ok();
+  };
   for (const model::Alert& alert : alerts) {
     std::string error;
     bool permanent = false;
@@ -57,8 +72,8 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
           error = res.status().message();
           permanent = res.status().IsInvalidArgument();
         } else if (res->status >= 200 && res->status < 300) {
-          TM_RETURN_IF_ERROR(store_.MarkAlertDelivered(alert.id, options_.worker, clock_.Now()));
-          ++stats.delivered;
+          sent.push_back(alert.id);
+          if (sent.size() >= kRecordEvery) TM_RETURN_IF_ERROR(record());
           continue;
         } else {
           error = "HTTP " + std::to_string(res->status);
@@ -73,9 +88,15 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
     auto wait = retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after)
                             : Backoff(alert.attempts);
     const auto retry_at = clock_.Now() + std::chrono::duration_cast<std::chrono::microseconds>(wait);
-    TM_RETURN_IF_ERROR(store_.MarkAlertFailed(alert.id, options_.worker, error, retry_at, dead));
+    Status marked = store_.MarkAlertFailed(alert.id, options_.worker, error, retry_at, dead);
+    if (marked.IsInvalidArgument()) {
+      ++stats.lease_lost;
+      continue;
+    }
+    TM_RETURN_IF_ERROR(marked);
     ++(dead ? stats.dead : stats.retried);
   }
+  TM_RETURN_IF_ERROR(record());
   return stats;
 }
 
@@ -87,6 +108,7 @@ Result<DeliveryStats> Deliverer::Drain(int max_rounds) {
     total.delivered += s.delivered;
     total.retried += s.retried;
     total.dead += s.dead;
+    total.lease_lost += s.lease_lost;
     if (s.claimed == 0) break;
   }
   return total;

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <charconv>
+#include <vector>
 
 namespace tidemark::pipeline {
 namespace {
@@ -58,6 +59,10 @@ Result<Target> ParseUrl(std::string_view url) {
   }
   if (t.host.size() > 2 && t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
   if (t.host.empty() || t.port.empty()) return Status::InvalidArgument("channel URL has no host");
+  if (t.port.size() > 5 || t.port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(t.port) > 65535) {
+    return Status::InvalidArgument("channel URL has a bad port");
+  }
   return t;
 }
 
@@ -102,9 +107,18 @@ asio::awaitable<Status> Post(const Target& t, http::request<http::string_body>& 
                              ssl::context* tls, HttpResult& out) {
   auto ex = co_await asio::this_coro::executor;
   beast::error_code ec;
-  tcp::resolver resolver(ex);
-  auto endpoints = co_await resolver.async_resolve(t.host, t.port, Capture(ec));
-  if (ec) co_return NetError("resolve " + t.host, ec);
+  // A literal address needs no resolver (whose async form starts a thread per context).
+  std::vector<tcp::endpoint> endpoints;
+  const auto address = asio::ip::make_address(t.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, static_cast<unsigned short>(std::stoi(t.port)));
+  } else {
+    ec = {};
+    tcp::resolver resolver(ex);
+    auto results = co_await resolver.async_resolve(t.host, t.port, Capture(ec));
+    if (ec) co_return NetError("resolve " + t.host, ec);
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
   if (!tls) {
     beast::tcp_stream stream(ex);
     stream.expires_at(deadline);

@@ -222,7 +222,7 @@ class Updater {
   Status Impact(Working& w);
   Result<bool> Recovered(const json& symptom);
   Status Advance(Working& w);
-  Status Save(Working& w);
+  Status Save(Working& w, catalog::WriteBatch& batch);
 
   catalog::Store& store_;
   const Timestamp now_;
@@ -419,7 +419,7 @@ Status Updater::Advance(Working& w) {
   return Status::Ok();
 }
 
-Status Updater::Save(Working& w) {
+Status Updater::Save(Working& w, catalog::WriteBatch& batch) {
   if (!w.changed && w.events.empty()) return Status::Ok();
   std::vector<std::string> events;
   events.swap(w.events);
@@ -428,15 +428,12 @@ Status Updater::Save(Working& w) {
   for (const AssetKey& k : w.assets) assets.push_back(k.ToString());
   w.props["assets"] = assets;
   w.props["last_symptom_at"] = Ts(w.last_symptom);
-  catalog::WriteBatch batch;
   for (const std::string& e : events) {
     TM_RETURN_IF_ERROR(announcer_.Announce(w, e, batch, summary_.alerts_enqueued));
   }
   w.inc.properties = w.props.dump();
   batch.PutIncident(w.inc);
   for (const model::Anomaly& a : w.joined) batch.PutAnomaly(a);
-  TM_ASSIGN_OR_RETURN(auto written, store_.Write(batch));
-  (void)written;
   return Status::Ok();
 }
 
@@ -454,9 +451,16 @@ Result<IncidentSummary> Updater::Run() {
     return std::tie(x.ts, x.id) < std::tie(y.ts, y.id);
   });
   for (const model::Anomaly& a : pending) TM_RETURN_IF_ERROR(Group(a));
+  // Every decision of this run — incidents, anomaly links, alerts — in one transaction: a
+  // crash leaves either all of it or none, and the next run decides again the same way.
+  catalog::WriteBatch batch;
   for (Working& w : working_) {
     TM_RETURN_IF_ERROR(Advance(w));
-    TM_RETURN_IF_ERROR(Save(w));
+    TM_RETURN_IF_ERROR(Save(w, batch));
+  }
+  if (!batch.empty()) {
+    TM_ASSIGN_OR_RETURN(auto written, store_.Write(batch));
+    (void)written;
   }
   return std::move(summary_);
 }

@@ -701,5 +701,26 @@ TYPED_TEST(StoreTest, ConcurrentReadersAndWritersSeeWholeBatches) {
   EXPECT_EQ(bad.load(), 0) << "a reader saw a half-written column set";
 }
 
+TYPED_TEST(StoreTest, MarkAlertsDeliveredRecordsOnlyTheWorkersLeases) {
+  WriteBatch b;
+  for (int i = 0; i < 4; ++i) b.EnqueueAlert(MakeAlert(i, kT0));
+  this->MustWrite(b);
+  auto mine = this->store_->ClaimAlerts("w1", 3, kT0, seconds(30));
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 3u);
+  auto theirs = this->store_->ClaimAlerts("w2", 3, kT0, seconds(30));
+  ASSERT_EQ(theirs->size(), 1u);
+  auto done = this->store_->MarkAlertsDelivered(
+      {"alert-0", "alert-1", (*theirs)[0].id, "alert-404"}, "w1", kT0 + seconds(1));
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(*done, (std::vector<std::string>{"alert-0", "alert-1"}));
+  auto delivered = this->store_->ListAlerts(model::AlertState::kDelivered, 10);
+  ASSERT_EQ(delivered->size(), 2u);
+  EXPECT_EQ((*delivered)[0].attempts, 1);
+  EXPECT_TRUE((*delivered)[0].delivered_at.has_value());
+  // Marking again changes nothing.
+  EXPECT_TRUE(this->store_->MarkAlertsDelivered({"alert-0"}, "w1", kT0 + seconds(2))->empty());
+}
+
 }  // namespace
 }  // namespace tidemark::catalog

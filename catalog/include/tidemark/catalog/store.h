@@ -139,6 +139,13 @@ class Store {
                                  bool dead) = 0;
   virtual Result<std::vector<model::Alert>> ListAlerts(std::optional<model::AlertState> state,
                                                        size_t limit) = 0;
+  // Records the delivery of several alerts in one transaction (one commit instead of one per
+  // alert: the dispatcher's hot path). Returns the ids that were still leased to `worker` and
+  // are now delivered; the others (lease lost, unknown, already done) are left unchanged.
+  // The default loops over MarkAlertDelivered (one commit each), so wrappers need not
+  // implement it; both stores override it with one transaction.
+  virtual Result<std::vector<std::string>> MarkAlertsDelivered(
+      const std::vector<std::string>& alert_ids, std::string_view worker, model::Timestamp now);
 
   // Checkpoints -------------------------------------------------------------------------------
   // NotFound when none is stored under (scope, key).

@@ -4,7 +4,8 @@
 //
 // DeliverOnce claims up to `batch` due alerts under a lease (Store::ClaimAlerts: two workers,
 // even in two processes on one PostgreSQL, never hold the same alert), renders each for its
-// channel (notifier.h) and POSTs it. A 2xx marks it delivered. Anything else — a network
+// channel (notifier.h) and POSTs it. A 2xx marks it delivered (recorded in groups of up to 32,
+// one commit each: Store::MarkAlertsDelivered). Anything else — a network
 // error, a timeout, a 5xx, a 429, a redirect (never followed) — records the attempt and
 // schedules a retry after an exponential backoff with full jitter (base · 2^attempts, capped,
 // a random point in its upper half), or after the receiver's Retry-After when it sends one;
@@ -45,6 +46,7 @@ struct DeliveryStats {
   long long delivered = 0;
   long long retried = 0;
   long long dead = 0;
+  long long lease_lost = 0;  // sent, but the lease had passed to another worker meanwhile
   std::string ToJson() const;
 };
 

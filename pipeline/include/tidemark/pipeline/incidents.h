@@ -17,8 +17,9 @@
 // `recover_runs` latest runs, a schema change is `schema_quiet` old; or by hand
 // (ResolveIncident). AcknowledgeIncident stops reminders.
 //
-// Alerts: each decision writes the incident, its anomalies' links and the alerts to every
-// routed channel in one transaction (the durable outbox; catalog::Store::Write). Events:
+// Alerts: the decisions of one UpdateIncidents run (incidents, their anomalies' links and the
+// alerts to every routed channel) are written in one transaction (the durable outbox;
+// catalog::Store::Write); each manual transition is one transaction of its own. Events:
 // "opened" when opened; "updated" when symptoms join, at most once per `suppress` (a join
 // inside the interval is announced by the next run after it); "reminder" every `renotify`
 // while open and not acknowledged (0: never); "acknowledged"; "resolved". Every alert
