@@ -315,6 +315,8 @@ TEST(CliTest, StoreFailureNeverPrintsThePassword) {
   EXPECT_EQ(outcome.err.find("hunter2"), std::string::npos) << outcome.err;
 }
 
+}  // namespace
+}  // namespace tidemark::test
 
 namespace tidemark::test {
 namespace {
