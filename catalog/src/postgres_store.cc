@@ -32,6 +32,7 @@
 #include "pg_pool.h"
 #include "pg_schema.h"
 #include "search_engine.h"
+#include "lineage_walk.h"
 #include "store_rules.h"
 #include "store_url.h"
 #include "tidemark/catalog/store.h"
@@ -399,11 +400,20 @@ constexpr PgStatement kUpsertCheckpoint{
         " VALUES ($1, $2, $3, tm_timestamp($4))"
         " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
         "   updated_at = excluded.updated_at"};
+constexpr PgStatement kCreateCheckpoint{
+    .name = "create_checkpoint",
+    .sql = "INSERT INTO checkpoints (scope, key, value, updated_at)"
+           " VALUES ($1, $2, '', tm_timestamp($3)) ON CONFLICT (scope, key) DO NOTHING"};
+constexpr PgStatement kLockCheckpoint{
+    .name = "lock_checkpoint",
+    .sql = "SELECT value FROM checkpoints WHERE scope = $1 AND key = $2 FOR UPDATE"};
 #define TM_CHECKPOINT_SELECT "SELECT scope, key, value, tm_micros(updated_at) FROM checkpoints"
 constexpr PgStatement kSelectCheckpoint{
     .name = "select_checkpoint", .sql = TM_CHECKPOINT_SELECT " WHERE scope = $1 AND key = $2"};
 constexpr PgStatement kSelectCheckpoints{
     .name = "select_checkpoints", .sql = TM_CHECKPOINT_SELECT " WHERE scope = $1 ORDER BY key"};
+constexpr PgStatement kCountAlerts{
+    .name = "count_alerts", .sql = "SELECT state, count(*) FROM alerts GROUP BY state"};
 constexpr PgStatement kCounts{
     .name = "counts",
     .sql =
@@ -846,6 +856,10 @@ class BatchWriter {
   std::vector<std::string>& new_typos() { return new_typos_; }
 
   Result<WriteSummary> Apply(const WriteBatch& b) {
+    for (auto* c : InLockOrder(b.expected_checkpoints(),
+                               [](auto& c) { return std::tie(c.scope, c.key); })) {
+      TM_RETURN_IF_ERROR(CheckExpected(*c));
+    }
     for (auto* o : InLockOrder(b.owners(), [](auto& o) { return std::tie(o.id); })) {
       TM_RETURN_IF_ERROR(PutOwner(*o));
     }
@@ -1310,6 +1324,16 @@ class BatchWriter {
     return Status::Ok();
   }
 
+  // Creates the row if missing (waiting for a concurrent creator), then locks it until
+  // commit: a concurrent writer expecting the same value waits here, and then reads the
+  // value this transaction committed (READ COMMITTED re-reads a row it waited for).
+  Status CheckExpected(const Checkpoint& c) {
+    tx_.Exec(kCreateCheckpoint, c.scope, c.key, now_);
+    pqxx::result rows = tx_.Exec(kLockCheckpoint, c.scope, c.key);
+    const std::string found = rows.empty() ? std::string() : rows[0][0].c_str();
+    return found == c.value ? Status::Ok() : CheckpointConflict(c, found);
+  }
+
   Status PutCheckpoint(const Checkpoint& c) {
     if (c.scope.empty() || c.key.empty()) {
       return Status::InvalidArgument("a checkpoint needs a scope and a key", "checkpoints");
@@ -1732,6 +1756,14 @@ class PostgresStore final : public Store {
     });
   }
 
+  Result<LineageSubgraph> WalkLineage(const std::vector<AssetKey>& starts, Direction direction,
+                                      int depth, size_t max_nodes) override {
+    return Read("walk lineage", [&](PgTx& tx) -> Result<LineageSubgraph> {
+      PgReader reader(tx);
+      return RunLineageWalk(starts, direction, depth, max_nodes, reader);
+    });
+  }
+
   Result<ImpactReport> Impact(const AssetKey& key, size_t max_nodes) override {
     return Read("impact", [&](PgTx& tx) -> Result<ImpactReport> {
       PgReader reader(tx);
@@ -1996,6 +2028,16 @@ class PostgresStore final : public Store {
   Result<std::vector<Checkpoint>> ListCheckpoints(std::string_view scope) override {
     return ReadList<Checkpoint>("list checkpoints", kSelectCheckpoints, std::string(scope),
                                 ReadCheckpoint);
+  }
+
+  Result<AlertCounts> CountAlerts() override {
+    return Read("count alerts", [](PgTx& tx) -> Result<AlertCounts> {
+      AlertCounts c;
+      for (const pqxx::row& r : tx.Exec(kCountAlerts)) {
+        AddAlertCount(c, r[0].c_str(), Int(r[1]));
+      }
+      return c;
+    });
   }
 
   Result<StoreCounts> Counts() override {

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lineage_walk.h"
 #include "sqlite_db.h"
 #include "sqlite_schema.h"
 #include "sqlite_search.h"
@@ -246,6 +247,7 @@ constexpr char kSelectCheckpoints[] =
 constexpr char kHasMigrationsTable[] =
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr char kSchemaVersionSql[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
+constexpr char kCountAlertsSql[] = "SELECT state, count(*) FROM alerts GROUP BY state";
 constexpr char kCountsSql[] =
     "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM columns),"
     " (SELECT count(*) FROM lineage_edges), (SELECT count(*) FROM owners),"
@@ -458,6 +460,7 @@ class BatchApplier {
   std::vector<std::string>& new_typos() { return new_typos_; }
 
   Result<WriteSummary> Apply(const WriteBatch& b) {
+    for (const auto& c : b.expected_checkpoints()) TM_RETURN_IF_ERROR(CheckExpected(c));
     for (const auto& o : b.owners()) TM_RETURN_IF_ERROR(PutOwner(o));
     for (const auto& a : b.assets()) TM_RETURN_IF_ERROR(PutAsset(a));
     for (const auto& [alias, key] : b.aliases()) TM_RETURN_IF_ERROR(PutAlias(alias, key));
@@ -866,6 +869,15 @@ class BatchApplier {
     return Status::Ok();
   }
 
+  // The writer holds the database (BEGIN IMMEDIATE) until commit: nobody changes it meanwhile.
+  Status CheckExpected(const Checkpoint& c) {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectCheckpoint));
+    s.Bind(1, c.scope).Bind(2, c.key);
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    const std::string found = row ? s.Text(2) : std::string();
+    return found == c.value ? Status::Ok() : CheckpointConflict(c, found);
+  }
+
   Status PutCheckpoint(const Checkpoint& c) {
     if (c.scope.empty() || c.key.empty()) {
       return Status::InvalidArgument("a checkpoint needs a scope and a key", "checkpoints");
@@ -1255,6 +1267,14 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<LineageSubgraph> WalkLineage(const std::vector<AssetKey>& starts, Direction direction,
+                                      int depth, size_t max_nodes) override {
+    return WithReadTxn([&](SqliteDb& db) -> Result<LineageSubgraph> {
+      auto reader = NewSqliteLineageReader(db);
+      return RunLineageWalk(starts, direction, depth, max_nodes, *reader);
+    });
+  }
+
   Result<ImpactReport> Impact(const AssetKey& key, size_t max_nodes) override {
     return WithReadTxn([&](SqliteDb& db) -> Result<ImpactReport> {
       auto reader = NewSqliteLineageReader(db);
@@ -1306,6 +1326,19 @@ class SqliteStore final : public Store {
     Status st = RebuildSearchIndexLocked();
     TM_RETURN_IF_ERROR(writer_->Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
     return st;
+  }
+
+  Result<AlertCounts> CountAlerts() override {
+    return WithReader([](SqliteDb& db) -> Result<AlertCounts> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kCountAlertsSql));
+      AlertCounts c;
+      for (;;) {
+        TM_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        AddAlertCount(c, s.Text(0), s.Int(1));
+      }
+      return c;
+    });
   }
 
   Result<StoreCounts> Counts() override {

@@ -1,5 +1,8 @@
 #include "tidemark/catalog/store.h"
 
+#include <algorithm>
+#include <map>
+
 #include "store_url.h"
 
 namespace tidemark::catalog {
@@ -44,6 +47,66 @@ Result<std::vector<std::string>> Store::MarkAlertsDelivered(
     }
   }
   return done;
+}
+
+Result<LineageSubgraph> Store::WalkLineage(const std::vector<model::AssetKey>& starts,
+                                           Direction direction, int depth, size_t max_nodes) {
+  LineageSubgraph out;
+  std::map<model::AssetKey, std::uint32_t> index;
+  std::vector<std::uint32_t> frontier;
+  auto add = [&](const model::AssetKey& key) -> std::optional<std::uint32_t> {
+    auto it = index.find(key);
+    if (it != index.end()) return it->second;
+    if (out.keys.size() >= max_nodes) {
+      out.truncated = true;
+      return std::nullopt;
+    }
+    const auto i = static_cast<std::uint32_t>(out.keys.size());
+    index.emplace(key, i);
+    out.keys.push_back(key);
+    frontier.push_back(i);
+    return i;
+  };
+  for (const model::AssetKey& key : starts) {
+    auto asset = GetAsset(key);
+    if (asset.status().IsNotFound()) continue;
+    TM_RETURN_IF_ERROR(asset.status());
+    add(key);
+  }
+  const bool upstream = direction == Direction::kUpstream;
+  for (int hop = 0; hop < depth && !frontier.empty(); ++hop) {
+    std::vector<std::uint32_t> level;
+    level.swap(frontier);
+    for (std::uint32_t from : level) {
+      TM_ASSIGN_OR_RETURN(auto edges, GetEdges(model::AssetKey(out.keys[from]), direction));
+      for (const model::LineageEdge& e : edges) {
+        const model::AssetKey& next = upstream ? e.upstream : e.downstream;
+        if (next.empty() || next == out.keys[from]) continue;
+        std::optional<std::uint32_t> to = add(next);
+        if (to) out.edges.emplace_back(upstream ? *to : from, upstream ? from : *to);
+      }
+    }
+  }
+  std::sort(out.edges.begin(), out.edges.end());
+  out.edges.erase(std::unique(out.edges.begin(), out.edges.end()), out.edges.end());
+  for (const model::AssetKey& key : out.keys) {
+    auto asset = GetAsset(key);
+    if (!asset.ok() && !asset.status().IsNotFound()) return asset.status();
+    out.kinds.emplace_back(asset.ok() ? model::AssetKindName(asset->kind) : "dataset");
+    out.names.push_back(asset.ok() && !asset->name.empty() ? asset->name : key.name);
+  }
+  return out;
+}
+
+Result<AlertCounts> Store::CountAlerts() {
+  AlertCounts counts;
+  for (auto [state, count] : {std::pair{model::AlertState::kPending, &counts.pending},
+                              std::pair{model::AlertState::kDelivered, &counts.delivered},
+                              std::pair{model::AlertState::kDead, &counts.dead}}) {
+    TM_ASSIGN_OR_RETURN(auto alerts, ListAlerts(state, static_cast<size_t>(-1) / 2));
+    *count = static_cast<long long>(alerts.size());
+  }
+  return counts;
 }
 
 }  // namespace tidemark::catalog

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "tidemark/catalog/store.h"
 #include "tidemark/model/run.h"
 #include "tidemark/model/status.h"
 
@@ -25,5 +26,21 @@ model::Run MergeRun(const model::Run& stored, const model::Run& incoming);
 // Checks that `text` is a JSON object (empty means {}) and returns it as given.
 // InvalidArgument naming `where` otherwise.
 model::Result<std::string> NormalizeJsonObject(std::string_view text, std::string_view where);
+
+// The failure of a write whose expected checkpoint (WriteBatch::ExpectCheckpoint) holds
+// `found` instead of what the batch expected.
+inline Status CheckpointConflict(const Checkpoint& expected, std::string_view found) {
+  return Status::AlreadyExists("checkpoint changed by another writer (expected \"" +
+                                   expected.value + "\", found \"" + std::string(found) + "\")",
+                               "checkpoints/" + expected.scope + "/" + expected.key);
+}
+
+// Adds `count` alerts of the state named `state` ("pending", "delivered", "dead") to
+// `counts`; other names are ignored.
+inline void AddAlertCount(AlertCounts& counts, std::string_view state, long long count) {
+  if (state == "pending") counts.pending += count;
+  if (state == "delivered") counts.delivered += count;
+  if (state == "dead") counts.dead += count;
+}
 
 }  // namespace tidemark::catalog

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 namespace tidemark::pipeline {
@@ -19,6 +21,11 @@ using model::Status;
 using model::Timestamp;
 
 constexpr size_t kShownSymptoms = 5;
+// Every write of incident decisions expects the version it read and bumps it (optimistic
+// concurrency): two instances grouping at once cannot both act on the same view.
+constexpr char kVersionScope[] = "incidents";
+constexpr char kVersionKey[] = "version";
+constexpr int kConflictAttempts = 5;
 constexpr size_t kMaxVisited = 200000;
 constexpr size_t kKindLookups = 200;
 
@@ -49,45 +56,141 @@ json SymptomJson(const model::Anomaly& a) {
           {"explanation", a.explanation}, {"recovered", false}};
 }
 
-// Walks the lineage graph from `start` in `direction`, at most `depth` hops.
-class Lineage {
+// The incidents' version as stored ("" before the first decision).
+Result<std::string> ReadVersion(catalog::Store& store) {
+  auto c = store.GetCheckpoint(kVersionScope, kVersionKey);
+  if (c.status().IsNotFound()) return std::string();
+  TM_RETURN_IF_ERROR(c.status());
+  return c->value;
+}
+
+// Makes `batch` apply only over `version`, and bump it.
+void GuardWithVersion(catalog::WriteBatch& batch, const std::string& version) {
+  long long n = 0;
+  if (!version.empty()) n = std::strtoll(version.c_str(), nullptr, 10);
+  batch.ExpectCheckpoint(kVersionScope, kVersionKey, version);
+  batch.PutCheckpoint({kVersionScope, kVersionKey, std::to_string(n + 1), {}});
+}
+
+// Runs `attempt` again while it fails because another writer changed the incidents since it
+// read them (AlreadyExists from a guarded write).
+template <typename Fn>
+auto RetryOnConflict(Fn attempt) -> decltype(attempt()) {
+  for (int i = 1;; ++i) {
+    auto result = attempt();
+    if (result.ok() || result.status().code() != model::StatusCode::kAlreadyExists ||
+        i >= kConflictAttempts) {
+      return result;
+    }
+  }
+}
+
+// The lineage one grouping run needs, read in bulk — Store::WalkLineage reads one round per
+// hop for every start at once, where walking per asset cost one read per node visited — and
+// walked in memory. Node ids index the loaded keys; a key without lineage gets an isolated id.
+class LineageIndex {
  public:
-  explicit Lineage(catalog::Store& store) : store_(store) {}
+  explicit LineageIndex(catalog::Store& store) : store_(store) {}
 
-  Result<const std::set<AssetKey>*> Upstream(const AssetKey& start, int depth) {
-    auto it = upstream_.find(start);
-    if (it != upstream_.end()) return &it->second;
-    TM_ASSIGN_OR_RETURN(auto closure, Walk(start, catalog::Direction::kUpstream, depth));
-    return &upstream_.emplace(start, std::move(closure)).first->second;
+  // Everything within `depth` hops upstream of `starts`: the anomalies' assets and the open
+  // incidents' roots, so that "X is upstream of root R" is answered by walking down from X
+  // inside what was loaded (every path of at most `depth` hops into R was loaded from R).
+  Status LoadUpstream(const std::vector<AssetKey>& starts, int depth) {
+    depth_ = depth;
+    TM_ASSIGN_OR_RETURN(catalog::LineageSubgraph g,
+                        store_.WalkLineage(starts, catalog::Direction::kUpstream, depth,
+                                           kMaxLoaded));
+    for (const AssetKey& k : g.keys) Node(k);
+    for (const auto& [up, down] : g.edges) {
+      const uint32_t u = Node(g.keys[up]), d = Node(g.keys[down]);
+      ups_[d].push_back(u);
+      downs_[u].push_back(d);
+    }
+    return Status::Ok();
   }
 
-  Result<std::vector<AssetKey>> Downstream(const AssetKey& start, int depth) {
-    TM_ASSIGN_OR_RETURN(auto closure, Walk(start, catalog::Direction::kDownstream, depth));
-    return std::vector<AssetKey>(closure.begin(), closure.end());
+  uint32_t Node(const AssetKey& key) {
+    auto [it, added] = ids_.emplace(key, static_cast<uint32_t>(keys_.size()));
+    if (added) {
+      keys_.push_back(key);
+      ups_.emplace_back();
+      downs_.emplace_back();
+    }
+    return it->second;
   }
+
+  // The nodes at most `depth` hops upstream of `n` (n excluded); cached.
+  const std::vector<uint32_t>& Up(uint32_t n) {
+    auto it = up_cache_.find(n);
+    if (it == up_cache_.end()) it = up_cache_.emplace(n, Bfs(ups_, n, depth_)).first;
+    return it->second;
+  }
+  // The loaded nodes at most `depth` hops downstream of `n` (n excluded).
+  std::vector<uint32_t> DownLoaded(uint32_t n) { return Bfs(downs_, n, depth_); }
+
+  // Everything within `depth` hops downstream of `roots`, for their impact.
+  Status LoadDownstream(const std::vector<AssetKey>& roots, int depth) {
+    TM_ASSIGN_OR_RETURN(impact_, store_.WalkLineage(roots, catalog::Direction::kDownstream,
+                                                    depth, kMaxLoaded));
+    impact_ids_.clear();
+    impact_downs_.assign(impact_.keys.size(), {});
+    for (uint32_t i = 0; i < impact_.keys.size(); ++i) impact_ids_.emplace(impact_.keys[i], i);
+    for (const auto& [up, down] : impact_.edges) impact_downs_[up].push_back(down);
+    impact_depth_ = depth;
+    return Status::Ok();
+  }
+  // The assets downstream of `root` (loaded by LoadDownstream), ordered by key, as indexes
+  // into impact().
+  std::vector<uint32_t> Downstream(const AssetKey& root) {
+    auto it = impact_ids_.find(root);
+    if (it == impact_ids_.end()) return {};
+    std::vector<uint32_t> out = Bfs(impact_downs_, it->second, impact_depth_);
+    std::sort(out.begin(), out.end(),
+              [&](uint32_t x, uint32_t y) { return impact_.keys[x] < impact_.keys[y]; });
+    return out;
+  }
+  const catalog::LineageSubgraph& impact() const { return impact_; }
 
  private:
-  Result<std::set<AssetKey>> Walk(const AssetKey& start, catalog::Direction direction,
-                                  int depth) {
-    std::set<AssetKey> seen;
-    std::deque<std::pair<AssetKey, int>> queue{{start, 0}};
-    while (!queue.empty() && seen.size() < kMaxVisited) {
-      auto [key, d] = std::move(queue.front());
-      queue.pop_front();
-      if (d >= depth) continue;
-      TM_ASSIGN_OR_RETURN(auto edges, store_.GetEdges(key, direction));
-      for (const model::LineageEdge& e : edges) {
-        const AssetKey& next =
-            direction == catalog::Direction::kUpstream ? e.upstream : e.downstream;
-        if (next == start || next.empty()) continue;
-        if (seen.insert(next).second) queue.emplace_back(next, d + 1);
+  // Caps what one run holds in memory; past it, closures are partial.
+  static constexpr size_t kMaxLoaded = 2'000'000;
+
+  // Breadth first from `start` over `adj`, at most `depth` hops and kMaxVisited nodes.
+  std::vector<uint32_t> Bfs(const std::vector<std::vector<uint32_t>>& adj, uint32_t start,
+                            int depth) {
+    if (seen_.size() < adj.size()) seen_.resize(adj.size(), 0);
+    ++stamp_;
+    seen_[start] = stamp_;
+    std::vector<uint32_t> out;
+    std::vector<uint32_t> frontier{start};
+    for (int d = 0; d < depth && !frontier.empty() && out.size() < kMaxVisited; ++d) {
+      std::vector<uint32_t> next;
+      for (uint32_t n : frontier) {
+        for (uint32_t m : adj[n]) {
+          if (seen_[m] == stamp_) continue;
+          seen_[m] = stamp_;
+          next.push_back(m);
+        }
       }
+      out.insert(out.end(), next.begin(), next.end());
+      frontier.swap(next);
     }
-    return seen;
+    if (out.size() > kMaxVisited) out.resize(kMaxVisited);
+    return out;
   }
 
   catalog::Store& store_;
-  std::map<AssetKey, std::set<AssetKey>> upstream_;
+  int depth_ = 0;
+  std::map<AssetKey, uint32_t> ids_;
+  std::vector<AssetKey> keys_;
+  std::vector<std::vector<uint32_t>> ups_, downs_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> up_cache_;
+  catalog::LineageSubgraph impact_;
+  std::map<AssetKey, uint32_t> impact_ids_;
+  std::vector<std::vector<uint32_t>> impact_downs_;
+  int impact_depth_ = 0;
+  std::vector<uint32_t> seen_;  // BFS marks: == stamp_ when seen in the current walk
+  uint32_t stamp_ = 0;
 };
 
 // An incident being worked on, with its properties parsed.
@@ -218,6 +321,7 @@ class Updater {
 
  private:
   Status LoadOpen();
+  void Index(size_t i);
   Status Group(const model::Anomaly& a);
   Status Impact(Working& w);
   Result<bool> Recovered(const json& symptom);
@@ -227,9 +331,11 @@ class Updater {
   catalog::Store& store_;
   const Timestamp now_;
   const IncidentOptions& options_;
-  Lineage lineage_;
+  LineageIndex lineage_;
   Announcer announcer_;
   std::vector<Working> working_;
+  // Indexes of working_ by node: incidents rooted there, incidents holding that asset.
+  std::unordered_map<uint32_t, std::vector<size_t>> by_root_, by_asset_;
   IncidentSummary summary_;
 };
 
@@ -241,26 +347,37 @@ Status Updater::LoadOpen() {
   return Status::Ok();
 }
 
+// Files working_[i] under its root and its assets.
+void Updater::Index(size_t i) {
+  by_root_[lineage_.Node(working_[i].inc.root)].push_back(i);
+  for (const AssetKey& k : working_[i].assets) by_asset_[lineage_.Node(k)].push_back(i);
+}
+
+// The anomaly joins the first incident (in working_ order) within the window that holds its
+// asset or whose root is upstream of it, or that it is upstream of (it then becomes the
+// root). Candidates come from the indexes rather than a scan of every incident.
 Status Updater::Group(const model::Anomaly& a) {
-  TM_ASSIGN_OR_RETURN(const std::set<AssetKey>* up, lineage_.Upstream(a.asset, options_.lineage_depth));
-  Working* target = nullptr;
-  bool becomes_root = false;
-  for (Working& w : working_) {
-    if (a.ts + options_.window < w.inc.opened_at || a.ts > w.last_symptom + options_.window) {
-      continue;
+  const uint32_t node = lineage_.Node(a.asset);
+  size_t best = std::numeric_limits<size_t>::max();
+  bool best_joins = false;
+  auto consider = [&](uint32_t at, bool joins, std::unordered_map<uint32_t, std::vector<size_t>>& by) {
+    auto it = by.find(at);
+    if (it == by.end()) return;
+    for (size_t i : it->second) {
+      const Working& w = working_[i];
+      if (i > best || (i == best && best_joins)) continue;
+      if (a.ts + options_.window < w.inc.opened_at || a.ts > w.last_symptom + options_.window) {
+        continue;
+      }
+      best_joins = i == best ? (best_joins || joins) : joins;
+      best = i;
     }
-    if (w.assets.count(a.asset) || up->count(w.inc.root)) {
-      target = &w;
-      break;
-    }
-    TM_ASSIGN_OR_RETURN(const std::set<AssetKey>* root_up,
-                        lineage_.Upstream(w.inc.root, options_.lineage_depth));
-    if (root_up->count(a.asset)) {
-      target = &w;
-      becomes_root = true;
-      break;
-    }
-  }
+  };
+  consider(node, true, by_asset_);
+  for (uint32_t up : lineage_.Up(node)) consider(up, true, by_root_);
+  for (uint32_t down : lineage_.DownLoaded(node)) consider(down, false, by_root_);
+  Working* target = best < working_.size() ? &working_[best] : nullptr;
+  const bool becomes_root = target && !best_joins;
   if (!target) {
     Working w;
     w.inc.id = "inc-" + Hex64(a.asset.ToString() + "|" + a.id);
@@ -274,18 +391,23 @@ Status Updater::Group(const model::Anomaly& a) {
     w.opened_now = true;
     working_.push_back(std::move(w));
     target = &working_.back();
+    by_root_[node].push_back(working_.size() - 1);
     ++summary_.opened;
     summary_.opened_ids.push_back(target->inc.id);
   } else {
     ++summary_.joined;
   }
   Working& w = *target;
+  const size_t index = static_cast<size_t>(target - working_.data());
   if (becomes_root) {
+    auto& old_root = by_root_[lineage_.Node(w.inc.root)];
+    old_root.erase(std::remove(old_root.begin(), old_root.end(), index), old_root.end());
+    by_root_[node].push_back(index);
     w.inc.root = a.asset;
     w.inc.title = a.asset.name + ": " + a.explanation;
     w.root_changed = true;
   }
-  w.assets.insert(a.asset);
+  if (w.assets.insert(a.asset).second) by_asset_[node].push_back(index);
   w.last_symptom = std::max(w.last_symptom, a.ts);
   w.inc.severity = std::max(w.inc.severity, a.severity);
   w.props["symptoms"].push_back(SymptomJson(a));
@@ -297,14 +419,17 @@ Status Updater::Group(const model::Anomaly& a) {
   return Status::Ok();
 }
 
+// Reads the impact from what LineageIndex::LoadDownstream loaded (Run loads it once for every
+// incident whose root is new).
 Status Updater::Impact(Working& w) {
-  TM_ASSIGN_OR_RETURN(auto down, lineage_.Downstream(w.inc.root, options_.impact_depth));
+  const std::vector<uint32_t> down = lineage_.Downstream(w.inc.root);
+  const catalog::LineageSubgraph& g = lineage_.impact();
   std::vector<std::string> exposures, others;
   for (size_t i = 0; i < down.size() && i < kKindLookups; ++i) {
-    auto asset = store_.GetAsset(down[i]);
-    if (!asset.ok()) continue;
-    std::string name = asset->name.empty() ? down[i].name : asset->name;
-    (asset->kind == model::AssetKind::kExposure ? exposures : others).push_back(name);
+    const uint32_t n = down[i];
+    std::string name = g.names[n].empty() ? g.keys[n].name : g.names[n];
+    (g.kinds[n] == model::AssetKindName(model::AssetKind::kExposure) ? exposures : others)
+        .push_back(std::move(name));
   }
   json top = json::array();
   for (auto* list : {&exposures, &others}) {
@@ -438,6 +563,8 @@ Status Updater::Save(Working& w, catalog::WriteBatch& batch) {
 }
 
 Result<IncidentSummary> Updater::Run() {
+  // Read before anything else, so that any change made after our reads fails our write.
+  TM_ASSIGN_OR_RETURN(const std::string version, ReadVersion(store_));
   TM_RETURN_IF_ERROR(LoadOpen());
   TM_ASSIGN_OR_RETURN(auto recent, store_.ListAnomalies({.asset = std::nullopt, .since = now_ - options_.lookback,
                                                          .incident_id = "", .limit = 1000000}));
@@ -450,7 +577,22 @@ Result<IncidentSummary> Updater::Run() {
   std::sort(pending.begin(), pending.end(), [](const model::Anomaly& x, const model::Anomaly& y) {
     return std::tie(x.ts, x.id) < std::tie(y.ts, y.id);
   });
+  // The lineage of every anomaly and open root, read at once.
+  std::vector<AssetKey> starts;
+  for (const model::Anomaly& a : pending) starts.push_back(a.asset);
+  for (const Working& w : working_) starts.push_back(w.inc.root);
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  if (!pending.empty()) TM_RETURN_IF_ERROR(lineage_.LoadUpstream(starts, options_.lineage_depth));
+  for (size_t i = 0; i < working_.size(); ++i) Index(i);
   for (const model::Anomaly& a : pending) TM_RETURN_IF_ERROR(Group(a));
+  std::vector<AssetKey> new_roots;
+  for (const Working& w : working_) {
+    if (w.opened_now || w.root_changed) new_roots.push_back(w.inc.root);
+  }
+  if (!new_roots.empty()) {
+    TM_RETURN_IF_ERROR(lineage_.LoadDownstream(new_roots, options_.impact_depth));
+  }
   // Every decision of this run — incidents, anomaly links, alerts — in one transaction: a
   // crash leaves either all of it or none, and the next run decides again the same way.
   catalog::WriteBatch batch;
@@ -459,6 +601,7 @@ Result<IncidentSummary> Updater::Run() {
     TM_RETURN_IF_ERROR(Save(w, batch));
   }
   if (!batch.empty()) {
+    GuardWithVersion(batch, version);
     TM_ASSIGN_OR_RETURN(auto written, store_.Write(batch));
     (void)written;
   }
@@ -469,6 +612,7 @@ Result<IncidentSummary> Updater::Run() {
 Result<model::Incident> Transition(catalog::Store& store, const model::Clock& clock,
                                    std::string_view id, std::string_view who,
                                    const RoutingConfig& routing, bool resolve) {
+  TM_ASSIGN_OR_RETURN(const std::string version, ReadVersion(store));
   TM_ASSIGN_OR_RETURN(model::Incident inc, store.GetIncident(id));
   if (inc.state == model::IncidentState::kResolved) {
     return Status::InvalidArgument("incident " + std::string(id) + " is resolved already",
@@ -494,6 +638,7 @@ Result<model::Incident> Transition(catalog::Store& store, const model::Clock& cl
   TM_RETURN_IF_ERROR(announcer.Announce(w, resolve ? "resolved" : "acknowledged", batch, enqueued));
   w.inc.properties = w.props.dump();
   batch.PutIncident(w.inc);
+  GuardWithVersion(batch, version);
   TM_ASSIGN_OR_RETURN(auto written, store.Write(batch));
   (void)written;
   return w.inc;
@@ -514,20 +659,22 @@ std::string IncidentSummary::ToJson() const {
 Result<IncidentSummary> UpdateIncidents(catalog::Store& store, const model::Clock& clock,
                                         const RoutingConfig& routing,
                                         const IncidentOptions& options) {
-  Updater updater(store, clock.Now(), routing, options);
-  return updater.Run();
+  return RetryOnConflict([&] {
+    Updater updater(store, clock.Now(), routing, options);
+    return updater.Run();
+  });
 }
 
 Result<model::Incident> AcknowledgeIncident(catalog::Store& store, const model::Clock& clock,
                                             std::string_view id, std::string_view who,
                                             const RoutingConfig& routing) {
-  return Transition(store, clock, id, who, routing, false);
+  return RetryOnConflict([&] { return Transition(store, clock, id, who, routing, false); });
 }
 
 Result<model::Incident> ResolveIncident(catalog::Store& store, const model::Clock& clock,
                                         std::string_view id, std::string_view who,
                                         const RoutingConfig& routing) {
-  return Transition(store, clock, id, who, routing, true);
+  return RetryOnConflict([&] { return Transition(store, clock, id, who, routing, true); });
 }
 
 std::string IncidentToJson(const model::Incident& i) {

@@ -78,7 +78,140 @@ std::string Headline(const json& p) {
   return Verb(Str(p, "event")) + " [" + Str(p, "severity") + "]: " + Str(p, "title");
 }
 
+// The nightly report's summary (report_notice.h): counts, the top open incidents, a link.
+long long Count(const json& p, const char* group, const char* key) {
+  const json g = p.value(group, json::object());
+  auto it = g.find(key);
+  return it != g.end() && it->is_number_integer() ? it->get<long long>() : 0;
+}
+
+// "12 (+3)" against the previous window.
+std::string CountWithChange(const json& p, const char* key) {
+  const long long now = Count(p, "counts", key), before = Count(p, "previous", key);
+  std::string out = std::to_string(now);
+  if (now != before) out += " (" + std::string(now > before ? "+" : "") + std::to_string(now - before) + ")";
+  return out;
+}
+
+std::string ReportSummaryLine(const json& p) {
+  return Str(p, "title") + ": " + std::to_string(Count(p, "counts", "anomalies")) +
+         " anomalies, " + std::to_string(Count(p, "counts", "incidents_open")) +
+         " open incidents";
+}
+
+std::string ByDetectorLine(const json& p) {
+  std::string line;
+  const json by_detector =
+      p.value("counts", json::object()).value("anomalies_by_detector", json::object());
+  for (const auto& [detector, n] : by_detector.items()) {
+    if (!n.is_number_integer()) continue;
+    line += (line.empty() ? "" : " · ") + detector + " " + std::to_string(n.get<long long>());
+  }
+  return line.empty() ? "none" : line;
+}
+
+std::vector<std::pair<std::string, std::string>> ReportFacts(const json& p) {
+  return {{"Anomalies", CountWithChange(p, "anomalies")},
+          {"By kind", ByDetectorLine(p)},
+          {"Open incidents", CountWithChange(p, "incidents_open")},
+          {"Opened / resolved", std::to_string(Count(p, "counts", "incidents_opened")) + " / " +
+                                    std::to_string(Count(p, "counts", "incidents_resolved"))},
+          {"Late assets", CountWithChange(p, "late")},
+          {"dbt failures", std::to_string(Count(p, "counts", "dbt_model_failures")) +
+                               " models, " +
+                               std::to_string(Count(p, "counts", "dbt_test_failures")) + " tests"},
+          {"Schema changes", CountWithChange(p, "schema_changes")}};
+}
+
+// "[error] title — root (3 symptoms, 5 downstream)"; the title links in Slack mrkdwn.
+std::vector<std::string> TopIncidentLines(const json& p, bool slack_links) {
+  std::vector<std::string> lines;
+  for (const json& i : p.value("top_incidents", json::array())) {
+    std::string title = Truncate(Str(i, "title"), 200);
+    if (slack_links && !Str(i, "url").empty()) title = "<" + Str(i, "url") + "|" + title + ">";
+    lines.push_back("[" + Str(i, "severity") + "] " + title + " — " + Str(i, "root") + " (" +
+                    std::to_string(i.value("symptoms", 0)) + " symptoms, " +
+                    std::to_string(i.value("downstream", 0)) + " downstream)");
+  }
+  return lines;
+}
+
+std::string ReportFooter(const json& p) {
+  return "report " + Str(p, "report_id") + " · " + Str(p, "since") + " to " + Str(p, "until") +
+         " · key " + Str(p, "idempotency_key");
+}
+
+json ReportSlackMessage(const json& p) {
+  json blocks = json::array();
+  blocks.push_back({{"type", "header"},
+                    {"text", {{"type", "plain_text"}, {"text", Truncate(Str(p, "title"), 150)}}}});
+  json fields = json::array();
+  for (const auto& [title, value] : ReportFacts(p)) {
+    fields.push_back({{"type", "mrkdwn"}, {"text", Truncate("*" + title + "*\n" + value, 2000)}});
+  }
+  blocks.push_back({{"type", "section"}, {"fields", fields}});  // Slack allows 10 fields
+  std::string top;
+  for (const std::string& line : TopIncidentLines(p, true)) top += "• " + line + "\n";
+  const long long open = p.value("open_incident_count", 0LL);
+  const long long shown = static_cast<long long>(p.value("top_incidents", json::array()).size());
+  if (open > shown) top += "… and " + std::to_string(open - shown) + " more\n";
+  if (!top.empty()) {
+    blocks.push_back({{"type", "section"},
+                      {"text", {{"type", "mrkdwn"},
+                                {"text", Truncate("*Top open incidents*\n" + top, 3000)}}}});
+  }
+  if (!Str(p, "url").empty()) {
+    blocks.push_back({{"type", "actions"},
+                      {"elements", {{{"type", "button"},
+                                     {"text", {{"type", "plain_text"}, {"text", "Open report"}}},
+                                     {"url", Str(p, "url")}}}}});
+  }
+  blocks.push_back({{"type", "context"},
+                    {"elements", {{{"type", "mrkdwn"}, {"text", ReportFooter(p)}}}}});
+  return {{"text", Truncate(ReportSummaryLine(p), 3000)}, {"blocks", blocks}};
+}
+
+json AdaptiveCardMessage(json body, json actions) {
+  json card = {{"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
+               {"type", "AdaptiveCard"},
+               {"version", "1.4"},
+               {"body", std::move(body)}};
+  if (!actions.empty()) card["actions"] = std::move(actions);
+  return {{"type", "message"},
+          {"attachments",
+           {{{"contentType", "application/vnd.microsoft.card.adaptive"},
+             {"contentUrl", nullptr},
+             {"content", std::move(card)}}}}};
+}
+
+json ReportTeamsMessage(const json& p) {
+  json body = json::array();
+  body.push_back({{"type", "TextBlock"}, {"text", Str(p, "title")}, {"weight", "Bolder"},
+                  {"size", "Medium"}, {"wrap", true}});
+  json facts = json::array();
+  for (const auto& [title, value] : ReportFacts(p)) {
+    facts.push_back({{"title", title}, {"value", value}});
+  }
+  body.push_back({{"type", "FactSet"}, {"facts", facts}});
+  const std::vector<std::string> top = TopIncidentLines(p, false);
+  if (!top.empty()) {
+    body.push_back({{"type", "TextBlock"}, {"text", "Top open incidents"}, {"weight", "Bolder"},
+                    {"wrap", true}});
+  }
+  for (const std::string& line : top) {
+    body.push_back({{"type", "TextBlock"}, {"text", "- " + line}, {"wrap", true}});
+  }
+  body.push_back({{"type", "TextBlock"}, {"text", ReportFooter(p)}, {"isSubtle", true},
+                  {"size", "Small"}, {"wrap", true}});
+  json actions = json::array();
+  if (!Str(p, "url").empty()) {
+    actions.push_back({{"type", "Action.OpenUrl"}, {"title", "Open report"}, {"url", Str(p, "url")}});
+  }
+  return AdaptiveCardMessage(std::move(body), std::move(actions));
+}
+
 json SlackMessage(const json& p) {
+  if (Str(p, "event") == "report") return ReportSlackMessage(p);
   const std::string event = Str(p, "event");
   json blocks = json::array();
   blocks.push_back({{"type", "header"},
@@ -125,6 +258,7 @@ json SlackMessage(const json& p) {
 }
 
 json TeamsMessage(const json& p) {
+  if (Str(p, "event") == "report") return ReportTeamsMessage(p);
   json body = json::array();
   body.push_back({{"type", "TextBlock"},
                   {"text", Headline(p)},
@@ -156,16 +290,7 @@ json TeamsMessage(const json& p) {
   if (!Str(p, "ack_url").empty() && Str(p, "event") != "resolved") {
     actions.push_back({{"type", "Action.OpenUrl"}, {"title", "Acknowledge"}, {"url", Str(p, "ack_url")}});
   }
-  json card = {{"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
-               {"type", "AdaptiveCard"},
-               {"version", "1.4"},
-               {"body", body}};
-  if (!actions.empty()) card["actions"] = actions;
-  return {{"type", "message"},
-          {"attachments",
-           {{{"contentType", "application/vnd.microsoft.card.adaptive"},
-             {"contentUrl", nullptr},
-             {"content", card}}}}};
+  return AdaptiveCardMessage(std::move(body), std::move(actions));
 }
 
 }  // namespace

@@ -63,6 +63,7 @@ struct Scheduler::State {
       spdlog::error("alert delivery failed: {}", stats.status().ToString());
       return;
     }
+    if (options.on_delivery) options.on_delivery(*stats);
     if (stats->claimed > 0) spdlog::info("alerts: {}", stats->ToJson());
   }
 

@@ -611,6 +611,46 @@ TYPED_TEST(StoreTest, OutboxLeasesDeliversRetriesAndDeadLetters) {
   ASSERT_EQ(delivered->size(), 1u);
   EXPECT_EQ((*delivered)[0].delivered_at, kT0 + seconds(2));
   EXPECT_EQ(Json((*delivered)[0].payload), Json(R"({"n":0})"));
+  auto counts = this->store_->CountAlerts();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->pending, 1);  // alert-2
+  EXPECT_EQ(counts->delivered, 1);
+  EXPECT_EQ(counts->dead, 1);
+}
+
+// Optimistic concurrency: of several writers expecting the same checkpoint value (and each
+// moving it on), exactly one applies; the others fail with AlreadyExists and write nothing.
+TYPED_TEST(StoreTest, ExpectedCheckpointLetsOneOfConcurrentWritersWin) {
+  constexpr int kWriters = 4;
+  std::atomic<int> won{0}, refused{0}, other{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      WriteBatch b;
+      b.ExpectCheckpoint("test", "version", "");
+      b.PutCheckpoint({"test", "version", "v" + std::to_string(w), {}});
+      b.PutCheckpoint({"test", "winner-" + std::to_string(w), "yes", {}});
+      auto r = this->store_->Write(b);
+      if (r.ok()) {
+        ++won;
+      } else if (r.status().code() == model::StatusCode::kAlreadyExists) {
+        ++refused;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(refused.load(), kWriters - 1);
+  EXPECT_EQ(other.load(), 0);
+  auto all = this->store_->ListCheckpoints("test");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u) << "only the winner's writes are stored";
+  // Expecting the stored value succeeds.
+  WriteBatch next;
+  next.ExpectCheckpoint("test", "version", (*all)[0].value);
+  EXPECT_TRUE(this->store_->Write(next).ok());
 }
 
 TYPED_TEST(StoreTest, ConcurrentClaimsNeverShareAnAlert) {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "pipeline/fixtures.h"
 #include "tidemark/pipeline/detection.h"
@@ -212,6 +214,105 @@ TYPED_TEST(IncidentsTest, AckStopsRemindersAndManualResolveIsFinal) {
   EXPECT_TRUE(ResolveIncident(*this->store_, this->clock_, "inc-nope", "", this->routing_)
                   .status()
                   .IsNotFound());
+}
+
+// Two groupers — two Store objects on one database, as two instances would be — run
+// UpdateIncidents over and over while anomalies keep arriving along one lineage chain: there
+// must be one incident holding every symptom (no duplicate opened from a stale view, no
+// symptom lost to a concurrent write of the same incident).
+TYPED_TEST(IncidentsTest, ConcurrentGroupersOpenOneIncidentAndLoseNoSymptom) {
+  std::unique_ptr<catalog::Store> second;
+  {
+    catalog::StoreOptions opts;
+    if constexpr (std::is_same_v<TypeParam, PostgresFactory>) {
+      opts.url = this->factory_.db->url();
+    } else {
+      opts.url = "sqlite:" + (this->factory_.dir->path() / "tidemark.db").string();
+    }
+    opts.clock = &this->clock_;
+    auto s = catalog::OpenStore(opts);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    second = std::move(*s);
+  }
+  constexpr int kChain = 8, kAnomalies = 40;
+  catalog::WriteBatch chain;
+  for (int i = 0; i < kChain; ++i) chain.PutAsset(Table("c" + std::to_string(i)));
+  for (int i = 1; i < kChain; ++i) {
+    const std::string down = "c" + std::to_string(i);
+    chain.ReplaceEdgesInto(Key(down), "test", {Edge("c" + std::to_string(i - 1), down)});
+  }
+  this->Write(chain);
+
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  auto grouper = [&](catalog::Store& store) {
+    while (true) {
+      const bool last = done.load();
+      auto s = UpdateIncidents(store, this->clock_, this->routing_, this->options_);
+      if (!s.ok()) {
+        ++failures;
+        ADD_FAILURE() << s.status().ToString();
+      }
+      if (last) return;
+    }
+  };
+  std::thread a([&] { grouper(*this->store_); });
+  std::thread b([&] { grouper(*second); });
+  for (int n = 0; n < kAnomalies; ++n) {
+    catalog::WriteBatch batch;
+    model::Anomaly x;
+    x.asset = Key("c" + std::to_string(n % kChain));
+    x.metric = "rows_affected";
+    x.detector = "volume";
+    x.ts = Day(60) - 5h + std::chrono::minutes(n);
+    x.value = 10;
+    x.expected_low = 900;
+    x.expected_high = 1100;
+    x.severity = model::Severity::kError;
+    x.explanation = "dropped";
+    x.detected_at = x.ts;
+    x.id = "chain-" + std::to_string(n);
+    batch.PutAnomaly(x);
+    this->Write(batch);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  done = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  auto incidents = this->store_->ListIncidents(std::nullopt, 100);
+  ASSERT_TRUE(incidents.ok());
+  ASSERT_EQ(incidents->size(), 1u);
+  const model::Incident& inc = (*incidents)[0];
+  EXPECT_EQ(inc.root, Key("c0"));
+  auto props = nlohmann::json::parse(inc.properties);
+  EXPECT_EQ(props["symptoms"].size(), static_cast<size_t>(kAnomalies));
+  auto linked = this->store_->ListAnomalies({.asset = std::nullopt, .since = std::nullopt,
+                                             .incident_id = inc.id, .limit = 1000});
+  ASSERT_TRUE(linked.ok());
+  EXPECT_EQ(linked->size(), static_cast<size_t>(kAnomalies));
+}
+
+// A write guarded by a stale version changes nothing; the current one applies and bumps it.
+TYPED_TEST(IncidentsTest, GuardedWriteOverAStaleViewIsRefused) {
+  this->Drop("orders", 60);
+  ASSERT_EQ(this->Update().opened, 1);
+  auto version = this->store_->GetCheckpoint("incidents", "version");
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(version->value, "1");
+  catalog::WriteBatch stale;
+  stale.ExpectCheckpoint("incidents", "version", "");
+  stale.PutAsset(Table("written_only_if_current"));
+  auto refused = this->store_->Write(stale);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), model::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(this->store_->GetAsset(Key("written_only_if_current")).status().IsNotFound());
+  catalog::WriteBatch current;
+  current.ExpectCheckpoint("incidents", "version", "1");
+  current.PutAsset(Table("written_only_if_current"));
+  EXPECT_TRUE(this->store_->Write(current).ok());
+  EXPECT_TRUE(this->store_->GetAsset(Key("written_only_if_current")).ok());
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tidemark/pipeline/report_notice.h"
+
 namespace tidemark::pipeline {
 namespace {
 
@@ -114,6 +116,77 @@ TEST(NotifierTest, WebhookIsSignedOverTimestampAndBody) {
   // nothing?", hashlib.sha256).hexdigest()
   EXPECT_EQ(SignWebhook("Jefe", "1700000000", "what do ya want for nothing?"),
             "v1=1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e");
+}
+
+// A report summary as report_notice.cc writes it into the outbox.
+model::Alert SampleReportAlert() {
+  ReportData report;
+  report.title = "Acme nightly report";
+  report.since = *model::ParseTimestamp("2026-03-01T06:00:00Z");
+  report.until = *model::ParseTimestamp("2026-03-02T06:00:00Z");
+  report.current.anomalies = 4;
+  report.current.anomalies_by_detector = {{"freshness", 1}, {"volume", 3}};
+  report.current.incidents_open = 2;
+  report.current.incidents_opened = 2;
+  report.current.late = 1;
+  report.current.dbt_test_failures = 1;
+  report.previous.anomalies = 6;
+  report.previous.incidents_open = 1;
+  ReportIncident inc;
+  inc.incident.id = "inc-0123456789abcdef";
+  inc.incident.title = "raw_orders: rows_affected dropped to 10, expected 900 to 1100";
+  inc.incident.severity = model::Severity::kError;
+  inc.root.key = {"postgres://db:5432", "shop.raw.raw_orders"};
+  inc.symptoms.resize(2);
+  inc.downstream.resize(3);
+  report.open_incidents = {inc, inc};
+  report.open_incidents[1].incident.id = "inc-fedcba9876543210";
+  report.open_incidents[1].incident.severity = model::Severity::kWarn;
+  ReportNotice notice;
+  notice.report_id = "report-20260302T0600Z";
+  notice.base_url = "https://tidemark.example.com";
+  notice.url = "https://tidemark.example.com/reports/report-20260302T0600Z.html";
+  notice.top_incidents = 1;
+  model::Alert a;
+  a.id = "alr-r";
+  a.incident_id = notice.report_id;
+  a.channel = "c";
+  a.event = "report";
+  a.idempotency_key = "report:report-20260302T0600Z:c";
+  a.payload = ReportSummaryPayload(report, notice);
+  return a;
+}
+
+json RenderReport(ChannelKind kind) {
+  Channel c{"c", kind, "https://example.invalid/x", "", std::chrono::milliseconds(1000), ""};
+  auto m = RenderAlert(c, SampleReportAlert(), model::FromMicros(1772430000000000));
+  EXPECT_TRUE(m.ok());
+  return m.ok() ? json::parse(m->body) : json();
+}
+
+TEST(NotifierTest, ReportSummaryIsBlockKitAndAnAdaptiveCardMatchingGoldens) {
+  json slack = RenderReport(ChannelKind::kSlack);
+  EXPECT_EQ(slack["text"], "Acme nightly report: 4 anomalies, 2 open incidents");
+  for (const json& b : slack["blocks"]) {
+    const std::string type = b["type"];
+    EXPECT_TRUE(type == "header" || type == "section" || type == "actions" || type == "context");
+    if (b.contains("fields")) EXPECT_LE(b["fields"].size(), 10u);
+  }
+  const std::string text = slack.dump();
+  EXPECT_NE(text.find("4 (-2)"), std::string::npos);
+  EXPECT_NE(text.find("freshness 1 · volume 3"), std::string::npos);
+  EXPECT_NE(text.find("<https://tidemark.example.com/incidents/inc-0123456789abcdef|"),
+            std::string::npos);
+  EXPECT_NE(text.find("… and 1 more"), std::string::npos);
+  EXPECT_EQ(slack, json::parse(Golden("slack_report.json", slack))) << slack.dump(2);
+
+  json teams = RenderReport(ChannelKind::kTeams);
+  const json& card = teams["attachments"][0]["content"];
+  EXPECT_EQ(card["type"], "AdaptiveCard");
+  EXPECT_EQ(card["version"], "1.4");
+  EXPECT_EQ(card["actions"][0]["url"],
+            "https://tidemark.example.com/reports/report-20260302T0600Z.html");
+  EXPECT_EQ(teams, json::parse(Golden("teams_report.json", teams))) << teams.dump(2);
 }
 
 TEST(NotifierTest, RedactedUrlHidesPathAndToken) {

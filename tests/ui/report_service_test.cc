@@ -56,6 +56,69 @@ TEST(ReportServiceTest, ReadsTheReportSection) {
   EXPECT_FALSE(ReportScheduleFrom(WithFile("report:\n  keep: 0\n")).ok());
 }
 
+TEST(ReportServiceTest, ReadsNotifyAndBaseUrl) {
+  auto c = ReportScheduleFrom(WithFile("report:\n  schedule: \"0 7 * * *\"\n"
+                                       "  notify: [ops, data]\n  base_url: https://t.example.com/\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->notify, (std::vector<std::string>{"ops", "data"}));
+  EXPECT_EQ(c->notify_where, "tidemark.yml:3: report.notify");
+  pipeline::RoutingConfig routing;
+  EXPECT_EQ(ReportBaseUrl(*c, routing, "127.0.0.1:8080"), "https://t.example.com");
+  c->base_url.clear();
+  EXPECT_EQ(ReportBaseUrl(*c, routing, "127.0.0.1:8080"), "http://127.0.0.1:8080");
+  routing.base_url = "https://r.example.com";
+  EXPECT_EQ(ReportBaseUrl(*c, routing, "127.0.0.1:8080"), "https://r.example.com");
+  auto one = ReportScheduleFrom(WithFile("report:\n  notify: ops\n"));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->notify, std::vector<std::string>{"ops"});
+  auto bad = ReportScheduleFrom(WithFile("report:\n  base_url: ftp://x\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().where(), "tidemark.yml:2");
+  EXPECT_FALSE(ReportScheduleFrom(WithFile("report:\n  notify: {a: b}\n")).ok());
+}
+
+TEST(ReportServiceTest, EachReportEnqueuesItsSummaryOnceForTheNotifyChannels) {
+  TempDir dir("tidemark-reports");
+  model::ManualClock clock(*model::ParseTimestamp("2026-11-22T07:00:00Z"));
+  auto store = catalog::OpenStore({.url = "sqlite:" + (dir.path() / "t.db").string()});
+  ASSERT_TRUE(store.ok());
+  pipeline::RoutingConfig routing;
+  // The URL is a secret: it must not show in the error for an unknown channel nor anywhere
+  // in the outbox.
+  routing.channels = {{"ops", pipeline::ChannelKind::kSlack,
+                       "https://hooks.slack.com/services/T0/B0/SECRET", "", {}, ""}};
+  ReportScheduleConfig config;
+  config.enabled = true;
+  config.schedule = "0 7 * * *";
+  config.dir = (dir.path() / "reports").string();
+  config.notify = {"ops", "missing"};
+  config.notify_where = "tidemark.yml:9: report.notify";
+  auto refused = ReportScheduler::Start(**store, config, clock, routing);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().where(), "tidemark.yml:9: report.notify");
+  EXPECT_NE(refused.status().message().find("\"missing\""), std::string::npos);
+  EXPECT_EQ(refused.status().ToString().find("SECRET"), std::string::npos);
+
+  config.notify = {"ops"};
+  config.base_url = ReportBaseUrl(config, routing, "127.0.0.1:8080");
+  auto scheduler = ReportScheduler::Start(**store, config, clock, routing);
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
+  const auto at = *model::ParseTimestamp("2026-11-22T07:00:00Z");
+  ASSERT_TRUE((*scheduler)->WriteNow(at).ok());
+  ASSERT_TRUE((*scheduler)->WriteNow(at).ok());  // the same report again: announced once
+  auto alerts = (*store)->ListAlerts(std::nullopt, 10);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1u);
+  const model::Alert& a = (*alerts)[0];
+  EXPECT_EQ(a.channel, "ops");
+  EXPECT_EQ(a.event, "report");
+  EXPECT_EQ(a.idempotency_key, "report:report-20261122T0700Z:ops");
+  EXPECT_NE(a.payload.find("\"url\":\"http://127.0.0.1:8080/reports/report-20261122T0700Z.html\""),
+            std::string::npos)
+      << a.payload;
+  EXPECT_EQ(a.payload.find("SECRET"), std::string::npos);
+}
+
 Response Get(const Router& router, const std::string& target) {
   auto request = ParseRequestTarget("GET", target);
   EXPECT_TRUE(request.ok());
@@ -91,7 +154,7 @@ TEST(ReportServiceTest, SchedulerWritesWhenTheClockReachesTheSchedule) {
   config.schedule = "0 7 * * *";
   config.dir = (dir.path() / "reports").string();
   config.keep = 2;
-  auto scheduler = ReportScheduler::Start(**store, config, clock);
+  auto scheduler = ReportScheduler::Start(**store, config, clock, pipeline::RoutingConfig{});
   ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
   // Let the scheduler read the clock and go to sleep before the time comes.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -504,6 +504,10 @@ int RunServe(const Config& config, bool demo) {
   // this process, so several instances on one PostgreSQL share the outbox.
   pipeline::SchedulerOptions scheduler_options = alerting->scheduler;
   scheduler_options.delivery.worker = "tidemark-" + std::to_string(::getpid());
+  scheduler_options.on_delivery = [&metrics = (*service)->metrics()](const pipeline::DeliveryStats& s) {
+    metrics.RecordAlertDeliveries(static_cast<uint64_t>(s.delivered),
+                                  static_cast<uint64_t>(s.retried), static_cast<uint64_t>(s.dead));
+  };
   pipeline::Scheduler scheduler(**store, model::SystemClock(), routing, scheduler_options);
   scheduler.Start();
   std::unique_ptr<ReportScheduler> report_scheduler;  // stopped after Run() returns
@@ -512,7 +516,9 @@ int RunServe(const Config& config, bool demo) {
       spdlog::error("cannot register routes: {}", Describe(status));
       return kExitFailure;
     }
-    auto started = ReportScheduler::Start(**store, *report_config, model::SystemClock());
+    report_config->base_url = ReportBaseUrl(
+        *report_config, routing, HostPortText(options->server, (*service)->port()));
+    auto started = ReportScheduler::Start(**store, *report_config, model::SystemClock(), routing);
     if (!started.ok()) return Fail(Describe(started.status()), kExitUsage);
     report_scheduler = std::move(started).value();
     spdlog::info("nightly report on \"{}\" ({}), kept in {}, served at /reports/",

@@ -290,7 +290,22 @@ Metrics::Metrics(std::string_view version)
                                              {"op", "result"})),
       ingest_records_(registry_.AddCounter("tidemark_ingest_records_total",
                                            "Records received from sources, by source and outcome.",
-                                           {"source", "outcome"})) {
+                                           {"source", "outcome"})),
+      alert_deliveries_(registry_.AddCounter(
+          "tidemark_alert_deliveries_total",
+          "Alert delivery attempts by this process's dispatcher, by outcome (delivered, retried).",
+          {"outcome"})),
+      alert_dead_letters_(registry_.AddCounter(
+          "tidemark_alert_dead_letters_total",
+          "Alerts this process's dispatcher gave up on (dead letters).")),
+      alerts_(registry_.AddGauge("tidemark_alerts",
+                                 "Alerts in the outbox by state (pending, delivered, dead), as "
+                                 "stored; refreshed with the store probe.",
+                                 {"state"})) {
+  for (std::string_view outcome : {"delivered", "retried"}) {
+    alert_deliveries_.WithLabels({outcome});
+  }
+  for (std::string_view state : {"pending", "delivered", "dead"}) alerts_.WithLabels({state});
   registry_.AddGauge("tidemark_build_info", "Build information; always 1.", {"version"})
       .WithLabels({version})
       .Set(1);
@@ -317,6 +332,18 @@ void Metrics::RecordStoreOperation(std::string_view op, const model::Status& sta
 void Metrics::RecordIngestRecords(std::string_view source, std::string_view outcome,
                                   uint64_t count) {
   ingest_records_.WithLabels({source, outcome}).Increment(count);
+}
+
+void Metrics::RecordAlertDeliveries(uint64_t delivered, uint64_t retried, uint64_t dead) {
+  alert_deliveries_.WithLabels({"delivered"}).Increment(delivered);
+  alert_deliveries_.WithLabels({"retried"}).Increment(retried);
+  alert_dead_letters_.Get().Increment(dead);
+}
+
+void Metrics::SetAlertOutbox(long long pending, long long delivered, long long dead) {
+  alerts_.WithLabels({"pending"}).Set(static_cast<double>(pending));
+  alerts_.WithLabels({"delivered"}).Set(static_cast<double>(delivered));
+  alerts_.WithLabels({"dead"}).Set(static_cast<double>(dead));
 }
 
 }  // namespace tidemark::ui

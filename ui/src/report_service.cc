@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tidemark/pipeline/report.h"
+#include "tidemark/pipeline/report_notice.h"
 #include "tidemark/pipeline/report_schedule.h"
 
 namespace tidemark::ui {
@@ -78,6 +79,22 @@ Result<ReportScheduleConfig> ReportScheduleFrom(const Config& config) {
         out.since = v.as<std::string>();
       } else if (key == "title") {
         out.title = v.as<std::string>();
+      } else if (key == "notify") {
+        out.notify_where = Where(config, v) + ": report.notify";
+        if (v.IsScalar()) {
+          out.notify = {v.as<std::string>()};
+        } else if (v.IsSequence()) {
+          out.notify = v.as<std::vector<std::string>>();
+        } else {
+          return Status::InvalidArgument("report.notify: expected a channel name or a list",
+                                         Where(config, v));
+        }
+      } else if (key == "base_url") {
+        out.base_url = v.as<std::string>();
+        if (out.base_url.rfind("http://", 0) != 0 && out.base_url.rfind("https://", 0) != 0) {
+          return Status::InvalidArgument("report.base_url: expected an http:// or https:// URL",
+                                         Where(config, v));
+        }
       } else {
         return Status::InvalidArgument("unknown key \"report." + key + "\"",
                                        Where(config, item.first));
@@ -136,9 +153,21 @@ Status AddReportRoutes(Router& router, std::string dir) {
       });
 }
 
+std::string ReportBaseUrl(const ReportScheduleConfig& config,
+                          const pipeline::RoutingConfig& routing,
+                          std::string_view listen_address) {
+  std::string base = !config.base_url.empty()  ? config.base_url
+                     : !routing.base_url.empty() ? routing.base_url
+                     : !listen_address.empty()   ? "http://" + std::string(listen_address)
+                                                 : std::string();
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
 struct ReportScheduler::State {
   catalog::Store* store = nullptr;
   const model::Clock* clock = nullptr;
+  const pipeline::RoutingConfig* routing = nullptr;
   ReportScheduleConfig config;
   pipeline::CronSchedule cron;
   pipeline::TimeZone zone;
@@ -153,13 +182,22 @@ ReportScheduler::ReportScheduler(std::unique_ptr<State> state) : state_(std::mov
 
 Result<std::unique_ptr<ReportScheduler>> ReportScheduler::Start(catalog::Store& store,
                                                                 const ReportScheduleConfig& config,
-                                                                const model::Clock& clock) {
+                                                                const model::Clock& clock,
+                                                                const pipeline::RoutingConfig& routing) {
+  for (const std::string& channel : config.notify) {
+    if (!routing.FindChannel(channel)) {
+      return Status::InvalidArgument("report.notify: unknown channel \"" + channel +
+                                         "\" (not under channels:)",
+                                     config.notify_where);
+    }
+  }
   TM_ASSIGN_OR_RETURN(pipeline::CronSchedule cron, pipeline::CronSchedule::Parse(config.schedule));
   TM_ASSIGN_OR_RETURN(pipeline::TimeZone zone, pipeline::TimeZone::Load(config.time_zone));
   TM_ASSIGN_OR_RETURN(std::chrono::seconds window, pipeline::ParseReportDuration(config.since));
   auto state = std::make_unique<State>();
   state->store = &store;
   state->clock = &clock;
+  state->routing = &routing;
   state->config = config;
   state->cron = cron;
   state->zone = zone;
@@ -207,6 +245,22 @@ Result<std::string> ReportScheduler::WriteNow(model::Timestamp now) {
                       pipeline::WriteReportFile(state_->config.dir, now,
                                                 pipeline::RenderReportHtml(report),
                                                 state_->config.keep));
+  if (!state_->config.notify.empty()) {
+    // The report is kept even when its summary cannot be enqueued: the error is returned
+    // (and logged by the caller) and the next report is announced as usual.
+    const std::string file = path.filename().string();
+    pipeline::ReportNotice notice;
+    notice.report_id = path.stem().string();
+    notice.base_url = ReportBaseUrl(state_->config, *state_->routing, "");
+    notice.url = notice.base_url.empty() ? "" : notice.base_url + "/reports/" + file;
+    notice.channels = state_->config.notify;
+    TM_ASSIGN_OR_RETURN(size_t enqueued, pipeline::EnqueueReportSummary(
+                                             *state_->store, *state_->routing, report, notice,
+                                             state_->clock->Now()));
+    if (enqueued > 0) {
+      spdlog::info("nightly report summary enqueued for {} channel(s)", enqueued);
+    }
+  }
   return path.string();
 }
 

@@ -46,6 +46,11 @@ void StoreProbe::Probe() {
     metrics_.RecordStoreOperation("schema_version", version.status());
     if (version.ok()) reading.schema_version = *version;
   }
+  if (reading.reachable) {
+    model::Result<catalog::AlertCounts> alerts = store_.CountAlerts();
+    metrics_.RecordStoreOperation("count_alerts", alerts.status());
+    if (alerts.ok()) metrics_.SetAlertOutbox(alerts->pending, alerts->delivered, alerts->dead);
+  }
   std::lock_guard lock(mu_);
   latest_ = std::move(reading);
 }

@@ -3,7 +3,8 @@
 // StoreProbe: keeps an in-memory view of the store's health so /health never waits on the
 // database. A background thread pings the store every `interval` (and reads the schema version
 // until it has one); Latest() returns the most recent reading. Each probe is counted in
-// tidemark_store_operations_total{op="ping"}.
+// tidemark_store_operations_total{op="ping"}. A probe of a reachable store also refreshes the
+// outbox gauges (tidemark_alerts{state}, Store::CountAlerts).
 //
 // Thread-safe. `store` and `metrics` must outlive the StoreProbe.
 

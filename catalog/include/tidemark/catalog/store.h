@@ -12,10 +12,12 @@
 // (the whole batch is then rolled back), Corruption for a schema newer than this binary.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tidemark/catalog/search.h"
@@ -52,6 +54,22 @@ struct AnomalyFilter {
   std::optional<model::Timestamp> since;
   std::string incident_id;            // empty: any
   size_t limit = 1000;
+};
+
+// A lineage neighbourhood for graph algorithms in memory (incident grouping): the assets
+// within `depth` hops of any start, and the edges walked between them (table level; a
+// column-level edge counts as one between its tables). Nodes are indexes into `keys`.
+struct LineageSubgraph {
+  std::vector<model::AssetKey> keys;
+  std::vector<std::string> kinds;   // AssetKindName, per key
+  std::vector<std::string> names;   // display name, per key
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;  // (upstream, downstream), unique
+  bool truncated = false;           // max_nodes stopped the walk
+};
+
+// The alert outbox by state (for /metrics).
+struct AlertCounts {
+  long long pending = 0, delivered = 0, dead = 0;
 };
 
 struct StoreCounts {
@@ -146,12 +164,23 @@ class Store {
   // implement it; both stores override it with one transaction.
   virtual Result<std::vector<std::string>> MarkAlertsDelivered(
       const std::vector<std::string>& alert_ids, std::string_view worker, model::Timestamp now);
+  // How many alerts are in each state. The default counts ListAlerts' rows, so wrappers need
+  // not implement it; both stores override it with one grouped count.
+  virtual Result<AlertCounts> CountAlerts();
 
   // Checkpoints -------------------------------------------------------------------------------
   // NotFound when none is stored under (scope, key).
   virtual Result<Checkpoint> GetCheckpoint(std::string_view scope, std::string_view key) = 0;
   // Every checkpoint of a scope, ordered by key.
   virtual Result<std::vector<Checkpoint>> ListCheckpoints(std::string_view scope) = 0;
+
+  // Walks lineage from every key of `starts` at once in `direction`, at most `depth` hops, and
+  // returns what it reached (starts included; unknown keys are skipped), at most `max_nodes`
+  // nodes. One round of reads per hop, whatever the number of starts. The default is built on
+  // GetEdges and GetAsset (one read per node), so wrappers need not implement it; both stores
+  // override it.
+  virtual Result<LineageSubgraph> WalkLineage(const std::vector<model::AssetKey>& starts,
+                                              Direction direction, int depth, size_t max_nodes);
 
   // Row counts of each table, for /metrics, the demo and tests.
   virtual Result<StoreCounts> Counts() = 0;

@@ -92,6 +92,16 @@ class WriteBatch {
   // the same transaction as what it describes (an artifact's digest, a table's counters).
   void PutCheckpoint(Checkpoint checkpoint) { checkpoints_.push_back(std::move(checkpoint)); }
 
+  // Makes the whole Write conditional, for optimistic concurrency between instances: it
+  // applies only if the checkpoint (scope, key) holds `value` ("" also matches none), checked
+  // first inside the write's transaction; otherwise Write fails with AlreadyExists and
+  // changes nothing. The checkpoint stays locked until commit (PostgreSQL: its row; SQLite:
+  // the one writer), so of two writes expecting the same value one wins and the other fails.
+  // Not counted by size(): a batch of expectations alone is empty.
+  void ExpectCheckpoint(std::string scope, std::string key, std::string value) {
+    expected_.push_back({std::move(scope), std::move(key), std::move(value), {}});
+  }
+
   bool empty() const;
   size_t size() const;  // number of writes of every kind
   void Clear();
@@ -126,6 +136,7 @@ class WriteBatch {
   const std::vector<model::Anomaly>& anomalies() const { return anomalies_; }
   const std::vector<model::Alert>& alerts() const { return alerts_; }
   const std::vector<Checkpoint>& checkpoints() const { return checkpoints_; }
+  const std::vector<Checkpoint>& expected_checkpoints() const { return expected_; }
 
  private:
   std::vector<model::Asset> assets_;
@@ -145,6 +156,7 @@ class WriteBatch {
   std::vector<model::Anomaly> anomalies_;
   std::vector<model::Alert> alerts_;
   std::vector<Checkpoint> checkpoints_;
+  std::vector<Checkpoint> expected_;
 };
 
 // What a Write changed, by kind: rows inserted or updated, and writes that were no-ops

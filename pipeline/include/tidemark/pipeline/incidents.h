@@ -26,8 +26,14 @@
 // carries an idempotency key "incident:event:sequence:channel", so the same decision
 // re-made after a crash enqueues nothing twice and receivers can drop repeats.
 //
-// Thread-safety: the functions may run concurrently with other store users; two concurrent
-// UpdateIncidents over one store may open duplicate incidents (run one scheduler per store).
+// Concurrency: every write of incident decisions (a grouping run, a manual transition) is
+// guarded by a version kept in the checkpoint ("incidents", "version"): it applies only if
+// nobody wrote incidents since it read them (WriteBatch::ExpectCheckpoint), else it is
+// decided again from a fresh read (up to 5 times; then AlreadyExists, and the next run
+// retries). So several instances grouping over one PostgreSQL store never act on a stale view:
+// no duplicate incident, no lost symptom, no manual resolution overwritten by a grouper.
+//
+// Thread-safety: the functions may run concurrently, in one process or several.
 
 #include <chrono>
 #include <optional>

@@ -17,10 +17,14 @@
 //            Office 365 connectors and Workflows webhooks accept.
 //   webhook  the neutral payload itself, signed (below).
 //
+// An alert of event "report" carries the nightly report's summary instead (report_notice.h):
+// Slack gets a header, the counts as fields, the top open incidents and an "Open report"
+// button; Teams the same as an Adaptive Card; a generic webhook the summary JSON, signed.
+//
 // Every request also carries the headers
 //   Content-Type: application/json
 //   Idempotency-Key: <incident>:<event>:<sequence>:<channel>   (the same on every retry)
-//   Tidemark-Event: opened | updated | reminder | acknowledged | resolved
+//   Tidemark-Event: opened | updated | reminder | acknowledged | resolved | report
 // and a generic webhook with a secret carries, as Stripe and GitHub do,
 //   Tidemark-Timestamp: <unix seconds when sent>
 //   Tidemark-Signature: v1=<lowercase hex HMAC-SHA256(secret, timestamp + "." + body)>

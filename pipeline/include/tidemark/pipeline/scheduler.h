@@ -6,14 +6,14 @@
 // logged and retried at the next tick; it never stops the thread.
 //
 // Several instances may run schedulers on one PostgreSQL store: delivery is coordinated by
-// the outbox's leases; detection is idempotent (duplicate work, same records). Incident
-// grouping from two instances at once may open duplicates, so give `run_detection` = false
-// to all but one instance when that matters.
+// the outbox's leases; detection is idempotent (duplicate work, same records); incident
+// grouping is guarded by a version (incidents.h), so concurrent groupers open no duplicates.
 //
 // Thread-safety: Start/Stop from one thread. `store`, `clock` and `routing` are borrowed and
 // must outlive the Scheduler (its destructor stops it).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include "tidemark/catalog/store.h"
@@ -32,6 +32,8 @@ struct SchedulerOptions {
   DetectionOptions detection;
   IncidentOptions incidents;
   DelivererOptions delivery;
+  // Called on the scheduler thread with each delivery round's stats (e.g. for /metrics).
+  std::function<void(const DeliveryStats&)> on_delivery;
 };
 
 class Scheduler {

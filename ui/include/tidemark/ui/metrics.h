@@ -160,6 +160,13 @@ class Metrics {
   // `outcome`: "written", "unchanged", "rejected", ...
   void RecordIngestRecords(std::string_view source, std::string_view outcome, uint64_t count);
 
+  // The alert dispatcher's outcomes in this process: `delivered` and `retried` add to
+  // tidemark_alert_deliveries_total{outcome}, `dead` to tidemark_alert_dead_letters_total
+  // (alerts given up on: visible in GET /api/v1/alerts?state=dead).
+  void RecordAlertDeliveries(uint64_t delivered, uint64_t retried, uint64_t dead);
+  // The outbox as the store holds it (all instances): tidemark_alerts{state}.
+  void SetAlertOutbox(long long pending, long long delivered, long long dead);
+
   Registry& registry() { return registry_; }
   std::string Render() const { return registry_.Render(); }
 
@@ -169,6 +176,9 @@ class Metrics {
   Family<Histogram>& http_duration_;
   Family<Counter>& store_operations_;
   Family<Counter>& ingest_records_;
+  Family<Counter>& alert_deliveries_;
+  Family<Counter>& alert_dead_letters_;
+  Family<Gauge>& alerts_;
 };
 
 }  // namespace tidemark::ui
