@@ -170,7 +170,9 @@ TEST(NotifierTest, ReportSummaryIsBlockKitAndAnAdaptiveCardMatchingGoldens) {
   for (const json& b : slack["blocks"]) {
     const std::string type = b["type"];
     EXPECT_TRUE(type == "header" || type == "section" || type == "actions" || type == "context");
-    if (b.contains("fields")) EXPECT_LE(b["fields"].size(), 10u);
+    if (b.contains("fields")) {
+      EXPECT_LE(b["fields"].size(), 10u);
+    }
   }
   const std::string text = slack.dump();
   EXPECT_NE(text.find("4 (-2)"), std::string::npos);
