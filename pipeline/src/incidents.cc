@@ -49,6 +49,35 @@ json SymptomJson(const model::Anomaly& a) {
           {"explanation", a.explanation}, {"recovered", false}};
 }
 
+// The detectors among an incident's symptoms.
+std::set<std::string> SymptomDetectors(const json& props) {
+  std::set<std::string> out;
+  for (const json& s : props.value("symptoms", json::array())) {
+    if (s.is_object()) out.insert(s.value("detector", ""));
+  }
+  return out;
+}
+
+// Whether `upstream` (a detector) may explain `downstream` (another) through lineage. Late,
+// missing or unbuilt data shows downstream as late, missing or unbuilt data; a failed data
+// test downstream needs bad data or a changed structure upstream (a late or short load does
+// not make rows fail a test); a schema change downstream needs one upstream.
+bool Explains(std::string_view upstream, std::string_view downstream) {
+  if (downstream == "dbt_test") {
+    return upstream == "schema" || upstream == "dbt_test" || upstream == "column_metric";
+  }
+  if (downstream == "schema") return upstream == "schema";
+  return true;
+}
+
+// Whether every symptom downstream is explained by some symptom upstream.
+bool CanCause(const std::set<std::string>& upstream, const std::set<std::string>& downstream) {
+  return std::all_of(downstream.begin(), downstream.end(), [&](const std::string& d) {
+    return std::any_of(upstream.begin(), upstream.end(),
+                       [&](const std::string& u) { return Explains(u, d); });
+  });
+}
+
 // Walks the lineage graph from `start` in `direction`, at most `depth` hops.
 class Lineage {
  public:
@@ -98,6 +127,7 @@ struct Working {
   Timestamp last_symptom{};
   std::vector<model::Anomaly> joined;  // anomalies linked during this run
   bool opened_now = false;
+  bool history = false;                // opened already over: local channels only
   bool root_changed = false;
   bool changed = false;
   std::vector<std::string> events;     // alert events decided during this run
@@ -155,6 +185,10 @@ class Announcer {
     for (const json& c : channels) {
       const std::string channel = c.value("channel", "");
       if (channel.empty()) continue;
+      if (w.history) {
+        const Channel* configured = routing_.FindChannel(channel);
+        if (!configured || !IsLocal(configured->kind)) continue;
+      }
       model::Alert alert;
       alert.incident_id = w.inc.id;
       alert.channel = channel;
@@ -246,16 +280,23 @@ Status Updater::Group(const model::Anomaly& a) {
   Working* target = nullptr;
   bool becomes_root = false;
   for (Working& w : working_) {
-    if (a.ts + options_.window < w.inc.opened_at || a.ts > w.last_symptom + options_.window) {
+    if (a.ts + options_.window < w.inc.opened_at ||
+        a.ts > w.last_symptom + std::max(options_.window, options_.follow_on)) {
       continue;
     }
-    if (w.assets.count(a.asset) || up->count(w.inc.root)) {
+    if (w.assets.count(a.asset)) {
       target = &w;
       break;
     }
+    const std::set<std::string> detectors = SymptomDetectors(w.props);
+    if (up->count(w.inc.root) && CanCause(detectors, {a.detector})) {
+      target = &w;
+      break;
+    }
+    if (a.ts > w.last_symptom + options_.window) continue;
     TM_ASSIGN_OR_RETURN(const std::set<AssetKey>* root_up,
                         lineage_.Upstream(w.inc.root, options_.lineage_depth));
-    if (root_up->count(a.asset)) {
+    if (root_up->count(a.asset) && CanCause({a.detector}, detectors)) {
       target = &w;
       becomes_root = true;
       break;
@@ -268,7 +309,7 @@ Status Updater::Group(const model::Anomaly& a) {
     w.inc.state = model::IncidentState::kOpen;
     w.inc.severity = a.severity;
     w.inc.title = a.asset.name + ": " + a.explanation;
-    w.inc.opened_at = now_;
+    w.inc.opened_at = std::min(a.ts, now_);
     w.props = json::object();
     w.props["symptoms"] = json::array();
     w.opened_now = true;
@@ -382,19 +423,22 @@ Status Updater::Advance(Working& w) {
   } else if (!w.joined.empty()) {
     w.props["pending_update"] = true;
   }
-  // Recovery: only when nothing joined in this run.
-  bool all_recovered = false;
-  if (w.joined.empty()) {
-    json& symptoms = w.props["symptoms"];
-    all_recovered = symptoms.is_array() && !symptoms.empty();
-    for (json& s : symptoms) {
-      TM_ASSIGN_OR_RETURN(bool ok, Recovered(s));
-      if (ok && !s.value("recovered", false)) {
-        s["recovered"] = true;
-        w.changed = true;
-      }
-      all_recovered = all_recovered && ok;
+  // Recovery, also of symptoms that joined in this run: a symptom found by a backfill may
+  // have recovered since; one found live has no newer data yet.
+  json& symptoms = w.props["symptoms"];
+  bool all_recovered = symptoms.is_array() && !symptoms.empty();
+  for (json& s : symptoms) {
+    TM_ASSIGN_OR_RETURN(bool ok, Recovered(s));
+    if (ok && !s.value("recovered", false)) {
+      s["recovered"] = true;
+      w.changed = true;
     }
+    all_recovered = all_recovered && ok;
+  }
+  if (all_recovered && w.opened_now && options_.announce_within.count() > 0 &&
+      now_ - w.last_symptom > options_.announce_within) {
+    w.history = true;
+    w.props["history"] = true;
   }
   if (all_recovered) {
     w.inc.state = model::IncidentState::kResolved;
