@@ -477,7 +477,7 @@ TEST(CliTest, RoutesTestExplainsChannelsWithoutPrintingSecrets) {
   std::string typo = dir.Write("typo.yml", "db: " + db + "\nchannels:\n  ops:\n    kind: slak\n    url: https://x/y\n");
   Outcome bad = RunTidemark({"--config", typo, "routes", "test", "model.shop.fct_orders"});
   ExpectOneErrorLine(bad);
-  EXPECT_NE(bad.err.find(typo + ":4: channels.ops.kind: expected slack, teams or webhook"),
+  EXPECT_NE(bad.err.find(typo + ":4: channels.ops.kind: expected slack, teams, webhook or file"),
             std::string::npos)
       << bad.err;
 }
@@ -499,6 +499,42 @@ TEST(CliTest, ReportOnAnEmptyStoreIsShortAndWritesEachFormat) {
   EXPECT_NE(outcome.out.find("\"empty_store\": true"), std::string::npos) << outcome.out;
   ExpectOneErrorLine(RunTidemark({"--db", db, "report", "--since", "yesterday"}));
   ExpectOneErrorLine(RunTidemark({"--db", db, "report", "--format", "pdf"}));
+}
+
+}  // namespace
+}  // namespace tidemark::test
+
+namespace tidemark::test {
+namespace {
+
+// The local channel and the backfill settings of the config file (issue 10).
+TEST(CliTest, FileChannelAndBackfillSettingsAreReadAndChecked) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "f.db").string();
+  std::string config = dir.Write(
+      "file.yml", "db: " + db +
+                      "\nchannels:\n  audit:\n    kind: file\n    path: " +
+                      (dir.path() / "alerts.jsonl").string() +
+                      "\nroutes:\n  default: audit\n  announce_within: 12h\ndetectors:\n"
+                      "  backfill_days: 30\n");
+  Outcome ok = RunTidemark({"--config", config, "routes", "test", "model.shop.orders", "--json"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["channels"][0]["channel"], "audit") << ok.out;
+
+  auto expect_error = [&](const std::string& name, const std::string& yaml,
+                          const std::string& message) {
+    std::string file = dir.Write(name, "db: " + db + "\n" + yaml);
+    Outcome bad = RunTidemark({"--config", file, "routes", "test", "model.shop.orders"});
+    ExpectOneErrorLine(bad);
+    EXPECT_NE(bad.err.find(message), std::string::npos) << bad.err;
+  };
+  expect_error("nopath.yml", "channels:\n  audit:\n    kind: file\n",
+               "channels.audit: missing path");
+  expect_error("url.yml", "channels:\n  audit:\n    kind: file\n    url: https://x/y\n",
+               "channels.audit: a file channel takes path, not url");
+  expect_error("days.yml", "detectors:\n  backfill_days: -3\n",
+               ":3: detectors.backfill_days: expected 0 to 365 days, got \"-3\"");
+  expect_error("key.yml", "detectors:\n  backfill: 3\n", "unknown key \"detectors.backfill\"");
 }
 
 }  // namespace
