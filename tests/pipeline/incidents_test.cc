@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -231,7 +232,7 @@ TYPED_TEST(IncidentsTest, LateSourceAndFailingTestDownstreamStayApart) {
     failed.metric = "test.shop.not_null_orders_email";
     failed.detector = "dbt_test";
     failed.explanation = "test failed";
-    const Timestamp base = Day(60) + std::chrono::hours(24 * order);
+    const Timestamp base = Day(60) + std::chrono::days(3 * order);  // apart from the last
     late.ts = order == 0 ? base : base + 1h;
     failed.ts = order == 0 ? base + 1h : base;
     late.id = "late-" + std::to_string(order);
@@ -269,6 +270,7 @@ class PastIncidentsTest : public IncidentsTest<Factory> {
   std::map<std::string, std::vector<std::string>> EventsByChannel() {
     std::map<std::string, std::vector<std::string>> out;
     for (const model::Alert& a : this->Alerts()) out[a.channel].push_back(a.event);
+    for (auto& [channel, events] : out) std::sort(events.begin(), events.end());
     return out;
   }
 };

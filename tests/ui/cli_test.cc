@@ -517,7 +517,11 @@ TEST(CliTest, FileChannelAndBackfillSettingsAreReadAndChecked) {
                       (dir.path() / "alerts.jsonl").string() +
                       "\nroutes:\n  default: audit\n  announce_within: 12h\ndetectors:\n"
                       "  backfill_days: 30\n");
-  Outcome ok = RunTidemark({"--config", config, "routes", "test", "model.shop.orders", "--json"});
+  ASSERT_EQ(RunTidemark({"--db", db, "ingest", "dbt", (ShopDir() / "manifest.json").string()})
+                .exit_code,
+            0);
+  Outcome ok =
+      RunTidemark({"--config", config, "routes", "test", "model.shop.fct_orders", "--json"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(nlohmann::json::parse(ok.out)["channels"][0]["channel"], "audit") << ok.out;
 
