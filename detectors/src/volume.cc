@@ -777,16 +777,15 @@ model::Result<std::vector<model::Anomaly>> DetectVolumePrefix(
   return out;
 }
 
-model::Result<std::vector<model::Anomaly>> ReplayVolumePrefix(const model::Series& series,
-                                                              size_t end,
-                                                              const VolumeSettings& settings,
-                                                              std::string_view detector) {
+model::Result<std::vector<model::Anomaly>> ReplayVolumePrefix(
+    const model::Series& series, size_t begin, size_t end, const VolumeSettings& settings,
+    std::span<const model::Timestamp> flagged, std::string_view detector) {
   TM_RETURN_IF_ERROR(ValidateSeries(series.ts, series.values));
   std::vector<model::Anomaly> out;
-  std::vector<std::uint8_t> marks(end, 0);
+  std::vector<std::uint8_t> marks = FlagPoints(series, end, flagged);
   VolumeScorer& scorer = ThreadScorer();
   scorer.Reset(series, settings, detector);
-  for (size_t p = 0; p < end; ++p) {
+  for (size_t p = begin; p < end; ++p) {
     if (auto a = scorer.Score(p, marks)) {
       marks[p] = 1;
       out.push_back(std::move(*a));
@@ -807,7 +806,7 @@ model::Result<std::vector<model::Anomaly>> DetectVolume(const model::Series& ser
 model::Result<std::vector<model::Anomaly>> ReplayVolume(const model::Series& series,
                                                         const VolumeSettings& settings,
                                                         std::string_view detector) {
-  return internal::ReplayVolumePrefix(series, series.ts.size(), settings, detector);
+  return internal::ReplayVolumePrefix(series, 0, series.ts.size(), settings, {}, detector);
 }
 
 }  // namespace tidemark::detectors

@@ -19,10 +19,10 @@ model::Result<std::vector<model::Anomaly>> DetectVolumePrefix(
     const model::Series& series, size_t end, const VolumeSettings& settings,
     std::span<const model::Timestamp> flagged, std::string_view detector);
 
-// Replays the prefix [0, end).
-model::Result<std::vector<model::Anomaly>> ReplayVolumePrefix(const model::Series& series,
-                                                              size_t end,
-                                                              const VolumeSettings& settings,
-                                                              std::string_view detector);
+// Replays the prefix [0, end), scoring the points from `begin` on; the points at the times
+// in `flagged` start out flagged (kept out of baselines), as in DetectVolumePrefix.
+model::Result<std::vector<model::Anomaly>> ReplayVolumePrefix(
+    const model::Series& series, size_t begin, size_t end, const VolumeSettings& settings,
+    std::span<const model::Timestamp> flagged, std::string_view detector);
 
 }  // namespace tidemark::detectors::internal

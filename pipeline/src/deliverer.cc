@@ -1,6 +1,12 @@
 #include "tidemark/pipeline/deliverer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "http_client.h"
@@ -13,6 +19,44 @@ using model::Status;
 
 // Successful deliveries recorded per commit: few enough that a crash re-sends little.
 constexpr size_t kRecordEvery = 32;
+
+namespace {
+
+// Appends `line` and a newline to the file at `path` in one write (O_APPEND: concurrent
+// writers never interleave within a line) and syncs it. The message names the file, which
+// is not a secret, and the system's reason.
+Status AppendLine(const std::string& path, std::string_view line) {
+  auto fail = [&](const char* what) {
+    return Status::IoError(std::string(what) + ": " + std::strerror(errno), path);
+  };
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return fail("cannot open the alert file");
+  std::string text(line);
+  text += '\n';
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = fail("cannot write the alert file");
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status s = fail("cannot sync the alert file");
+    ::close(fd);
+    return s;
+  }
+  if (::close(fd) != 0) return fail("cannot close the alert file");
+  return Status::Ok();
+}
+
+}  // namespace
 
 std::string DeliveryStats::ToJson() const {
   nlohmann::json j = {{"claimed", claimed}, {"delivered", delivered}, {"retried", retried},
@@ -51,6 +95,10 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
     sent.clear();
     return Status::Ok();
   };
+  auto delivered = [&](const std::string& id) -> Status {
+    sent.push_back(id);
+    return sent.size() >= kRecordEvery ? record() : Status::Ok();
+  };
   for (const model::Alert& alert : alerts) {
     std::string error;
     bool permanent = false;
@@ -64,6 +112,13 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
       if (!message.ok()) {
         error = message.status().message();
         permanent = true;
+      } else if (channel->kind == ChannelKind::kFile) {
+        Status appended = AppendLine(channel->url, message->body);
+        if (appended.ok()) {
+          TM_RETURN_IF_ERROR(delivered(alert.id));
+          continue;
+        }
+        error = appended.where() + ": " + appended.message();
       } else {
         auto res = PostOnce(channel->url, message->headers, message->body, channel->timeout,
                             channel->ca_file);
@@ -72,8 +127,7 @@ Result<DeliveryStats> Deliverer::DeliverOnce() {
           error = res.status().message();
           permanent = res.status().IsInvalidArgument();
         } else if (res->status >= 200 && res->status < 300) {
-          sent.push_back(alert.id);
-          if (sent.size() >= kRecordEvery) TM_RETURN_IF_ERROR(record());
+          TM_RETURN_IF_ERROR(delivered(alert.id));
           continue;
         } else {
           error = "HTTP " + std::to_string(res->status);

@@ -116,8 +116,10 @@ struct SeriesJob {
   model::Series series;
   std::unique_ptr<detectors::Detector> detector;
   std::vector<Timestamp> flagged;
-  std::string checkpoint;       // key; empty: no checkpoint (freshness)
+  std::string checkpoint;       // key
   std::string checkpoint_value; // the last point's time
+  bool checkpoint_stored = false;           // the checkpoint already holds checkpoint_value
+  std::optional<Timestamp> backfill_since;  // first seen: score from here on
   Result<std::vector<model::Anomaly>> result = std::vector<model::Anomaly>{};
 };
 
@@ -200,14 +202,18 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
     summary_.points_read += static_cast<long long>(series.ts.size());
     if (series.ts.empty()) continue;
     SeriesJob job;
+    job.checkpoint = CheckpointKey(key, metric);
+    job.checkpoint_value = model::FormatTimestamp(series.ts.back());
+    auto cp = checkpoints_.find(job.checkpoint);
+    job.checkpoint_stored = cp != checkpoints_.end() && cp->second == job.checkpoint_value;
+    if (cp == checkpoints_.end() && options_.backfill.count() > 0) {
+      job.backfill_since = now_ - std::min(options_.backfill, options_.history);
+    }
     if (freshness) {
       if (metric == model::kMetricLastModified) series = UpdatesFromLastModified(series);
       job.detector = detectors::NewFreshnessDetector(FreshnessSettingsFor(asset));
     } else {
-      job.checkpoint = CheckpointKey(key, metric);
-      job.checkpoint_value = model::FormatTimestamp(series.ts.back());
-      auto cp = checkpoints_.find(job.checkpoint);
-      if (!options_.full && cp != checkpoints_.end() && cp->second == job.checkpoint_value) {
+      if (!options_.full && job.checkpoint_stored) {
         ++summary_.series_unchanged;
         continue;
       }
@@ -215,8 +221,8 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
       job.detector = detectors::IsColumnMetric(metric)
                          ? detectors::NewColumnMetricDetector(settings)
                          : detectors::NewVolumeDetector(settings);
-      job.flagged = std::move(flagged_by_metric[metric]);
     }
+    job.flagged = std::move(flagged_by_metric[metric]);
     job.series = std::move(series);
     work.jobs.push_back(std::move(job));
   }
@@ -260,7 +266,9 @@ void Job::Score(std::vector<AssetWork>& chunk) {
   auto worker = [&] {
     for (size_t i = next++; i < jobs.size(); i = next++) {
       SeriesJob& j = *jobs[i];
-      j.result = j.detector->Latest(j.series, now_, j.flagged);
+      j.result = j.backfill_since
+                     ? j.detector->Backfill(j.series, *j.backfill_since, now_, j.flagged)
+                     : j.detector->Latest(j.series, now_, j.flagged);
     }
   };
   int threads = options_.threads > 0 ? options_.threads
@@ -292,8 +300,9 @@ Status Job::WriteChunk(std::vector<AssetWork>& chunk) {
         continue;
       }
       ++summary_.series_scored;
+      if (j.backfill_since) ++summary_.series_backfilled;
       for (model::Anomaly& a : *j.result) take(a, false);
-      if (!j.checkpoint.empty()) {
+      if (!j.checkpoint_stored) {
         batch.PutCheckpoint({std::string(kCheckpointScope), j.checkpoint, j.checkpoint_value, {}});
       }
     }
@@ -338,6 +347,7 @@ std::string DetectionSummary::ToJson() const {
   j["assets"] = assets;
   j["series_scored"] = series_scored;
   j["series_unchanged"] = series_unchanged;
+  j["series_backfilled"] = series_backfilled;
   j["points_read"] = points_read;
   j["anomalies_found"] = anomalies_found;
   j["anomalies_new"] = anomalies_new;

@@ -56,6 +56,35 @@ json SymptomJson(const model::Anomaly& a) {
           {"explanation", a.explanation}, {"recovered", false}};
 }
 
+// The detectors among an incident's symptoms.
+std::set<std::string> SymptomDetectors(const json& props) {
+  std::set<std::string> out;
+  for (const json& s : props.value("symptoms", json::array())) {
+    if (s.is_object()) out.insert(s.value("detector", ""));
+  }
+  return out;
+}
+
+// Whether `upstream` (a detector) may explain `downstream` (another) through lineage. Late,
+// missing or unbuilt data shows downstream as late, missing or unbuilt data; a failed data
+// test downstream needs bad data or a changed structure upstream (a late or short load does
+// not make rows fail a test); a schema change downstream needs one upstream.
+bool Explains(std::string_view upstream, std::string_view downstream) {
+  if (downstream == "dbt_test") {
+    return upstream == "schema" || upstream == "dbt_test" || upstream == "column_metric";
+  }
+  if (downstream == "schema") return upstream == "schema";
+  return true;
+}
+
+// Whether every symptom downstream is explained by some symptom upstream.
+bool CanCause(const std::set<std::string>& upstream, const std::set<std::string>& downstream) {
+  return std::all_of(downstream.begin(), downstream.end(), [&](const std::string& d) {
+    return std::any_of(upstream.begin(), upstream.end(),
+                       [&](const std::string& u) { return Explains(u, d); });
+  });
+}
+
 // The incidents' version as stored ("" before the first decision).
 Result<std::string> ReadVersion(catalog::Store& store) {
   auto c = store.GetCheckpoint(kVersionScope, kVersionKey);
@@ -201,6 +230,7 @@ struct Working {
   Timestamp last_symptom{};
   std::vector<model::Anomaly> joined;  // anomalies linked during this run
   bool opened_now = false;
+  bool history = false;                // opened already over: local channels only
   bool root_changed = false;
   bool changed = false;
   std::vector<std::string> events;     // alert events decided during this run
@@ -258,6 +288,10 @@ class Announcer {
     for (const json& c : channels) {
       const std::string channel = c.value("channel", "");
       if (channel.empty()) continue;
+      if (w.history) {
+        const Channel* configured = routing_.FindChannel(channel);
+        if (!configured || !IsLocal(configured->kind)) continue;
+      }
       model::Alert alert;
       alert.incident_id = w.inc.id;
       alert.channel = channel;
@@ -360,22 +394,38 @@ Status Updater::Group(const model::Anomaly& a) {
   const uint32_t node = lineage_.Node(a.asset);
   size_t best = std::numeric_limits<size_t>::max();
   bool best_joins = false;
-  auto consider = [&](uint32_t at, bool joins, std::unordered_map<uint32_t, std::vector<size_t>>& by) {
+  // How the anomaly's asset relates to a candidate incident. A symptom on one of its assets or
+  // downstream of its root may follow on for `follow_on` (a bad day shows downstream the next
+  // morning); one upstream of the root takes it over only within `window`, and only when its
+  // kind can explain the incident's symptoms (see Explains).
+  enum class Relation { kSameAsset, kDownstreamOfRoot, kUpstreamOfRoot };
+  auto consider = [&](uint32_t at, Relation rel,
+                      std::unordered_map<uint32_t, std::vector<size_t>>& by) {
     auto it = by.find(at);
     if (it == by.end()) return;
+    const bool joins = rel != Relation::kUpstreamOfRoot;
+    const auto reach = joins ? std::max(options_.window, options_.follow_on) : options_.window;
     for (size_t i : it->second) {
       const Working& w = working_[i];
       if (i > best || (i == best && best_joins)) continue;
-      if (a.ts + options_.window < w.inc.opened_at || a.ts > w.last_symptom + options_.window) {
+      if (a.ts + options_.window < w.inc.opened_at || a.ts > w.last_symptom + reach) continue;
+      if (rel == Relation::kDownstreamOfRoot &&
+          !CanCause(SymptomDetectors(w.props), {a.detector})) {
+        continue;
+      }
+      if (rel == Relation::kUpstreamOfRoot &&
+          !CanCause({a.detector}, SymptomDetectors(w.props))) {
         continue;
       }
       best_joins = i == best ? (best_joins || joins) : joins;
       best = i;
     }
   };
-  consider(node, true, by_asset_);
-  for (uint32_t up : lineage_.Up(node)) consider(up, true, by_root_);
-  for (uint32_t down : lineage_.DownLoaded(node)) consider(down, false, by_root_);
+  consider(node, Relation::kSameAsset, by_asset_);
+  for (uint32_t up : lineage_.Up(node)) consider(up, Relation::kDownstreamOfRoot, by_root_);
+  for (uint32_t down : lineage_.DownLoaded(node)) {
+    consider(down, Relation::kUpstreamOfRoot, by_root_);
+  }
   Working* target = best < working_.size() ? &working_[best] : nullptr;
   const bool becomes_root = target && !best_joins;
   if (!target) {
@@ -385,7 +435,7 @@ Status Updater::Group(const model::Anomaly& a) {
     w.inc.state = model::IncidentState::kOpen;
     w.inc.severity = a.severity;
     w.inc.title = a.asset.name + ": " + a.explanation;
-    w.inc.opened_at = now_;
+    w.inc.opened_at = std::min(a.ts, now_);
     w.props = json::object();
     w.props["symptoms"] = json::array();
     w.opened_now = true;
@@ -507,19 +557,22 @@ Status Updater::Advance(Working& w) {
   } else if (!w.joined.empty()) {
     w.props["pending_update"] = true;
   }
-  // Recovery: only when nothing joined in this run.
-  bool all_recovered = false;
-  if (w.joined.empty()) {
-    json& symptoms = w.props["symptoms"];
-    all_recovered = symptoms.is_array() && !symptoms.empty();
-    for (json& s : symptoms) {
-      TM_ASSIGN_OR_RETURN(bool ok, Recovered(s));
-      if (ok && !s.value("recovered", false)) {
-        s["recovered"] = true;
-        w.changed = true;
-      }
-      all_recovered = all_recovered && ok;
+  // Recovery, also of symptoms that joined in this run: a symptom found by a backfill may
+  // have recovered since; one found live has no newer data yet.
+  json& symptoms = w.props["symptoms"];
+  bool all_recovered = symptoms.is_array() && !symptoms.empty();
+  for (json& s : symptoms) {
+    TM_ASSIGN_OR_RETURN(bool ok, Recovered(s));
+    if (ok && !s.value("recovered", false)) {
+      s["recovered"] = true;
+      w.changed = true;
     }
+    all_recovered = all_recovered && ok;
+  }
+  if (all_recovered && w.opened_now && options_.announce_within.count() > 0 &&
+      now_ - w.last_symptom > options_.announce_within) {
+    w.history = true;
+    w.props["history"] = true;
   }
   if (all_recovered) {
     w.inc.state = model::IncidentState::kResolved;

@@ -326,6 +326,11 @@ model::Result<OutgoingMessage> RenderAlert(const Channel& channel, const model::
     case ChannelKind::kSlack: m.body = SlackMessage(payload).dump(); break;
     case ChannelKind::kTeams: m.body = TeamsMessage(payload).dump(); break;
     case ChannelKind::kWebhook: m.body = payload.dump(); break;
+    case ChannelKind::kFile:
+      payload["channel"] = channel.name;
+      payload["sent_at"] = model::FormatTimestamp(now);
+      m.body = payload.dump();  // one line: dump() escapes every newline
+      break;
   }
   m.headers.emplace_back("Content-Type", "application/json");
   m.headers.emplace_back(std::string(kIdempotencyHeader), alert.idempotency_key);

@@ -279,6 +279,8 @@ std::string SevSpan(std::string_view sev) {
 
 }  // namespace
 
+std::string HtmlEscape(std::string_view text) { return Esc(text); }
+
 std::string RenderReportHtml(const ReportData& r) {
   std::string h;
   h.reserve(64 * 1024 + r.charts.size() * 4096);

@@ -65,14 +65,18 @@ std::string_view ChannelKindName(ChannelKind kind) {
     case ChannelKind::kSlack: return "slack";
     case ChannelKind::kTeams: return "teams";
     case ChannelKind::kWebhook: return "webhook";
+    case ChannelKind::kFile: return "file";
   }
   return "webhook";
 }
+
+bool IsLocal(ChannelKind kind) { return kind == ChannelKind::kFile; }
 
 std::optional<ChannelKind> ParseChannelKind(std::string_view name) {
   if (name == "slack") return ChannelKind::kSlack;
   if (name == "teams") return ChannelKind::kTeams;
   if (name == "webhook") return ChannelKind::kWebhook;
+  if (name == "file") return ChannelKind::kFile;
   return std::nullopt;
 }
 

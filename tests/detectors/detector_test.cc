@@ -43,6 +43,32 @@ TEST(DetectorTest, LatestAndReplayStopAtTheGivenTime) {
   EXPECT_EQ(all->size(), 1u);
 }
 
+TEST(DetectorTest, BackfillScoresOnlyTheWindowAsReplayWould) {
+  SeriesMaker maker(303);
+  SCOPED_TRACE(maker.Trace());
+  model::Series s = maker.Daily(kMonday, 60, 10000, 1.0, 0.03);
+  s.values[30] = 100;
+  s.values[50] = 100;
+  auto volume = NewVolumeDetector({});
+  auto replayed = volume->Replay(s, s.ts.back());
+  ASSERT_TRUE(replayed.ok());
+  ASSERT_EQ(replayed->size(), 2u);
+  auto backfilled = volume->Backfill(s, s.ts[40], s.ts.back(), {});
+  ASSERT_TRUE(backfilled.ok());
+  ASSERT_EQ(backfilled->size(), 1u) << "the drop before the window is not reported";
+  EXPECT_EQ((*backfilled)[0].id, (*replayed)[1].id);
+  EXPECT_EQ((*backfilled)[0].ts, s.ts[50]);
+  // A stored anomaly inside the window stays out of later baselines, as in Latest.
+  std::vector<model::Timestamp> flagged = {s.ts[50]};
+  auto again = volume->Backfill(s, s.ts[40], s.ts.back(), flagged);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->size(), 1u);
+  // Nothing after `until` is scored.
+  auto early = volume->Backfill(s, s.ts[40], s.ts[49], {});
+  ASSERT_TRUE(early.ok());
+  EXPECT_TRUE(early->empty());
+}
+
 TEST(DetectorTest, DetectAllKeepsJobOrderWhateverTheThreads) {
   SeriesMaker maker(302);
   SCOPED_TRACE(maker.Trace());

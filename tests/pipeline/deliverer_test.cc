@@ -38,19 +38,8 @@ class DelivererTest : public ::testing::Test {
   }
   std::string OpenIncident() {
     catalog::WriteBatch batch;
-    model::Anomaly a;
-    a.asset = Key("orders");
-    a.metric = "rows_affected";
-    a.detector = "volume";
-    a.ts = Day(60);
-    a.value = 5;
-    a.expected_low = 900;
-    a.expected_high = 1100;
-    a.direction = "drop";
-    a.severity = model::Severity::kError;
+    model::Anomaly a = DropAnomaly("orders", Day(60), "drop-60");
     a.explanation = "dropped";
-    a.detected_at = Day(60);
-    a.id = "drop-60";
     batch.PutAnomaly(a);
     EXPECT_TRUE(store_->Write(batch).ok());
     auto s = UpdateIncidents(*store_, clock_, routing_, {});

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <set>
+
 #include "pipeline/fixtures.h"
 
 namespace tidemark::pipeline {
@@ -27,6 +31,21 @@ class DetectionTest : public ::testing::Test {
   void Write(const catalog::WriteBatch& batch) {
     auto r = store_->Write(batch);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  // Daily loads of "orders" over days [0, 60) with a drop on each day of `drops`; the clock
+  // is at day 60.
+  void WriteLoadsWithDrops(const std::vector<int>& drops, unsigned seed) {
+    catalog::WriteBatch batch;
+    batch.PutAsset(Table("orders"));
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> noise(0, 15);
+    for (int d = 0; d < 60; ++d) {
+      const bool drop = std::find(drops.begin(), drops.end(), d) != drops.end();
+      const double rows = std::round(1000 + noise(rng));
+      batch.AppendMetricPoint({Key("orders"), "rows_affected", Day(d), drop ? 120.0 : rows});
+    }
+    Write(batch);
   }
 
   Factory factory_;
@@ -121,7 +140,11 @@ TYPED_TEST(DetectionTest, LateTableIsFlaggedBySla) {
   for (int d = 0; d < 30; ++d) batch.AppendMetricPoint({Key("raw_orders"), "update", Day(d), 1});
   this->Write(batch);
   this->clock_.Set(Day(29) + 30h);  // 30 h after the last update: past error_after
-  auto summary = RunDetection(*this->store_, this->clock_, {});
+  // The live check only: a backfill would also report every earlier day (daily updates are
+  // late by a 12-hour SLA), which BackfillReplaysFreshnessOverTheWindow covers.
+  DetectionOptions live;
+  live.backfill = std::chrono::seconds(0);
+  auto summary = RunDetection(*this->store_, this->clock_, live);
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   ASSERT_EQ(summary->anomalies_new, 1) << summary->ToJson();
   EXPECT_EQ(summary->new_anomalies[0].detector, "freshness");
@@ -146,6 +169,117 @@ TYPED_TEST(DetectionTest, SchemaChangeIsFlagged) {
   ASSERT_EQ(summary->anomalies_new, 1) << summary->ToJson();
   EXPECT_EQ(summary->new_anomalies[0].detector, "schema");
   EXPECT_EQ(summary->new_anomalies[0].severity, model::Severity::kError);
+}
+
+std::set<model::Timestamp> Times(const std::vector<model::Anomaly>& anomalies) {
+  std::set<model::Timestamp> out;
+  for (const model::Anomaly& a : anomalies) out.insert(a.ts);
+  return out;
+}
+
+TYPED_TEST(DetectionTest, BackfillRecordsPastAnomaliesAtTheirTimeOnceAndOnlyOnce) {
+  const unsigned seed = 11;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  this->WriteLoadsWithDrops({52}, seed);  // eight days before now, inside the default 14
+
+  auto first = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->series_backfilled, 1);
+  ASSERT_EQ(first->anomalies_new, 1) << first->ToJson();
+  EXPECT_EQ(first->new_anomalies[0].ts, Day(52));
+  EXPECT_EQ(first->new_anomalies[0].direction, "drop");
+
+  // The checkpoint is the last point scored: the next run is incremental.
+  auto checkpoints = this->store_->ListCheckpoints("detect:series");
+  ASSERT_TRUE(checkpoints.ok());
+  ASSERT_EQ(checkpoints->size(), 1u);
+  EXPECT_EQ((*checkpoints)[0].value, model::FormatTimestamp(Day(59)));
+  auto again = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->series_backfilled, 0);
+  EXPECT_EQ(again->series_unchanged, 1);
+  EXPECT_EQ(again->anomalies_new, 0);
+
+  // A new point is scored alone, with the stored drop kept out of its baseline.
+  catalog::WriteBatch next;
+  next.AppendMetricPoint({Key("orders"), "rows_affected", Day(60), 1003});
+  this->Write(next);
+  this->clock_.Set(Day(60) + 1h);
+  auto later = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->series_scored, 1);
+  EXPECT_EQ(later->series_backfilled, 0);
+  EXPECT_EQ(later->anomalies_new, 0) << later->ToJson();
+  EXPECT_EQ(this->store_->Counts()->anomalies, 1);
+}
+
+TYPED_TEST(DetectionTest, BackfillIsBoundedByItsWindow) {
+  const unsigned seed = 12;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  this->WriteLoadsWithDrops({35, 52}, seed);  // 25 and 8 days before now
+
+  DetectionOptions week;
+  week.backfill = std::chrono::days(7);
+  auto none = RunDetection(*this->store_, this->clock_, week);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->anomalies_new, 0) << "both drops lie outside a 7-day backfill";
+
+  // The checkpoint now exists: a wider window later does not backfill again.
+  DetectionOptions month;
+  month.backfill = std::chrono::days(30);
+  auto still_none = RunDetection(*this->store_, this->clock_, month);
+  ASSERT_TRUE(still_none.ok());
+  EXPECT_EQ(still_none->series_backfilled, 0);
+  EXPECT_EQ(still_none->anomalies_new, 0);
+}
+
+TYPED_TEST(DetectionTest, WiderBackfillOnANewStoreFindsOlderDrops) {
+  const unsigned seed = 12;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  this->WriteLoadsWithDrops({35, 52}, seed);
+  DetectionOptions month;
+  month.backfill = std::chrono::days(30);
+  auto found = RunDetection(*this->store_, this->clock_, month);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(Times(found->new_anomalies), (std::set<model::Timestamp>{Day(35), Day(52)}))
+      << found->ToJson();
+
+  DetectionOptions off;
+  off.backfill = std::chrono::seconds(0);
+  catalog::WriteBatch other;
+  other.PutAsset(Table("payments"));
+  AppendLoads(other, "payments", 60, seed + 1);
+  other.AppendMetricPoint({Key("payments"), "rows_affected", Day(50), 5});  // before the last
+  this->Write(other);
+  auto latest_only = RunDetection(*this->store_, this->clock_, off);
+  ASSERT_TRUE(latest_only.ok());
+  EXPECT_EQ(latest_only->series_backfilled, 0);
+  EXPECT_EQ(latest_only->anomalies_new, 0) << "without a backfill only the latest point counts";
+}
+
+TYPED_TEST(DetectionTest, BackfillReplaysFreshnessOverTheWindow) {
+  catalog::WriteBatch batch;
+  model::Asset src = Table("raw_orders", model::AssetKind::kSource);
+  src.properties = R"({"freshness":{"warn_after":{"count":36,"period":"hour"},)"
+                   R"("error_after":{"count":72,"period":"hour"}}})";
+  batch.PutAsset(src);
+  for (int d = 0; d < 60; ++d) {
+    if (d >= 50 && d <= 52) continue;  // the loader stalled for three days
+    batch.AppendMetricPoint({Key("raw_orders"), "update", Day(d), 1});
+  }
+  this->Write(batch);
+  this->clock_.Set(Day(59) + 2h);
+
+  auto first = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->series_backfilled, 1);
+  // Late at Day(49) + 36 h (warn), then an error at Day(49) + 72 h; fresh again since.
+  EXPECT_EQ(Times(first->new_anomalies), (std::set<model::Timestamp>{Day(49) + 36h, Day(49) + 72h}))
+      << first->ToJson();
+  auto again = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->series_backfilled, 0);
+  EXPECT_EQ(again->anomalies_new, 0);
 }
 
 }  // namespace

@@ -53,6 +53,24 @@ inline void AppendLoads(catalog::WriteBatch& batch, const std::string& name, int
   }
 }
 
+// A volume drop on `name` at `at`, as the detection job stores it.
+inline model::Anomaly DropAnomaly(const std::string& name, Timestamp at, const std::string& id) {
+  model::Anomaly a;
+  a.asset = Key(name);
+  a.metric = "rows_affected";
+  a.detector = "volume";
+  a.ts = at;
+  a.value = 5;
+  a.expected_low = 900;
+  a.expected_high = 1100;
+  a.direction = "drop";
+  a.severity = model::Severity::kError;
+  a.explanation = "rows_affected dropped to 5";
+  a.detected_at = at;
+  a.id = id;
+  return a;
+}
+
 inline model::NodeResult TestResult(const std::string& run, const std::string& test,
                                     const std::string& asset, const std::string& status,
                                     Timestamp at) {

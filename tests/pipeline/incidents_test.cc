@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -313,6 +315,134 @@ TYPED_TEST(IncidentsTest, GuardedWriteOverAStaleViewIsRefused) {
   current.PutAsset(Table("written_only_if_current"));
   EXPECT_TRUE(this->store_->Write(current).ok());
   EXPECT_TRUE(this->store_->GetAsset(Key("written_only_if_current")).ok());
+}
+
+TYPED_TEST(IncidentsTest, LateSourceAndFailingTestDownstreamStayApart) {
+  // A late raw_orders does not explain rows of orders failing a test, whichever is seen first.
+  for (int order = 0; order < 2; ++order) {
+    SCOPED_TRACE(order == 0 ? "lateness first" : "test failure first");
+    catalog::WriteBatch batch;
+    model::Anomaly late;
+    late.asset = Key("raw_orders");
+    late.metric = "update";
+    late.detector = "freshness";
+    late.severity = model::Severity::kError;
+    late.explanation = "no update for 30h";
+    model::Anomaly failed = late;
+    failed.asset = Key("orders");
+    failed.metric = "test.shop.not_null_orders_email";
+    failed.detector = "dbt_test";
+    failed.explanation = "test failed";
+    const Timestamp base = Day(60) + std::chrono::days(3 * order);  // apart from the last
+    late.ts = order == 0 ? base : base + 1h;
+    failed.ts = order == 0 ? base + 1h : base;
+    late.id = "late-" + std::to_string(order);
+    failed.id = "failed-" + std::to_string(order);
+    batch.PutAnomaly(late);
+    batch.PutAnomaly(failed);
+    this->Write(batch);
+    this->clock_.Set(base + 2h);
+    IncidentSummary s = this->Update();
+    EXPECT_EQ(s.opened, 2);
+    EXPECT_EQ(s.joined, 0);
+  }
+}
+
+// The past, as a first run's backfill finds it: anomalies days old, on series that have
+// moved on since. Routed to a chat channel and a local file channel.
+template <typename Factory>
+class PastIncidentsTest : public IncidentsTest<Factory> {
+ protected:
+  void SetUp() override {
+    IncidentsTest<Factory>::SetUp();
+    if (this->IsSkipped()) return;
+    catalog::WriteBatch batch;
+    AppendLoads(batch, "orders", 60, 5);  // normal days, before and after the drops below
+    AppendLoads(batch, "raw_orders", 60, 6);
+    this->Write(batch);
+    this->routing_.channels.push_back(
+        {"audit", ChannelKind::kFile, "/tmp/tidemark-test-audit.log", "", 1000ms, ""});
+    Route all;
+    all.name = "everything";
+    all.channels = {"audit", "ops"};
+    this->routing_.routes = {all};
+    this->options_.lookback = std::chrono::days(30);
+  }
+  std::map<std::string, std::vector<std::string>> EventsByChannel() {
+    std::map<std::string, std::vector<std::string>> out;
+    for (const model::Alert& a : this->Alerts()) out[a.channel].push_back(a.event);
+    for (auto& [channel, events] : out) std::sort(events.begin(), events.end());
+    return out;
+  }
+};
+TYPED_TEST_SUITE(PastIncidentsTest, Stores);
+
+TYPED_TEST(PastIncidentsTest, RecoveredPastIncidentOpensAtItsTimeResolvedAndStaysOutOfChat) {
+  this->Drop("orders", 50);  // ten days ago; every day since was normal
+  IncidentSummary s = this->Update();
+  EXPECT_EQ(s.opened, 1);
+  EXPECT_EQ(s.resolved, 1);
+  auto incidents = this->store_->ListIncidents(std::nullopt, 10);
+  ASSERT_TRUE(incidents.ok());
+  ASSERT_EQ(incidents->size(), 1u);
+  const model::Incident& inc = (*incidents)[0];
+  EXPECT_EQ(inc.opened_at, Day(50));
+  EXPECT_EQ(inc.state, model::IncidentState::kResolved);
+  auto props = nlohmann::json::parse(inc.properties);
+  EXPECT_EQ(props["history"], true);
+  EXPECT_EQ(props["symptoms"][0]["recovered"], true);
+  // Recorded for the local file, not posted to the chat.
+  using Events = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(this->EventsByChannel(), (Events{{"audit", {"opened", "resolved"}}}));
+
+  IncidentSummary again = this->Update();
+  EXPECT_EQ(again.opened + again.joined + again.resolved + again.alerts_enqueued, 0);
+}
+
+TYPED_TEST(PastIncidentsTest, PastIncidentStillFailingIsAnnouncedEverywhere) {
+  catalog::WriteBatch batch;
+  batch.PutRun(DbtRun("run-50", Day(50)));
+  batch.PutNodeResult(TestResult("run-50", "test.shop.nn", "orders", "fail", Day(50)));
+  this->Write(batch);
+  ASSERT_TRUE(RunDetection(*this->store_, this->clock_, {}).ok());
+  IncidentSummary s = this->Update();
+  EXPECT_EQ(s.opened, 1);
+  EXPECT_EQ(s.resolved, 0);
+  auto incidents = this->store_->ListIncidents(model::IncidentState::kOpen, 10);
+  ASSERT_TRUE(incidents.ok());
+  ASSERT_EQ(incidents->size(), 1u);
+  EXPECT_EQ((*incidents)[0].opened_at, Day(50));
+  using Events = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(this->EventsByChannel(), (Events{{"audit", {"opened"}}, {"ops", {"opened"}}}));
+}
+
+TYPED_TEST(PastIncidentsTest, AnnounceWithinZeroPostsThePastToChatToo) {
+  this->options_.announce_within = std::chrono::seconds(0);
+  this->Drop("orders", 50);
+  EXPECT_EQ(this->Update().resolved, 1);
+  using Events = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(this->EventsByChannel(),
+            (Events{{"audit", {"opened", "resolved"}}, {"ops", {"opened", "resolved"}}}));
+}
+
+TYPED_TEST(PastIncidentsTest, PastAnomaliesGroupByTimeAndLineage) {
+  this->Drop("orders", 40);
+  this->Drop("orders", 50);
+  this->Drop("raw_orders", 50);  // upstream, same day: the same incident, rooted upstream
+  IncidentSummary s = this->Update();
+  EXPECT_EQ(s.opened, 2);
+  EXPECT_EQ(s.joined, 1);
+  EXPECT_EQ(s.resolved, 2);
+  auto incidents = this->store_->ListIncidents(std::nullopt, 10);
+  ASSERT_TRUE(incidents.ok());
+  ASSERT_EQ(incidents->size(), 2u);
+  std::map<model::Timestamp, model::Incident> by_start;
+  for (const model::Incident& i : *incidents) by_start[i.opened_at] = i;
+  ASSERT_TRUE(by_start.count(Day(40)));
+  ASSERT_TRUE(by_start.count(Day(50)));
+  EXPECT_EQ(by_start[Day(40)].root, Key("orders"));
+  EXPECT_EQ(by_start[Day(50)].root, Key("raw_orders"));
+  EXPECT_EQ(nlohmann::json::parse(by_start[Day(50)].properties)["symptoms"].size(), 2u);
 }
 
 }  // namespace

@@ -10,12 +10,15 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
 
 #include "demo.h"
+#include "demo_receiver.h"
 #include "incidents_api.h"
 #include "ingest_api.h"
 #include "logging.h"
@@ -49,18 +52,6 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr std::string_view kDemoDb = "sqlite:./tidemark-demo.db";
-// Where `tidemark demo` writes its report (served at /reports/ unless the config has its own):
-// beside the demo's SQLite file, or in the working directory for PostgreSQL.
-std::string DemoReportDir(std::string_view db) {
-  constexpr std::string_view kSqlite = "sqlite:";
-  std::filesystem::path base = ".";
-  if (db.substr(0, kSqlite.size()) == kSqlite) {
-    base = std::filesystem::path(db.substr(kSqlite.size())).parent_path();
-    if (base.empty()) base = ".";
-  }
-  return (base / "tidemark-demo-reports").string();
-}
-
 // Commands that exist so scripts and help text can rely on their names, ahead of the issues
 // that implement them.
 struct PlannedCommand {
@@ -458,6 +449,57 @@ std::string HostPortText(const ServerOptions& options, uint16_t port) {
   return (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(port);
 }
 
+// The demo's receiver URL: the listening address, reached over loopback when it is a wildcard.
+std::string DemoReceiverUrl(const ServerOptions& options, uint16_t port) {
+  ServerOptions loopback = options;
+  if (loopback.host.empty() || loopback.host == "0.0.0.0") loopback.host = "127.0.0.1";
+  if (loopback.host == "::") loopback.host = "::1";
+  return "http://" + HostPortText(loopback, port) + "/demo/receiver";
+}
+
+// A fresh secret for the demo's signed webhook, known only to this process.
+std::string RandomSecret() {
+  std::random_device device;
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(device()));
+    out += hex;
+  }
+  return out;
+}
+
+// Waits until the outbox holds no pending alert (delivered or dead), at most `limit`.
+void WaitForDelivery(catalog::Store& store, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto pending = store.ListAlerts(model::AlertState::kPending, 1);
+    if (!pending.ok() || pending->empty()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  spdlog::warn("some demo alerts are still pending; they are retried in the background");
+}
+
+// What `demo` prints once everything is in place.
+void PrintDemo(const std::string& address, const DemoOutcome& outcome, const DemoPaths& paths) {
+  std::printf("Tidemark demo: open http://%s/\n", address.c_str());
+  std::printf("  %zu incidents (%lld open) from %lld anomalies: http://%s/api/v1/incidents\n",
+              outcome.incidents.size(), outcome.open_incidents, outcome.anomalies,
+              address.c_str());
+  for (const model::Incident& i : outcome.incidents) {
+    std::printf("    %s\n", DemoIncidentLine(i).c_str());
+  }
+  std::printf("  search: http://%s/  (API: http://%s/api/v1/search?q=purchases)\n",
+              address.c_str(), address.c_str());
+  std::printf("  report: http://%s/reports/%s (file %s/%s)\n", address.c_str(),
+              outcome.report_file.c_str(), outcome.report_dir.c_str(),
+              outcome.report_file.c_str());
+  std::printf("  alerts: http://%s/demo/alerts (received by the built-in signed-webhook "
+              "receiver), log %s\n",
+              address.c_str(), paths.alert_log.c_str());
+  std::fflush(stdout);
+}
+
 // `serve`, and `demo` (which loads the demo data first and tells the user where to look).
 int RunServe(const Config& config, bool demo) {
   auto store = catalog::OpenStore({.url = config.db});
@@ -467,24 +509,45 @@ int RunServe(const Config& config, bool demo) {
   }
   auto alerting = LoadAlertingConfig(config, ProcessEnvironment());
   if (!alerting.ok()) return Fail(Describe(alerting.status()), kExitUsage);
-  const pipeline::RoutingConfig& routing = alerting->routing;
   auto report_config = ReportScheduleFrom(config);
   if (!report_config.ok()) return Fail(Describe(report_config.status()), kExitUsage);
+  auto options = ServiceOptionsFrom(config);
+  if (!options.ok()) return Fail(Describe(options.status()), kExitUsage);
+  // Bound before the demo prepares: its receiver needs the port, and a Ctrl-C from now on is
+  // a graceful stop after the current step, never a kill halfway through a write.
+  auto service = Service::Create(**store, *options);
+  if (!service.ok()) {
+    spdlog::error("cannot start: {}", Describe(service.status()));
+    return ExitCodeFor(service.status());
+  }
+  const std::string address = HostPortText(options->server, (*service)->port());
+  pipeline::RoutingConfig routing = alerting->routing;
+  pipeline::SchedulerOptions scheduler_options = alerting->scheduler;
   std::optional<DemoOutcome> demo_outcome;
+  std::unique_ptr<DemoReceiver> receiver;
+  const DemoPaths demo_paths = DemoPathsFor(config.db);
   if (demo) {
-    auto prepared = PrepareDemo(**store, routing, DemoReportDir(config.db));
+    const std::string secret = RandomSecret();
+    auto opened = DemoReceiver::Open(secret, demo_paths.receiver_file, model::SystemClock());
+    if (!opened.ok()) {
+      spdlog::error("cannot open the demo receiver: {}", Describe(opened.status()));
+      return kExitFailure;
+    }
+    receiver = std::move(opened).value();
+    if (Status status = receiver->AddRoutes((*service)->router()); !status.ok()) {
+      spdlog::error("cannot register routes: {}", Describe(status));
+      return kExitFailure;
+    }
+    routing = DemoRouting(demo_paths, DemoReceiverUrl(options->server, (*service)->port()),
+                          secret);
+    scheduler_options.detection = DemoDetectionOptions();
+    scheduler_options.incidents = DemoIncidentOptions();
+    auto prepared = PrepareDemo(**store, routing, demo_paths.report_dir);
     if (!prepared.ok()) {
       spdlog::error("cannot prepare the demo: {}", Describe(prepared.status()));
       return kExitFailure;
     }
     demo_outcome = std::move(prepared).value();
-  }
-  auto options = ServiceOptionsFrom(config);
-  if (!options.ok()) return Fail(Describe(options.status()), kExitUsage);
-  auto service = Service::Create(**store, *options);
-  if (!service.ok()) {
-    spdlog::error("cannot start: {}", Describe(service.status()));
-    return ExitCodeFor(service.status());
   }
   if (Status status = AddIngestRoutes((*service)->router(), **store, (*service)->metrics());
       !status.ok()) {
@@ -502,7 +565,6 @@ int RunServe(const Config& config, bool demo) {
   }
   // Detection, incident grouping and alert delivery in the background. The lease owner names
   // this process, so several instances on one PostgreSQL share the outbox.
-  pipeline::SchedulerOptions scheduler_options = alerting->scheduler;
   scheduler_options.delivery.worker = "tidemark-" + std::to_string(::getpid());
   scheduler_options.on_delivery = [&metrics = (*service)->metrics()](const pipeline::DeliveryStats& s) {
     metrics.RecordAlertDeliveries(static_cast<uint64_t>(s.delivered),
@@ -532,20 +594,18 @@ int RunServe(const Config& config, bool demo) {
     }
   }
   auto schema = (*store)->SchemaVersion();
-  const std::string address = HostPortText(options->server, (*service)->port());
   spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
                schema.ok() ? std::to_string(*schema) : "?");
   if (demo_outcome) {
-    std::printf("Tidemark demo: open http://%s/\n", address.c_str());
-    std::printf("  %lld anomalies, %lld open incidents: http://%s/api/v1/incidents\n",
-                demo_outcome->anomalies, demo_outcome->open_incidents, address.c_str());
-    std::printf("  search: http://%s/api/v1/search?q=purchases\n", address.c_str());
-    std::printf("  report: http://%s/reports/%s (file %s/%s)\n", address.c_str(),
-                demo_outcome->report_file.c_str(), demo_outcome->report_dir.c_str(),
-                demo_outcome->report_file.c_str());
-    std::fflush(stdout);
+    // The demo serves, waits for the alerts it decided to reach the alert log and the
+    // receiver (this server, over loopback), and only then says it is ready.
+    std::thread server([&service] { (*service)->Run(); });
+    WaitForDelivery(**store, std::chrono::seconds(5));
+    PrintDemo(address, *demo_outcome, demo_paths);
+    server.join();
+  } else {
+    (*service)->Run();
   }
-  (*service)->Run();
   scheduler.Stop();
   spdlog::info("stopped");
   return kExitOk;

@@ -18,7 +18,10 @@ class Reader {
   Result<AlertingConfig> Read() {
     AlertingConfig all;
     pipeline::RoutingConfig& out = all.routing;
-    if (!config_.HasSection("channels") && !config_.HasSection("routes")) return all;
+    if (!config_.HasSection("channels") && !config_.HasSection("routes") &&
+        !config_.HasSection("detectors")) {
+      return all;
+    }
     YAML::Node root;
     try {
       root = YAML::Load(config_.file_text);
@@ -49,6 +52,10 @@ class Reader {
                               Duration(item.first, v, "routes.detect_interval"));
         } else if (key == "delivery") {
           TM_RETURN_IF_ERROR(ReadDelivery(item.first, v, all.scheduler));
+        } else if (key == "announce_within") {
+          TM_ASSIGN_OR_RETURN(auto d, DurationOrOff(item.first, v, "routes.announce_within"));
+          all.scheduler.incidents.announce_within =
+              std::chrono::duration_cast<std::chrono::seconds>(d);
         } else if (key == "rules") {
           if (!v.IsSequence()) return Error(item.first, "routes.rules: expected a list");
           for (size_t i = 0; i < v.size(); ++i) {
@@ -60,10 +67,48 @@ class Reader {
         }
       }
     }
+    if (YAML::Node detectors = root["detectors"]; detectors) {
+      TM_RETURN_IF_ERROR(ReadDetectors(detectors, all.scheduler));
+    }
     return all;
   }
 
  private:
+  // detectors: {backfill_days: N}. The incidents' lookback follows the backfill, so what the
+  // backfill finds is grouped.
+  Status ReadDetectors(const YAML::Node& body, pipeline::SchedulerOptions& out) {
+    if (!body.IsMap()) return Error(body, "detectors: expected a map (backfill_days)");
+    for (const auto& item : body) {
+      const std::string key = item.first.as<std::string>();
+      const std::string path = "detectors." + key;
+      if (key != "backfill_days") return Error(item.first, "unknown key \"" + path + "\"");
+      TM_ASSIGN_OR_RETURN(std::string t, Scalar(item.first, item.second, path));
+      int days = -1;
+      size_t used = 0;
+      try {
+        days = std::stoi(t, &used);
+      } catch (const std::exception&) {
+        days = -1;
+      }
+      if (used != t.size() || days < 0 || days > 365) {
+        return Error(item.first, path + ": expected 0 to 365 days, got \"" + t + "\"");
+      }
+      out.detection.backfill = std::chrono::days(days);
+      out.incidents.lookback = std::max(out.incidents.lookback,
+                                        std::chrono::seconds(std::chrono::days(days)));
+    }
+    return Status::Ok();
+  }
+
+  // A duration, or "0" / "off" for none.
+  Result<std::chrono::milliseconds> DurationOrOff(const YAML::Node& key, const YAML::Node& v,
+                                                  const std::string& name) {
+    if (v.IsScalar() && (v.as<std::string>() == "0" || v.as<std::string>() == "off")) {
+      return std::chrono::milliseconds(0);
+    }
+    return Duration(key, v, name);
+  }
+
   Status Error(const YAML::Node& node, std::string message) const {
     return Status::InvalidArgument(std::move(message),
                                    config_.file + ":" + std::to_string(node.Mark().line + 1));
@@ -156,6 +201,7 @@ class Reader {
     const std::string at = "channels." + c.name;
     if (!body.IsMap()) return Error(name_node, at + ": expected a map (kind, url, ...)");
     bool has_kind = false;
+    std::string file_path;
     for (const auto& item : body) {
       const std::string key = item.first.as<std::string>();
       const std::string path = at + "." + key;
@@ -163,7 +209,7 @@ class Reader {
       if (key == "kind") {
         TM_ASSIGN_OR_RETURN(std::string kind, Scalar(item.first, v, path));
         auto parsed = pipeline::ParseChannelKind(kind);
-        if (!parsed) return Error(item.first, path + ": expected slack, teams or webhook, got \"" + kind + "\"");
+        if (!parsed) return Error(item.first, path + ": expected slack, teams, webhook or file, got \"" + kind + "\"");
         c.kind = *parsed;
         has_kind = true;
       } else if (key == "url" || key == "url_env") {
@@ -171,6 +217,9 @@ class Reader {
         if (c.url.rfind("https://", 0) != 0 && c.url.rfind("http://", 0) != 0) {
           return Error(item.first, path + ": expected an https:// URL");
         }
+      } else if (key == "path") {  // kind file: where alerts are appended
+        TM_ASSIGN_OR_RETURN(file_path, Scalar(item.first, v, path));
+        if (file_path.empty()) return Error(item.first, path + ": expected a file path");
       } else if (key == "secret" || key == "secret_env") {
         TM_ASSIGN_OR_RETURN(c.secret, Secret(item.first, v, path, key == "secret_env"));
       } else if (key == "timeout") {
@@ -181,7 +230,14 @@ class Reader {
         return Error(item.first, "unknown key \"" + path + "\"");
       }
     }
-    if (!has_kind) return Error(name_node, at + ": missing kind (slack, teams or webhook)");
+    if (!has_kind) return Error(name_node, at + ": missing kind (slack, teams, webhook or file)");
+    if (c.kind == pipeline::ChannelKind::kFile) {
+      if (!c.url.empty()) return Error(name_node, at + ": a file channel takes path, not url");
+      if (file_path.empty()) return Error(name_node, at + ": missing path");
+      c.url = file_path;
+      return c;
+    }
+    if (!file_path.empty()) return Error(name_node, at + ": path is for kind file only");
     if (c.url.empty()) return Error(name_node, at + ": missing url (or url_env)");
     return c;
   }

@@ -43,6 +43,16 @@ class Detector {
   // Everything it would have said, walking forward to `until` with only earlier data.
   virtual model::Result<std::vector<model::Anomaly>> Replay(const model::Series& series,
                                                             model::Timestamp until) const = 0;
+
+  // The first run over a series: what Latest would have said at each moment in
+  // [since, until], walking forward with only earlier data. Volume scores every point at or
+  // after `since`, keeping `flagged` (stored anomalies) and its own verdicts out of later
+  // baselines; earlier points only train. Freshness replays its checks and keeps the
+  // lateness that began at or after `since`, plus what Latest says at `until`. Cost: that of
+  // Latest times the points in the window.
+  virtual model::Result<std::vector<model::Anomaly>> Backfill(
+      const model::Series& series, model::Timestamp since, model::Timestamp until,
+      std::span<const model::Timestamp> flagged) const = 0;
 };
 
 std::unique_ptr<Detector> NewVolumeDetector(VolumeSettings settings);

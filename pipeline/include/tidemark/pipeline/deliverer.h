@@ -14,6 +14,11 @@
 // A crash after sending but before recording means the lease expires and the alert is sent
 // again: delivery is at least once, and every request carries the same Idempotency-Key.
 //
+// A channel of kind file is local: the rendered line is appended to its file (created with
+// its folder when missing, mode 0640) in one write, flushed to disk (fsync) before the alert
+// is recorded as delivered; a failure to write is retried like a failed request. Lines carry
+// the idempotency key, so a repeat after a crash can be told apart.
+//
 // Thread-safety: one Deliverer per thread; several Deliverers (different `worker` names) may
 // share a store. `store`, `clock` and `routing` are borrowed and must outlive it.
 

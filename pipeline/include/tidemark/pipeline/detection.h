@@ -23,6 +23,15 @@
 // last point scored; a series with no new point since is not scored again (freshness is
 // checked every time: lateness grows while nothing arrives).
 //
+// Backfill: a series seen for the first time (no checkpoint yet: a new asset, a new metric, or
+// the first run over a store) has its recent history scored, not only its latest point: every
+// point of the last `backfill` is scored with only earlier data (Detector::Backfill), as the
+// service would have scored it had it been running, and freshness replays its checks over the
+// same window. Anomalies found so carry their real times, so incidents of the past days show
+// up with the time they began. The checkpoint written afterwards makes later runs incremental
+// again; an interrupted first run backfills again (same ids: nothing doubles). Schema changes
+// and failed tool results are read over `history` on every run anyway.
+//
 // One bad series (unsorted, non-finite) is a warning in the summary, not a failure of the
 // job; a store error stops the job with that error (what was written before stays written).
 //
@@ -53,12 +62,16 @@ struct DetectionOptions {
   int threads = 2;
   // Score series even when their checkpoint says nothing changed.
   bool full = false;
+  // How far back a series seen for the first time is scored (above); zero: its latest point
+  // only. Capped by `history`.
+  std::chrono::seconds backfill = std::chrono::days(14);
 };
 
 struct DetectionSummary {
   long long assets = 0;
   long long series_scored = 0;
   long long series_unchanged = 0;   // skipped: no new point since the last run
+  long long series_backfilled = 0;  // of those scored, first seen: recent history scored
   long long points_read = 0;
   long long anomalies_found = 0;    // everything the detectors said, stored before or not
   long long anomalies_new = 0;      // of which written now for the first time

@@ -5,17 +5,26 @@
 //
 // Grouping. UpdateIncidents reads the anomalies not yet in any incident (over `lookback`, at
 // or above `min_severity`), oldest first. An anomaly on asset A joins an open or acknowledged
-// incident whose last symptom is within `window` of it when A is one of the incident's assets,
-// or lies downstream of its root (A's upstream closure holds the root), or upstream of it (then
-// A becomes the root: the root is always the most upstream asset involved). Otherwise it opens
-// a new incident with A as root. Lineage is walked over table-level and column-level edges
-// (Store::GetEdges, upstream), at most `lineage_depth` hops.
+// incident when A is one of the incident's assets, or lies downstream of its root (A's
+// upstream closure holds the root), and it comes at most `follow_on` after the incident's last
+// symptom (a daily load failing two days running, a daily model built from a bad day of its
+// hourly source); or when A lies upstream of the root within `window` of the last symptom
+// (then A becomes the root: the root is always the most upstream asset involved). Nothing
+// joins more than `window` before an incident's first symptom. Otherwise it opens a new
+// incident with A as root, opened at the anomaly's time (the time the problem began, which for
+// anomalies found by a backfill lies in the past). Lineage is walked over table-level and
+// column-level edges (Store::GetEdges, upstream), at most `lineage_depth` hops.
+// Lineage joins only what the upstream side can explain: late, missing or unbuilt data
+// (freshness, volume, run) explains the same downstream, but a failed data test (dbt_test)
+// downstream needs a schema change, a failed test or a column metric upstream, and a schema
+// change downstream needs one upstream; otherwise they stay incidents of their own.
 //
 // Lifecycle: open -> acknowledged -> resolved. Resolution is automatic when every symptom has
 // recovered: a volume or column metric has `recover_points` newer points none of which is
 // flagged, a freshness lateness has a newer update, a failed test or build has passed its
 // `recover_runs` latest runs, a schema change is `schema_quiet` old; or by hand
-// (ResolveIncident). AcknowledgeIncident stops reminders.
+// (ResolveIncident). AcknowledgeIncident stops reminders. An incident of the past (found by a
+// backfill) whose symptoms have all recovered is opened and resolved in the same run.
 //
 // Alerts: the decisions of one UpdateIncidents run (incidents, their anomalies' links and the
 // alerts to every routed channel) are written in one transaction (the durable outbox;
@@ -25,6 +34,13 @@
 // while open and not acknowledged (0: never); "acknowledged"; "resolved". Every alert
 // carries an idempotency key "incident:event:sequence:channel", so the same decision
 // re-made after a crash enqueues nothing twice and receivers can drop repeats.
+//
+// History is not news: an incident opened and resolved in the same run whose every symptom is
+// older than `announce_within` (the first run over a store backfills days of history) is
+// recorded and shown like any other, with property "history": true, but its alerts go only
+// to local channels (kind file), not to chat channels (Slack, Teams, webhooks). An incident
+// of the past that is still open is a current problem and is announced everywhere. Zero
+// announces everything.
 //
 // Concurrency: every write of incident decisions (a grouping run, a manual transition) is
 // guarded by a version kept in the checkpoint ("incidents", "version"): it applies only if
@@ -51,7 +67,10 @@ namespace tidemark::pipeline {
 
 struct IncidentOptions {
   std::chrono::seconds window = std::chrono::hours(6);
-  std::chrono::seconds lookback = std::chrono::days(7);
+  std::chrono::seconds follow_on = std::chrono::hours(30);
+  // How old an ungrouped anomaly may be and still be grouped: at least the detection
+  // backfill (DetectionOptions::backfill), or what it finds stays ungrouped.
+  std::chrono::seconds lookback = std::chrono::days(14);
   model::Severity min_severity = model::Severity::kWarn;
   int lineage_depth = 20;
   int recover_points = 1;
@@ -59,6 +78,9 @@ struct IncidentOptions {
   std::chrono::seconds schema_quiet = std::chrono::hours(24);
   std::chrono::seconds suppress = std::chrono::minutes(30);
   std::chrono::seconds renotify = std::chrono::hours(4);
+  // Past incidents (opened already recovered, newest symptom older than this) are not sent
+  // to chat channels (above); zero: no limit.
+  std::chrono::seconds announce_within = std::chrono::hours(24);
   // Downstream impact: how far to walk, and how many names to show.
   int impact_depth = 10;
   size_t impact_top = 5;

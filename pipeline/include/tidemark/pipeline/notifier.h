@@ -16,6 +16,8 @@
 //            attachment of content type application/vnd.microsoft.card.adaptive, which both
 //            Office 365 connectors and Workflows webhooks accept.
 //   webhook  the neutral payload itself, signed (below).
+//   file     the neutral payload with "channel" and "sent_at" added, on one line (JSON Lines);
+//            the Deliverer appends it to the channel's file instead of sending it.
 //
 // An alert of event "report" carries the nightly report's summary instead (report_notice.h):
 // Slack gets a header, the counts as fields, the top open incidents and an "Open report"

@@ -164,6 +164,9 @@ struct ReportData {
 model::Result<ReportData> BuildReport(catalog::Store& store, const ReportOptions& options);
 
 std::string RenderReportHtml(const ReportData& report);
+
+// `text` safe inside HTML text and quoted attribute values (& < > " ' escaped).
+std::string HtmlEscape(std::string_view text);
 std::string RenderReportMarkdown(const ReportData& report);
 std::string RenderReportJson(const ReportData& report);
 

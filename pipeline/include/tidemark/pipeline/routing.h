@@ -29,14 +29,18 @@
 
 namespace tidemark::pipeline {
 
-enum class ChannelKind { kSlack, kTeams, kWebhook };
-std::string_view ChannelKindName(ChannelKind kind);  // "slack", "teams", "webhook"
+// kFile is the local channel: alerts appended to a JSON Lines file on this machine (the
+// demo's alert log; an audit trail), never a chat.
+enum class ChannelKind { kSlack, kTeams, kWebhook, kFile };
+std::string_view ChannelKindName(ChannelKind kind);  // "slack", "teams", "webhook", "file"
 std::optional<ChannelKind> ParseChannelKind(std::string_view name);
+// True for channels that do not reach people's chat (kFile).
+bool IsLocal(ChannelKind kind);
 
 struct Channel {
   std::string name;
   ChannelKind kind = ChannelKind::kWebhook;
-  std::string url;          // secret
+  std::string url;          // secret; kFile: the path of the file alerts are appended to
   std::string secret;       // webhook only: the HMAC-SHA256 key; secret
   std::chrono::milliseconds timeout{10000};
   // Extra CA file (PEM) trusted besides the system store, for self-hosted receivers.
