@@ -82,7 +82,10 @@ std::vector<std::string> GenerateEvents(size_t n, uint64_t seed) {
   std::vector<std::string> out;
   out.reserve(n);
   const std::string ns = "postgres://warehouse.internal:5432";
-  auto dataset = [&](int id, int columns, bool output) {
+  auto dataset = [&](int id, bool output) {
+    // A table keeps its schema from run to run, as real ones mostly do: 5-64 columns by
+    // table, which makes events of 2-20 KB.
+    const int columns = 5 + (id * 7) % 60;
     json fields = json::array();
     for (int c = 0; c < columns; ++c) {
       fields.push_back({{"name", "column_" + std::to_string(c)},
@@ -117,9 +120,6 @@ std::vector<std::string> GenerateEvents(size_t n, uint64_t seed) {
     std::string run_id = Uuid(rng);
     int job = static_cast<int>(rng() % 50);
     int in = static_cast<int>(rng() % 200), outid = static_cast<int>(rng() % 200);
-    // A table keeps its schema from run to run, as real ones mostly do: 5-64 columns by
-    // table, which makes events of 2-20 KB.
-    int columns = 5 + (in * 7 + outid * 13) % 60;
     for (const char* type : {"START", "COMPLETE"}) {
       json e = {{"eventType", type},
                 {"eventTime", std::string("2026-11-22T0") + (type[0] == 'S' ? "1" : "2") + ":00:" +
@@ -132,8 +132,8 @@ std::vector<std::string> GenerateEvents(size_t n, uint64_t seed) {
                          {"name", "etl.job_" + std::to_string(job)},
                          {"facets", {{"sql", {{"query", "INSERT INTO t SELECT * FROM s WHERE x > 1"}}},
                                      {"jobType", {{"processingType", "BATCH"}, {"integration", "SPARK"}, {"jobType", "JOB"}}}}}}},
-                {"inputs", json::array({dataset(in, columns, false)})},
-                {"outputs", json::array({dataset(outid, columns, true)})}};
+                {"inputs", json::array({dataset(in, false)})},
+                {"outputs", json::array({dataset(outid, true)})}};
       out.push_back(e.dump());
       if (out.size() == n) break;
     }
