@@ -1123,15 +1123,16 @@ class BatchWriter {
     }
     TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, where));
     TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, where));
-    dirty_.insert(up);
     std::optional<std::int64_t> via;
     if (!e.via.empty()) {
       TM_ASSIGN_OR_RETURN(via, IdOf(e.via, where, model::AssetKind::kJob));
     }
-    summary_.edges_written +=
-        tx_.Exec(kUpsertEdge, down, up, e.downstream_column, e.upstream_column, e.origin,
-                 Nullable(via).get(), e.transformation)
-            .affected_rows();
+    const auto changed = tx_.Exec(kUpsertEdge, down, up, e.downstream_column, e.upstream_column,
+                                  e.origin, Nullable(via).get(), e.transformation)
+                             .affected_rows();
+    // Only a new or changed edge changes the upstream's search boost (its downstream count).
+    if (changed > 0) dirty_.insert(up);
+    summary_.edges_written += changed;
     return Status::Ok();
   }
 

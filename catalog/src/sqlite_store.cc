@@ -687,7 +687,6 @@ class BatchApplier {
     }
     TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, "edges"));
     TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, "edges"));
-    dirty_.insert(up);
     std::optional<std::int64_t> via;
     if (!e.via.empty()) {
       TM_ASSIGN_OR_RETURN(via, IdOf(e.via, "edges", model::AssetKind::kJob));
@@ -696,7 +695,12 @@ class BatchApplier {
     s.Bind(1, down).Bind(2, up).Bind(3, e.downstream_column).Bind(4, e.upstream_column);
     s.Bind(5, e.origin).Bind(6, via).Bind(7, e.transformation);
     if (Status st = s.Run(); !st.ok()) return st.WithWhere(where());
-    summary_.edges_written += static_cast<size_t>(db_.Changes());
+    // A new edge changes the upstream's downstream count (its search boost); an edge stored
+    // as it was (the same job reporting again) changes nothing to reindex.
+    if (db_.Changes() > 0) {
+      dirty_.insert(up);
+      ++summary_.edges_written;
+    }
     return Status::Ok();
   }
 
@@ -963,7 +967,21 @@ class SqliteStore final : public Store {
       return commit.WithContext("commit");
     }
     known_typos_.insert(applier.new_typos().begin(), applier.new_typos().end());
+    ++generation_;
     return result;
+  }
+
+  std::uint64_t WriteGeneration() override {
+    std::lock_guard lock(write_mu_);
+    // data_version moves when another connection (another process's store) has committed.
+    auto s = writer_->Prepare("PRAGMA data_version");
+    if (!s.ok() || !s->Step().value_or(false)) return 0;
+    const std::int64_t version = s->Int(0);
+    if (version != data_version_) {
+      data_version_ = version;
+      ++generation_;
+    }
+    return generation_;
   }
 
   Result<model::Asset> GetAsset(const AssetKey& key) override {
@@ -1520,6 +1538,10 @@ class SqliteStore final : public Store {
   const model::Clock& clock_;
   // Terms known to be in search_typos; guarded by write_mu_.
   std::unordered_set<std::string> known_typos_;
+  // WriteGeneration(): commits of this store, plus one per change of the writer connection's
+  // data_version (commits by others) seen; guarded by write_mu_.
+  std::uint64_t generation_ = 1;
+  std::int64_t data_version_ = -1;
 };
 
 }  // namespace

@@ -653,10 +653,9 @@ class EventMapper {
   std::vector<AssetKey> inputs_, outputs_;
 };
 
-Status Mapper::Add(const OpenLineageDocument& doc, OpenLineageReport& report) {
-  json event;
+Result<json> ParseEvent(const OpenLineageDocument& doc) {
   try {
-    event = json::parse(doc.json_text);
+    return json::parse(doc.json_text);
   } catch (const json::parse_error& e) {
     LineColumn lc = LocateOffset(doc.json_text, e.byte > 0 ? e.byte - 1 : 0);
     std::string what = e.what();
@@ -665,6 +664,14 @@ Status Mapper::Add(const OpenLineageDocument& doc, OpenLineageReport& report) {
                                    doc.name_for_errors + ", line " + std::to_string(lc.line) +
                                        ", column " + std::to_string(lc.column));
   }
+}
+
+Status Mapper::Add(const OpenLineageDocument& doc, OpenLineageReport& report) {
+  TM_ASSIGN_OR_RETURN(json event, ParseEvent(doc));
+  return Add(doc, event, report);
+}
+
+Status Mapper::Add(const OpenLineageDocument& doc, const json& event, OpenLineageReport& report) {
   EventMapper mapper(*this, doc, report);
   return mapper.Map(event);
 }
@@ -672,69 +679,185 @@ Status Mapper::Add(const OpenLineageDocument& doc, OpenLineageReport& report) {
 Result<AssetKey> Mapper::ResolveDataset(const AssetKey& key) {
   if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
   AssetKey out = key;
-  if (store_) {
+  const AssetKey* known = nullptr;
+  if (cache_) {
+    if (auto it = cache_->resolved.find(key); it != cache_->resolved.end()) known = &it->second;
+  }
+  if (known) {
+    out = *known;
+  } else if (store_) {
     TM_ASSIGN_OR_RETURN(out, JoinDatasetKey(*store_, key, kSource, aliases_));
   }
   resolved_.emplace(key, out);
   return out;
 }
 
+namespace {
+
+// The columns PutAsset writes, properties aside (compared through the facets).
+bool SameRecord(const model::Asset& a, const model::Asset& b) {
+  return a.key == b.key && a.kind == b.kind && a.name == b.name &&
+         a.description == b.description && a.source == b.source && a.database == b.database &&
+         a.schema == b.schema && a.status == b.status;
+}
+
+// Everything the store's edge upsert compares, so an identical edge can be left out.
+std::string EdgeIdentity(const model::LineageEdge& e) {
+  std::string id;
+  for (const std::string* part :
+       {&e.upstream.ns, &e.upstream.name, &e.downstream.ns, &e.downstream.name,
+        &e.upstream_column, &e.downstream_column, &e.via.ns, &e.via.name, &e.origin,
+        &e.transformation}) {
+    id += *part;
+    id += '\x1f';
+  }
+  return id;
+}
+
+}  // namespace
+
 Result<Mapper::PendingAsset*> Mapper::Pending(const AssetKey& key, const model::Asset& fresh) {
   if (auto it = assets_.find(key); it != assets_.end()) return &it->second;
   PendingAsset p;
   p.asset = fresh;
   p.facets = json::object();
-  if (store_) {
+  const MapperCache::StoredAsset* known = nullptr;
+  if (cache_) {
+    if (auto it = cache_->assets.find(key); it != cache_->assets.end()) known = &it->second;
+  }
+  if (known) {
+    p.stored = *known;
+  } else if (store_) {
     auto stored = store_->GetAsset(key);
     if (stored.ok()) {
-      // Another source's word on kind, name and description stands; ours fills the gaps.
-      p.asset = *stored;
-      if (p.asset.name.empty()) p.asset.name = fresh.name;
-      if (p.asset.source.empty()) p.asset.source = fresh.source;
-      if (p.asset.database.empty()) p.asset.database = fresh.database;
-      if (p.asset.schema.empty()) p.asset.schema = fresh.schema;
-      auto props = json::parse(p.asset.properties.empty() ? "{}" : p.asset.properties, nullptr,
+      MapperCache::StoredAsset s;
+      s.asset = std::move(stored).value();
+      s.asset.tags.clear();
+      s.asset.aliases.clear();
+      s.facets = json::object();
+      auto props = json::parse(s.asset.properties.empty() ? "{}" : s.asset.properties, nullptr,
                                /*allow_exceptions=*/false);
       if (props.is_object()) {
         if (auto f = props.find(kSource); f != props.end() && f->is_object()) {
-          if (auto ff = f->find("facets"); ff != f->end() && ff->is_object()) p.facets = *ff;
+          if (auto ff = f->find("facets"); ff != f->end() && ff->is_object()) s.facets = *ff;
         }
       }
       auto columns = store_->GetColumns(key);
       if (!columns.ok()) return columns.status();
-      p.columns = std::move(columns).value();
+      s.columns = std::move(columns).value();
+      p.stored = std::move(s);
     } else if (!stored.status().IsNotFound()) {
       return stored.status();
     }
+  }
+  if (p.stored) {
+    // Another source's word on kind, name and description stands; ours fills the gaps.
+    p.asset = p.stored->asset;
+    if (p.asset.name.empty()) p.asset.name = fresh.name;
+    if (p.asset.source.empty()) p.asset.source = fresh.source;
+    if (p.asset.database.empty()) p.asset.database = fresh.database;
+    if (p.asset.schema.empty()) p.asset.schema = fresh.schema;
+    p.facets = p.stored->facets;
+    p.columns = p.stored->columns;
   }
   return &assets_.emplace(key, std::move(p)).first->second;
 }
 
 void Mapper::Flush(catalog::WriteBatch& batch) {
+  flushed_assets_.clear();
+  flushed_edges_.clear();
+  flushed_snapshots_.clear();
   for (auto& [id, owner] : owners_) batch.PutOwner(owner);
   for (auto& [key, p] : assets_) {
-    auto props = json::parse(p.asset.properties.empty() ? "{}" : p.asset.properties, nullptr,
-                             /*allow_exceptions=*/false);
-    if (!props.is_object()) props = json::object();
-    if (!p.facets.empty()) props[std::string(kSource)]["facets"] = p.facets;
-    p.asset.properties = props.dump();
-    p.asset.tags.clear();
-    p.asset.aliases.clear();
-    batch.PutAsset(p.asset);
+    // A job or table reported again as stored: no write (and no search reindex).
+    const bool unchanged =
+        p.stored && SameRecord(p.asset, p.stored->asset) && p.facets == p.stored->facets;
+    if (!unchanged) {
+      auto props = json::parse(p.asset.properties.empty() ? "{}" : p.asset.properties, nullptr,
+                               /*allow_exceptions=*/false);
+      if (!props.is_object()) props = json::object();
+      if (!p.facets.empty()) props[std::string(kSource)]["facets"] = p.facets;
+      p.asset.properties = props.dump();
+      p.asset.tags.clear();
+      p.asset.aliases.clear();
+      batch.PutAsset(p.asset);
+    }
+    if (cache_) {
+      flushed_assets_.emplace_back(
+          key, MapperCache::StoredAsset{p.asset, std::move(p.facets), p.columns});
+    }
     if (p.has_columns) batch.SetColumns(key, std::move(p.columns));
   }
   for (auto& [alias, key] : aliases_) batch.PutAlias(alias, key);
   for (auto& [key, list] : ownerships_) batch.SetOwnerships(key, std::move(list));
   for (auto& r : rest_.runs()) batch.PutRun(r);
-  for (auto& e : rest_.edges()) batch.PutEdge(e);
+  for (auto& e : rest_.edges()) {
+    if (cache_) {
+      std::string id = EdgeIdentity(e);
+      if (cache_->edges.count(id)) continue;  // stored exactly so already
+      flushed_edges_.push_back(std::move(id));
+    }
+    batch.PutEdge(e);
+  }
   for (auto& n : rest_.node_results()) batch.PutNodeResult(n);
   for (auto& p : rest_.points()) batch.AppendMetricPoint(p);
-  for (auto& s : rest_.snapshots()) batch.PutSchemaSnapshot(s);
+  for (auto& s : rest_.snapshots()) {
+    if (!cache_ || !store_) {
+      batch.PutSchemaSnapshot(s);
+      continue;
+    }
+    // The store keeps a snapshot only when the one before it differs: decided here when the
+    // latest is known, so a table reported with its usual schema costs nothing.
+    std::string fingerprint = s.Fingerprint();
+    auto known = flushed_snapshots_.find(s.asset);
+    bool none_stored = false;
+    if (known == flushed_snapshots_.end()) {
+      if (auto it = cache_->latest_snapshot.find(s.asset); it != cache_->latest_snapshot.end()) {
+        known = flushed_snapshots_.emplace(s.asset, it->second).first;
+      } else if (auto history = store_->GetSchemaHistory(s.asset); history.ok()) {
+        if (history->empty()) {
+          none_stored = true;
+        } else {
+          const model::SchemaSnapshot& last = history->back();
+          known = flushed_snapshots_.emplace(s.asset, std::pair(last.observed_at, last.Fingerprint()))
+                      .first;
+        }
+      }  // else: not known, so not decided here and not remembered
+    }
+    if (known == flushed_snapshots_.end()) {
+      if (none_stored) flushed_snapshots_.emplace(s.asset, std::pair(s.observed_at, fingerprint));
+    } else if (s.observed_at >= known->second.first && fingerprint == known->second.second) {
+      continue;
+    } else if (s.observed_at > known->second.first) {
+      known->second = {s.observed_at, fingerprint};
+    } else if (s.observed_at == known->second.first) {
+      // Another schema at the very same time is not stored (one snapshot per instant):
+      // which one the store holds is left undecided, so nothing is skipped on it later.
+      known->second.second.clear();
+    }
+    batch.PutSchemaSnapshot(s);
+  }
   assets_.clear();
   owners_.clear();
   ownerships_.clear();
   aliases_.clear();
   rest_.Clear();
+}
+
+void Mapper::Committed() {
+  if (!cache_) return;
+  // Bounded: a catalog this large is re-read rather than held.
+  constexpr size_t kMaxAssets = 100'000, kMaxEdges = 1'000'000;
+  if (cache_->assets.size() > kMaxAssets || cache_->edges.size() > kMaxEdges) cache_->Clear();
+  for (auto& [key, resolved] : resolved_) cache_->resolved.insert_or_assign(key, resolved);
+  for (auto& [key, stored] : flushed_assets_) cache_->assets.insert_or_assign(key, std::move(stored));
+  for (auto& id : flushed_edges_) cache_->edges.insert(std::move(id));
+  for (auto& [key, latest] : flushed_snapshots_) {
+    cache_->latest_snapshot.insert_or_assign(key, std::move(latest));
+  }
+  flushed_assets_.clear();
+  flushed_edges_.clear();
+  flushed_snapshots_.clear();
 }
 
 }  // namespace tidemark::collector::openlineage

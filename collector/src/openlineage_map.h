@@ -5,6 +5,8 @@
 // (openlineage_map.cc), tested on their own.
 
 #include <map>
+#include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -23,20 +25,57 @@ model::AssetKind DatasetKind(std::string_view ns);
 // 8-4-4-4-12 hexadecimal digits.
 bool IsUuid(std::string_view s);
 
+// What a long-lived caller (OpenLineageWriter) knows of the stored state after its last
+// commit, so events about known jobs and datasets need no reads and write only what changed.
+// Valid only while nobody else has written: the owner checks Store::WriteGeneration() and
+// calls Clear() when it moved (see openlineage_writer.cc). Not thread-safe.
+struct MapperCache {
+  struct StoredAsset {
+    model::Asset asset;        // the record as stored (tags and aliases left out)
+    nlohmann::json facets;     // this collector's facets within its properties
+    std::vector<model::Column> columns;
+  };
+  std::map<model::AssetKey, model::AssetKey> resolved;  // dataset key -> key stored under
+  std::map<model::AssetKey, StoredAsset> assets;
+  std::set<std::string> edges;  // EdgeIdentity() of edges stored exactly so
+  // The asset's latest schema snapshot (observed_at, fingerprint), or no later snapshot than
+  // it: a snapshot at or after that time with that fingerprint would not be stored.
+  std::map<model::AssetKey, std::pair<model::Timestamp, std::string>> latest_snapshot;
+
+  void Clear() {
+    resolved.clear();
+    assets.clear();
+    edges.clear();
+    latest_snapshot.clear();
+  }
+};
+
+// The event's JSON; InvalidArgument naming the document, line and column when it is not JSON.
+model::Result<nlohmann::json> ParseEvent(const OpenLineageDocument& doc);
+
 // Writes gathered from several events before they go into one WriteBatch, so two events of
 // one batch touching the same asset merge instead of the later overwriting the earlier.
 // Reads the store (when given) to join existing assets and keep what other sources said.
 class Mapper {
  public:
-  // `store` may be nullptr (no joins, nothing merged with stored state); borrowed.
-  explicit Mapper(catalog::Store* store) : store_(store) {}
+  // `store` may be nullptr (no joins, nothing merged with stored state); borrowed. `cache`
+  // (optional, borrowed) answers for the store where it can and leaves out writes that would
+  // store what is already stored; Committed() brings it up to date.
+  explicit Mapper(catalog::Store* store, MapperCache* cache = nullptr)
+      : store_(store), cache_(cache) {}
 
   // Validates one event and adds its writes. On error nothing of this event is kept in the
   // mapper (the caller discards the whole mapper anyway, so a batch is all or nothing).
   model::Status Add(const OpenLineageDocument& doc, OpenLineageReport& report);
+  // The same for an event already parsed (ParseEvent) from `doc`.
+  model::Status Add(const OpenLineageDocument& doc, const nlohmann::json& event,
+                    OpenLineageReport& report);
 
   // Moves everything gathered into `batch`.
   void Flush(catalog::WriteBatch& batch);
+
+  // The batch of the last Flush has committed: the cache learns what is now stored.
+  void Committed();
 
  private:
   friend class EventMapper;
@@ -45,6 +84,9 @@ class Mapper {
     nlohmann::json facets;       // this collector's facets, merged into properties on flush
     bool has_columns = false;
     std::vector<model::Column> columns;
+    // The stored record this one started from (nullopt: not stored yet), to leave out a
+    // write that would change nothing.
+    std::optional<MapperCache::StoredAsset> stored;
   };
   // The key a dataset is stored under (joined to an existing asset when one matches).
   model::Result<model::AssetKey> ResolveDataset(const model::AssetKey& key);
@@ -52,6 +94,10 @@ class Mapper {
   model::Result<PendingAsset*> Pending(const model::AssetKey& key, const model::Asset& fresh);
 
   catalog::Store* store_;
+  MapperCache* cache_;
+  std::vector<std::pair<model::AssetKey, MapperCache::StoredAsset>> flushed_assets_;
+  std::vector<std::string> flushed_edges_;
+  std::map<model::AssetKey, std::pair<model::Timestamp, std::string>> flushed_snapshots_;
   std::map<model::AssetKey, model::AssetKey> resolved_;
   std::map<model::AssetKey, PendingAsset> assets_;
   std::vector<std::pair<std::string, model::AssetKey>> aliases_;

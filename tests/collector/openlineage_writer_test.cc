@@ -95,5 +95,64 @@ TYPED_TEST(OpenLineageWriterTest, ConcurrentCallersShareCommitsAndKeepTheirOwnRe
   }
 }
 
+// The writer remembers what it stored so a job reporting again costs no reads and rewrites
+// nothing; whatever another writer changes in between (this process or another one on the
+// same database) must still be seen: the other writer's description stays, and lineage the
+// other writer removed comes back with the next report.
+TYPED_TEST(OpenLineageWriterTest, RepeatedReportsSeeWhatOtherWritersChanged) {
+  const model::AssetKey out{"postgres://db:5432", "a.b.out_0"};
+  const model::AssetKey job{"airflow", "job_0"};
+  auto ingest = [&](OpenLineageWriter& writer, int i) {
+    auto r = writer.Ingest({{"request", Event(i, true)}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  };
+  auto edges_into_out = [&](catalog::Store& store) {
+    auto edges = store.GetEdges(out, catalog::Direction::kUpstream);
+    EXPECT_TRUE(edges.ok()) << edges.status().ToString();
+    return edges.ok() ? edges->size() : 0;
+  };
+  OpenLineageWriter writer(*this->store_);
+  ingest(writer, 0);
+  ingest(writer, 105);  // the same job and datasets again: served from what the writer knows
+  ASSERT_EQ(edges_into_out(*this->store_), 1u);
+
+  // Another writer of this process: a description, and the OpenLineage edge removed.
+  {
+    auto asset = this->store_->GetAsset(out);
+    ASSERT_TRUE(asset.ok());
+    asset->description = "Written by dbt.";
+    asset->tags.clear();
+    asset->aliases.clear();
+    catalog::WriteBatch batch;
+    batch.PutAsset(*asset);
+    batch.ReplaceEdgesInto(out, "openlineage", {});
+    ASSERT_TRUE(this->store_->Write(batch).ok());
+  }
+  ASSERT_EQ(edges_into_out(*this->store_), 0u);
+  ingest(writer, 210);
+  EXPECT_EQ(edges_into_out(*this->store_), 1u);
+  EXPECT_EQ(this->store_->GetAsset(out)->description, "Written by dbt.");
+  EXPECT_EQ(this->store_->GetRun(RunId(210))->job, job);
+
+  // Another process on the same database.
+  std::string url;
+  if constexpr (std::is_same_v<TypeParam, catalog::testing::PostgresFactory>) {
+    url = this->factory_.db->url();
+  } else {
+    url = "sqlite:" + (this->factory_.dir->path() / "tidemark.db").string();
+  }
+  {
+    auto other = catalog::OpenStore({.url = url});
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    catalog::WriteBatch batch;
+    batch.ReplaceEdgesInto(out, "openlineage", {});
+    ASSERT_TRUE((*other)->Write(batch).ok());
+  }
+  ASSERT_EQ(edges_into_out(*this->store_), 0u);
+  ingest(writer, 315);
+  EXPECT_EQ(edges_into_out(*this->store_), 1u);
+  EXPECT_EQ(this->store_->GetAsset(out)->description, "Written by dbt.");
+}
+
 }  // namespace
 }  // namespace tidemark::collector

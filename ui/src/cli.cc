@@ -593,6 +593,13 @@ int RunServe(const Config& config, bool demo) {
       return kExitFailure;
     }
   }
+  // Warehouses with a `schedule` are collected in the background (sources.postgres[].schedule).
+  auto pg_sources = PostgresSourcesFrom(config, ProcessEnvironment());
+  if (!pg_sources.ok()) return Fail(Describe(pg_sources.status()), kExitUsage);
+  PostgresCollectSchedule collect_schedule(**store, *pg_sources);
+  if (collect_schedule.scheduled() > 0) {
+    spdlog::info("collecting {} postgres source(s) on their schedule", collect_schedule.scheduled());
+  }
   auto schema = (*store)->SchemaVersion();
   spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
                schema.ok() ? std::to_string(*schema) : "?");

@@ -2,13 +2,34 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
 namespace tidemark::ui {
 namespace {
 
 using model::Result;
 using model::Status;
+
+// "500ms", "30s" (or "30"), "15m", "1h".
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& s) {
+  size_t digits = 0;
+  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  long long n = std::stoll(s.substr(0, digits));
+  std::string unit = s.substr(digits);
+  if (unit == "ms") return std::chrono::milliseconds(n);
+  if (unit == "s" || unit.empty()) return std::chrono::milliseconds(n * 1000);
+  if (unit == "m") return std::chrono::milliseconds(n * 60000);
+  if (unit == "h") return std::chrono::milliseconds(n * 3600000);
+  return std::nullopt;
+}
 
 class SourceReader {
  public:
@@ -52,7 +73,12 @@ class SourceReader {
         if (key == "name") o.name = s;
         if (key == "dsn") o.dsn = s;
         if (key == "namespace") o.ns = s;
-        if (key == "schedule") o.schedule = s;
+        if (key == "schedule") {
+          if (!PostgresScheduleInterval(s)) {
+            return Error(item.first, k + ": expected an interval such as 15m, 1h or 30s");
+          }
+          o.schedule = s;
+        }
         if (key == "dsn_env") {
           auto value = env_(s);
           if (!value) return Error(item.first, k + ": environment variable " + s + " is not set");
@@ -104,16 +130,7 @@ class SourceReader {
 
   static std::optional<std::chrono::milliseconds> Duration(const YAML::Node& v) {
     if (!v.IsScalar()) return std::nullopt;
-    const std::string& s = v.Scalar();
-    size_t digits = 0;
-    while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
-    if (digits == 0 || digits > 9) return std::nullopt;
-    long long n = std::stoll(s.substr(0, digits));
-    std::string unit = s.substr(digits);
-    if (unit == "ms") return std::chrono::milliseconds(n);
-    if (unit == "s" || unit.empty()) return std::chrono::milliseconds(n * 1000);
-    if (unit == "m") return std::chrono::milliseconds(n * 60000);
-    return std::nullopt;
+    return ParseDuration(v.Scalar());
   }
 
   Status Error(const YAML::Node& node, std::string message) const {
@@ -135,6 +152,88 @@ Result<std::vector<collector::PostgresSourceOptions>> PostgresSourcesFrom(const 
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument("invalid YAML: " + e.msg, config.file);
   }
+}
+
+std::optional<std::chrono::milliseconds> PostgresScheduleInterval(const std::string& schedule) {
+  auto every = ParseDuration(schedule);
+  if (!every || every->count() <= 0) return std::nullopt;
+  return every;
+}
+
+struct PostgresCollectSchedule::State {
+  catalog::Store* store = nullptr;
+  struct Entry {
+    collector::PostgresSourceOptions source;
+    std::chrono::milliseconds every{0};
+    std::chrono::steady_clock::time_point due;
+    size_t runs = 0;
+  };
+  std::vector<Entry> entries;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread thread;
+
+  // Collects every due source, in turn; the lock is released while collecting.
+  void Loop() {
+    std::unique_lock lock(mu);
+    while (!stop) {
+      auto next = std::min_element(entries.begin(), entries.end(),
+                                   [](const Entry& a, const Entry& b) { return a.due < b.due; });
+      if (cv.wait_until(lock, next->due, [&] { return stop; })) return;
+      Entry& e = *next;
+      lock.unlock();
+      auto report = collector::CollectPostgres(*store, e.source);
+      if (!report.ok()) {
+        spdlog::error("collect postgres {}: {}", e.source.name, report.status().ToString());
+      } else {
+        for (const auto& w : report->warnings) {
+          spdlog::warn("collect postgres {}: {}: {}", e.source.name, w.table, w.message);
+        }
+        spdlog::info("collect postgres {}: {}", e.source.name, report->ToJson());
+      }
+      lock.lock();
+      ++e.runs;
+      // From the end of this collection: a slow warehouse is not collected back to back.
+      e.due = std::chrono::steady_clock::now() + e.every;
+      cv.notify_all();
+    }
+  }
+};
+
+PostgresCollectSchedule::PostgresCollectSchedule(catalog::Store& store,
+                                                 const std::vector<collector::PostgresSourceOptions>& sources)
+    : state_(std::make_unique<State>()) {
+  state_->store = &store;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& source : sources) {
+    if (source.schedule.empty()) continue;
+    auto every = PostgresScheduleInterval(source.schedule);
+    if (!every) continue;  // PostgresSourcesFrom has rejected it already
+    state_->entries.push_back({source, *every, now, 0});
+  }
+  if (!state_->entries.empty()) state_->thread = std::thread([s = state_.get()] { s->Loop(); });
+}
+
+PostgresCollectSchedule::~PostgresCollectSchedule() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stop = true;
+  }
+  state_->cv.notify_all();
+  if (state_->thread.joinable()) state_->thread.join();
+}
+
+size_t PostgresCollectSchedule::scheduled() const { return state_->entries.size(); }
+
+size_t PostgresCollectSchedule::WaitForRuns(const std::string& name, size_t runs,
+                                            std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_->mu);
+  auto it = std::find_if(state_->entries.begin(), state_->entries.end(),
+                         [&](const State::Entry& e) { return e.source.name == name; });
+  if (it == state_->entries.end()) return 0;
+  state_->cv.wait_for(lock, timeout, [&] { return it->runs >= runs; });
+  return it->runs;
 }
 
 }  // namespace tidemark::ui

@@ -202,6 +202,14 @@ class Store {
   // The assets `owner_id` owns (any role) with their health, ordered by key. NotFound for an
   // unknown owner.
   virtual Result<std::vector<OwnedAsset>> ListOwnedAssets(std::string_view owner_id) = 0;
+
+  // Write generation (issue 4): a number that changes whenever a Write has committed since
+  // it was last read, whoever wrote (this process or another). Each committed Write of this
+  // process adds exactly one, so a caller that read g before its Write and g + 1 after it
+  // knows nobody else wrote in between, and may keep what it knows of the stored state until
+  // the number moves again. 0 means "not tracked" (the default, and PostgreSQL, which other
+  // instances write too): a caller must then read the store every time.
+  virtual std::uint64_t WriteGeneration() { return 0; }
 };
 
 // Where a store lives: "sqlite:PATH" (or a bare path), "sqlite::memory:", or a
