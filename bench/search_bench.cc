@@ -24,6 +24,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tidemark/catalog/store.h"
@@ -93,11 +94,15 @@ int main(int argc, char** argv) {
   size_t n = 1000000, queries = 300;
   std::string url;
   bool keep = false;  // --keep 1: leave the SQLite file for an HTTP run (tidemark serve + wrk)
+  std::string only;  // --only TEXT: time only the query types whose label contains TEXT (perf)
+  bool reuse = false;  // --reuse 1 with --db: the catalog is already there (same --assets)
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--keep")) keep = std::strcmp(argv[i + 1], "0") != 0;
     if (!std::strcmp(argv[i], "--assets")) n = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--db")) url = argv[i + 1];
     if (!std::strcmp(argv[i], "--queries")) queries = std::stoul(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--reuse")) reuse = std::strcmp(argv[i + 1], "0") != 0;
   }
   std::filesystem::path file;
   if (url.empty()) {
@@ -162,7 +167,9 @@ int main(int argc, char** argv) {
         b.PutEdge({keys[up], a.key, "", "", {}, "bench", ""});
       }
     }
-    if (b.size() >= 20000 || i + 1 == n) {
+    if (reuse) {
+      b.Clear();
+    } else if (b.size() >= 20000 || i + 1 == n) {
       auto w = store.Write(b);
       if (!w.ok()) {
         std::fprintf(stderr, "write: %s\n", w.status().ToString().c_str());
@@ -180,6 +187,7 @@ int main(int argc, char** argv) {
 
   // ---- queries ----------------------------------------------------------------------------------
   auto time = [&](const char* label, const std::function<bool(size_t)>& run) {
+    if (std::string_view(label).find(only) == std::string_view::npos) return;
     std::vector<double> ms;
     for (size_t q = 0; q < queries; ++q) {
       auto s = Clock::now();

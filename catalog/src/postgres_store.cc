@@ -1414,7 +1414,7 @@ constexpr PgStatement kInsertTypos{
 constexpr PgStatement kSelectPostings{
     .name = "select_postings",
     .sql =
-        "SELECT asset_id FROM search_postings WHERE term = $1"
+        "SELECT asset_id, score FROM search_postings WHERE term = $1"
         " ORDER BY score DESC, asset_id DESC LIMIT $2"};
 constexpr PgStatement kSelectTypos{
     .name = "select_typos",
@@ -1543,10 +1543,10 @@ class PgReader final : public SearchReader, public LineageReader {
  public:
   explicit PgReader(PgTx& tx) : tx_(tx) {}
 
-  Result<std::vector<std::int64_t>> Postings(const std::string& term, size_t limit) override {
-    std::vector<std::int64_t> out;
+  Result<std::vector<ScoredId>> Postings(const std::string& term, size_t limit) override {
+    std::vector<ScoredId> out;
     for (const pqxx::row& r : tx_.Exec(kSelectPostings, term, Limit(limit))) {
-      out.push_back(Int(r[0]));
+      out.push_back({Int(r[0]), Int(r[1])});
     }
     return out;
   }

@@ -492,17 +492,25 @@ struct Scored {
   std::vector<SearchMatch> matched;
 };
 
-// Fetches postings of `terms` (union, capped each), noting whether any hit the cap.
+// The most a document found only through a typo of a word can score for that word: half a
+// name match, the largest boost, the whole name-coverage bonus.
+constexpr std::int64_t kTypoCeiling = kWName / 2 + 99 + 200;
+
+// Fetches postings of `terms` (union, capped each), noting whether any hit the cap. The
+// terms after the first are typos of it: when the word itself filled the cap with postings
+// that all outscore any typo match, the typos cannot reach the top and are not read
+// (a frequent word such as "orders" would otherwise double the documents read for "order").
 Result<std::vector<std::int64_t>> Fetch(SearchReader& reader, const std::vector<std::string>& terms,
                                         size_t cap, bool& capped) {
   std::vector<std::int64_t> ids;
   std::unordered_set<std::int64_t> seen;
-  for (const std::string& term : terms) {
-    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> got, reader.Postings(term, cap));
+  for (size_t i = 0; i < terms.size(); ++i) {
+    TM_ASSIGN_OR_RETURN(std::vector<ScoredId> got, reader.Postings(terms[i], cap));
     if (got.size() >= cap) capped = true;
-    for (std::int64_t id : got) {
-      if (seen.insert(id).second) ids.push_back(id);
+    for (const ScoredId& p : got) {
+      if (seen.insert(p.id).second) ids.push_back(p.id);
     }
+    if (i == 0 && got.size() >= cap && got.back().score >= kTypoCeiling) break;
   }
   return ids;
 }
@@ -602,11 +610,11 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   }
   // Exact-name matches join whatever the frequency of their words.
   if (q.plain && !q.plain_tokens.empty()) {
-    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> exact,
+    TM_ASSIGN_OR_RETURN(std::vector<ScoredId> exact,
                         reader.Postings("=" + Join(q.plain_tokens), 100));
     std::unordered_set<std::int64_t> have(candidates.begin(), candidates.end());
-    for (std::int64_t id : exact) {
-      if (have.insert(id).second) candidates.push_back(id);
+    for (const ScoredId& p : exact) {
+      if (have.insert(p.id).second) candidates.push_back(p.id);
     }
   }
   results.exact = !driver_capped;

@@ -91,6 +91,12 @@ struct Posting {
   std::int64_t score = 0;
 };
 
+// One asset under a term, as the index orders them (best score first).
+struct ScoredId {
+  std::int64_t id = 0;
+  std::int64_t score = 0;
+};
+
 // The stored document: what the engine reads back to verify, score, facet and show a hit.
 struct SearchDoc {
   std::int64_t id = 0;
@@ -150,9 +156,9 @@ model::Status ReindexAssets(SearchIndexWriter& writer, const std::vector<std::in
 class SearchReader {
  public:
   virtual ~SearchReader() = default;
-  // Ids of the assets posted under `term`, best score first, at most `limit`.
-  virtual model::Result<std::vector<std::int64_t>> Postings(const std::string& term,
-                                                            size_t limit) = 0;
+  // The assets posted under `term` with their posting scores, best first, at most `limit`.
+  virtual model::Result<std::vector<ScoredId>> Postings(const std::string& term,
+                                                        size_t limit) = 0;
   // Indexed terms stored under any of `variants` in the deletion index.
   virtual model::Result<std::vector<std::string>> TypoTerms(
       const std::vector<std::string>& variants) = 0;

@@ -40,7 +40,7 @@ constexpr char kUpsertDoc[] =
 constexpr char kInsertTypo[] =
     "INSERT OR IGNORE INTO search_typos (variant, term) VALUES (?1, ?2)";
 constexpr char kSelectPostings[] =
-    "SELECT asset_id FROM search_postings WHERE term = ?1"
+    "SELECT asset_id, score FROM search_postings WHERE term = ?1"
     " ORDER BY score DESC, asset_id DESC LIMIT ?2";
 constexpr char kSelectTypos[] =
     "SELECT DISTINCT term FROM search_typos WHERE variant IN (SELECT value FROM json_each(?1))"
@@ -195,14 +195,14 @@ class SqliteReader final : public SearchReader, public LineageReader {
  public:
   explicit SqliteReader(SqliteDb& db) : db_(db) {}
 
-  Result<std::vector<std::int64_t>> Postings(const std::string& term, size_t limit) override {
+  Result<std::vector<ScoredId>> Postings(const std::string& term, size_t limit) override {
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectPostings));
     s.Bind(1, term).Bind(2, static_cast<std::int64_t>(limit));
-    std::vector<std::int64_t> out;
+    std::vector<ScoredId> out;
     while (true) {
       TM_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return out;
-      out.push_back(s.Int(0));
+      out.push_back({s.Int(0), s.Int(1)});
     }
   }
 

@@ -15,6 +15,7 @@
 #include "tidemark/detectors/detector.h"
 #include "tidemark/detectors/schema.h"
 #include "tidemark/model/metric.h"
+#include "tidemark/pipeline/asset_settings.h"
 
 namespace tidemark::pipeline {
 namespace {
@@ -34,33 +35,6 @@ bool NotVolumeLike(std::string_view metric) {
 
 std::string CheckpointKey(const model::AssetKey& asset, std::string_view metric) {
   return asset.ToString() + "#" + std::string(metric);
-}
-
-// dbt's {"count": 12, "period": "hour"}; nullopt when unset or unreadable.
-std::optional<std::chrono::seconds> DbtDuration(const nlohmann::json& rule) {
-  if (!rule.is_object()) return std::nullopt;
-  auto count = rule.find("count");
-  auto period = rule.find("period");
-  if (count == rule.end() || !count->is_number() || period == rule.end() || !period->is_string()) {
-    return std::nullopt;
-  }
-  const std::string p = period->get<std::string>();
-  long long unit = p == "minute" ? 60 : p == "hour" ? 3600 : p == "day" ? 86400 : 0;
-  double n = count->get<double>();
-  if (unit == 0 || !(n > 0)) return std::nullopt;
-  return std::chrono::seconds(static_cast<long long>(n * static_cast<double>(unit)));
-}
-
-detectors::FreshnessSettings FreshnessSettingsFor(const model::Asset& asset) {
-  detectors::FreshnessSettings settings;
-  if (asset.properties.empty()) return settings;
-  nlohmann::json props = nlohmann::json::parse(asset.properties, nullptr, false);
-  if (!props.is_object()) return settings;
-  auto rule = props.find("freshness");
-  if (rule == props.end() || !rule->is_object()) return settings;
-  settings.warn_after = DbtDuration(rule->value("warn_after", nlohmann::json()));
-  settings.error_after = DbtDuration(rule->value("error_after", nlohmann::json()));
-  return settings;
 }
 
 // The update times recorded as last_modified values (epoch seconds), distinct, in order.
@@ -191,6 +165,12 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
     flagged_by_metric[a.metric].push_back(a.ts);
   }
 
+  // Per-asset settings (dbt meta.tidemark); a bad one is reported and the defaults are used.
+  auto parsed = ParseAssetDetectorSettings(asset.properties);
+  if (!parsed.ok()) Warn(key.ToString() + ": " + parsed.status().message() + "; defaults used");
+  const AssetDetectorSettings settings =
+      parsed.ok() ? *std::move(parsed) : *ParseAssetDetectorSettings("");
+
   TM_ASSIGN_OR_RETURN(auto metrics, store_.ListMetrics(key));
   const bool has_update =
       std::find(metrics.begin(), metrics.end(), model::kMetricUpdate) != metrics.end();
@@ -198,6 +178,10 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
     const bool freshness = metric == model::kMetricUpdate ||
                            (!has_update && metric == model::kMetricLastModified);
     if (!freshness && NotVolumeLike(metric)) continue;
+    const bool column = detectors::IsColumnMetric(metric);
+    if (freshness ? !settings.freshness : column ? !settings.column_metrics : !settings.volume) {
+      continue;
+    }
     TM_ASSIGN_OR_RETURN(model::Series series, store_.ReadSeries(key, metric, from, to));
     summary_.points_read += static_cast<long long>(series.ts.size());
     if (series.ts.empty()) continue;
@@ -211,16 +195,15 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
     }
     if (freshness) {
       if (metric == model::kMetricLastModified) series = UpdatesFromLastModified(series);
-      job.detector = detectors::NewFreshnessDetector(FreshnessSettingsFor(asset));
+      job.detector = detectors::NewFreshnessDetector(settings.freshness_settings);
     } else {
       if (!options_.full && job.checkpoint_stored) {
         ++summary_.series_unchanged;
         continue;
       }
-      detectors::VolumeSettings settings = detectors::DefaultVolumeSettings(metric);
-      job.detector = detectors::IsColumnMetric(metric)
-                         ? detectors::NewColumnMetricDetector(settings)
-                         : detectors::NewVolumeDetector(settings);
+      const detectors::VolumeSettings volume = settings.VolumeFor(metric);
+      job.detector = column ? detectors::NewColumnMetricDetector(volume)
+                            : detectors::NewVolumeDetector(volume);
     }
     job.flagged = std::move(flagged_by_metric[metric]);
     job.series = std::move(series);
@@ -228,7 +211,7 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
   }
 
   TM_ASSIGN_OR_RETURN(auto history, store_.GetSchemaHistory(key));
-  if (history.size() >= 2) {
+  if (settings.schema && history.size() >= 2) {
     auto schema = detectors::DetectSchemaChanges(history, detectors::SchemaSettings{});
     if (!schema.ok()) {
       Warn(key.ToString() + " schema: " + schema.status().message());
@@ -239,6 +222,7 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
     }
   }
 
+  if (!settings.tests) return Status::Ok();
   TM_ASSIGN_OR_RETURN(auto results, store_.GetRecentResults(key, options_.results_per_asset));
   for (const model::NodeResult& r : results) {
     std::optional<Timestamp> at = r.completed_at ? r.completed_at : r.started_at;

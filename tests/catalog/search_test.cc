@@ -201,6 +201,36 @@ TYPED_TEST(SearchTest, FiltersFacetsHighlightsAndWhy) {
   EXPECT_EQ(this->Names("orders", owned), std::vector<std::string>{"orders"});
 }
 
+// A word frequent enough to fill the candidate cap: when its postings all outscore any typo
+// match the typos are not read, otherwise a name one edit away still ranks first.
+TYPED_TEST(SearchTest, FrequentWordKeepsTypoNameMatchesThatCanWin) {
+  WriteBatch b;
+  for (int i = 0; i < 260; ++i) {
+    this->Put(b, "analytics.raw.load_" + std::to_string(i), AssetKind::kTable,
+        "Rows about orders, loaded nightly.");
+  }
+  this->Put(b, "analytics.marts.order_facts", AssetKind::kTable, "Facts.");
+  this->Write(b);
+  SearchQuery q;
+  q.text = "orders";
+  auto r = this->store_->Search(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->exact);  // 260 descriptions: more than one read of postings
+  ASSERT_FALSE(r->hits.empty());
+  EXPECT_EQ(r->hits[0].name, "order_facts");  // typo in the name (500) beats a description (150)
+  EXPECT_EQ(r->hits[0].matched.at(0).how, "typo");
+
+  WriteBatch names;
+  for (int i = 0; i < 260; ++i) {
+    this->Put(names, "analytics.marts.orders_" + std::to_string(i), AssetKind::kTable, "");
+  }
+  this->Write(names);
+  r = this->store_->Search(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->hits.size(), 20u);
+  for (const SearchHit& h : r->hits) EXPECT_EQ(h.name.rfind("orders_", 0), 0u) << h.name;
+}
+
 TYPED_TEST(SearchTest, HostileQueriesGiveResultsOrInvalidArgument) {
   this->SeedShop();
   for (std::string q : {"\"", "*", "NEAR(orders payments)", "-", ":", "orders:", "a\"b",

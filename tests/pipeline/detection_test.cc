@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "pipeline/fixtures.h"
 
@@ -149,6 +152,55 @@ TYPED_TEST(DetectionTest, LateTableIsFlaggedBySla) {
   ASSERT_EQ(summary->anomalies_new, 1) << summary->ToJson();
   EXPECT_EQ(summary->new_anomalies[0].detector, "freshness");
   EXPECT_EQ(summary->new_anomalies[0].severity, model::Severity::kError);
+}
+
+// dbt meta.tidemark per asset: a disabled detector stays quiet, and a bad setting is a warning naming its JSON path while the defaults still detect.
+TYPED_TEST(DetectionTest, MetaTidemarkSettingsApplyPerAsset) {
+  const unsigned seed = 11;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  catalog::WriteBatch batch;
+  model::Asset quiet = Table("quiet");
+  quiet.properties = R"({"meta":{"tidemark":{"disabled":["volume"]}}})";
+  model::Asset bad = Table("bad");
+  bad.properties = R"({"meta":{"tidemark":{"sensitivity":"high"}}})";
+  for (const model::Asset& a : {quiet, bad}) {
+    batch.PutAsset(a);
+    AppendLoads(batch, a.key.name.substr(a.key.name.rfind('.') + 1), 59, seed);
+    batch.AppendMetricPoint({a.key, "rows_affected", Day(59), 120});  // the drop
+  }
+  this->Write(batch);
+  auto summary = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  std::map<std::string, std::vector<std::string>> found;  // asset -> detectors
+  for (const model::Anomaly& a : summary->new_anomalies) {
+    found[a.asset.name].push_back(a.detector);
+  }
+  EXPECT_EQ(found.count(Key("quiet").name), 0u) << summary->ToJson();
+  EXPECT_EQ(found[Key("bad").name], std::vector<std::string>{"volume"}) << summary->ToJson();
+  EXPECT_GE(summary->warnings, 1);
+  ASSERT_FALSE(summary->warning_samples.empty());
+  EXPECT_NE(summary->warning_samples[0].find("meta.tidemark.sensitivity"), std::string::npos)
+      << summary->warning_samples[0];
+}
+
+TYPED_TEST(DetectionTest, MetaTidemarkFreshnessReplacesDbtSla) {
+  catalog::WriteBatch batch;
+  model::Asset src = Table("raw_orders", model::AssetKind::kSource);
+  src.properties = R"({"freshness":{"error_after":{"count":24,"period":"hour"}},)"
+                   R"("meta":{"tidemark":{"freshness":{"error_after":{"count":3,"period":"day"}}}}})";
+  batch.PutAsset(src);
+  for (int d = 0; d < 30; ++d) batch.AppendMetricPoint({Key("raw_orders"), "update", Day(d), 1});
+  this->Write(batch);
+  this->clock_.Set(Day(29) + 30h);  // late by dbt's 24 h, on time by meta's 3 days
+  auto on_time = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(on_time.ok()) << on_time.status().ToString();
+  EXPECT_EQ(on_time->anomalies_new, 0) << on_time->ToJson();
+  this->clock_.Set(Day(29) + 80h);  // past 3 days
+  auto late = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  ASSERT_EQ(late->anomalies_new, 1) << late->ToJson();
+  EXPECT_EQ(late->new_anomalies[0].detector, "freshness");
+  EXPECT_EQ(late->new_anomalies[0].severity, model::Severity::kError);
 }
 
 TYPED_TEST(DetectionTest, SchemaChangeIsFlagged) {
