@@ -244,7 +244,8 @@ Response MetricSeries(catalog::Store& store, const model::AssetKey& key, const R
   }
   auto limit = IntParam(r, "limit", 1000, 1, 10000);
   if (!limit.ok()) return ErrorResponse(limit.status());
-  const model::Timestamp to = model::Timestamp::max();
+  // The end of year 9999: PostgreSQL's timestamp range ends long before Timestamp::max().
+  const model::Timestamp to = model::Timestamp(std::chrono::seconds(253402300799));
   auto series = store.ReadSeries(key, metric, from, to);
   if (!series.ok()) return ErrorResponse(series.status());
   catalog::AnomalyFilter af;
