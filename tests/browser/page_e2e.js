@@ -73,6 +73,17 @@ async function desktop(browser, base, out) {
   await page.waitForFunction(() => !new URLSearchParams(location.search).get('kind'));
   check('Back removes the filter', !(await page.url()).includes('kind='));
 
+  // Empty and error states say what to do.
+  await page.goto(base + '/search?q=zzqxvw', { waitUntil: 'load' });
+  await page.waitForSelector('.results .empty');
+  check('no match says what to try', /No assets match .zzqxvw.[\s\S]*prefix/.test(await page.textContent('main')));
+  await page.goto(base + '/search?q=' + encodeURIComponent('a b c d e f g h i j k l m'), { waitUntil: 'load' });
+  await page.waitForSelector('#search-status.error');
+  check('a query the server rejects says why and what to do',
+        /could not be read: .*at most 12.*try again/.test(await page.textContent('#search-status')),
+        await page.textContent('#search-status'));
+  w.consoleErrors = w.consoleErrors.filter((e) => !/status of 400/.test(e));  // that 400 was the point
+
   // Deep link, then keyboard: arrows and Enter open the asset.
   await page.goto(base + '/search?q=fct_purchases', { waitUntil: 'load' });
   await page.waitForSelector('.hit');
