@@ -35,8 +35,12 @@ export function mountSearch(view, input, navigate) {
   const results = h('ol', { class: 'results', id: 'results', role: 'listbox',
                              'aria-label': 'Search results' });
   const body = h('div', { class: 'results-col' }, chips, status, results);
+  // On a phone the filters fold away behind one line, so results come first.
+  const wide = window.matchMedia('(min-width: 761px)').matches;
+  const filters = h('details', { class: 'facets-wrap', open: wide },
+                    h('summary', {}, 'Filters'), facets);
   clear(view).append(h('h1', { class: 'visually-hidden' }, 'Search'),
-                     h('div', { class: 'search-layout' }, facets, body));
+                     h('div', { class: 'search-layout' }, filters, body));
   state = { view, input, navigate, params, status, facets, chips, results, hits: [],
             active: -1, controller: null, timer: 0, seq: 0 };
   input.setAttribute('aria-expanded', 'true');
