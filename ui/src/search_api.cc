@@ -139,6 +139,24 @@ Response Impact(catalog::Store& store, const model::AssetKey& key, const Request
   return Response::Json(200, Dump(j));
 }
 
+// The tests attached to a column ("not_null", "dbt_utils.at_least_one", ...), from the
+// "tests" list its properties carry (dbt ingest writes it).
+ordered_json ColumnTests(const std::string& properties) {
+  ordered_json out = ordered_json::array();
+  ordered_json p = ordered_json::parse(properties, nullptr, false);
+  if (!p.is_object() || !p.contains("tests") || !p["tests"].is_array()) return out;
+  for (const ordered_json& t : p["tests"]) {
+    if (!t.is_object()) continue;
+    for (const char* field : {"test_name", "kind"}) {  // test_name only when it says more
+      if (t.contains(field) && t[field].is_string()) {
+        out.push_back(t[field]);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 Response Asset(catalog::Store& store, const model::AssetKey& key) {
   auto asset = store.GetAsset(key);
   if (!asset.ok()) return ErrorResponse(asset.status());
@@ -160,7 +178,8 @@ Response Asset(catalog::Store& store, const model::AssetKey& key) {
   ordered_json cols = ordered_json::array();
   for (const auto& c : *columns) {
     cols.push_back({{"name", c.name}, {"position", c.position}, {"type", c.data_type},
-                    {"description", c.description}, {"tags", c.tags}});
+                    {"description", c.description}, {"tags", c.tags},
+                    {"tests", ColumnTests(c.properties)}});
   }
   ordered_json own = ordered_json::array();
   for (const auto& [o, role] : *owners) {
@@ -205,6 +224,70 @@ Response Asset(catalog::Store& store, const model::AssetKey& key) {
                     {"anomalies", std::move(anoms)},
                     {"updated_at", model::FormatTimestamp(a.updated_at)}};
   return Response::Json(200, Dump(j));
+}
+
+// One metric's points (the last `limit`, optionally from `since` on) and the anomalies the
+// detectors found on it, with their expected bands, for the asset page's charts.
+Response MetricSeries(catalog::Store& store, const model::AssetKey& key, const Request& r) {
+  const std::string metric = Param(r, "metric");
+  if (metric.empty()) {
+    return ErrorResponse(Status::InvalidArgument("a metric name is required", "metric"));
+  }
+  model::Timestamp from{};
+  if (auto since = r.QueryParam("since"); since && !since->empty()) {
+    auto parsed = model::ParseTimestamp(*since);
+    if (!parsed) {
+      return ErrorResponse(
+          Status::InvalidArgument("expected an RFC 3339 time like 2026-01-31T00:00:00Z", "since"));
+    }
+    from = *parsed;
+  }
+  auto limit = IntParam(r, "limit", 1000, 1, 10000);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  // The end of year 9999: PostgreSQL's timestamp range ends long before Timestamp::max().
+  const model::Timestamp to = model::Timestamp(std::chrono::seconds(253402300799));
+  auto series = store.ReadSeries(key, metric, from, to);
+  if (!series.ok()) return ErrorResponse(series.status());
+  catalog::AnomalyFilter af;
+  af.asset = key;
+  af.since = from;
+  auto anomalies = store.ListAnomalies(af);
+  if (!anomalies.ok()) return ErrorResponse(anomalies.status());
+  const size_t n = series->ts.size();
+  const size_t first = n > static_cast<size_t>(*limit) ? n - static_cast<size_t>(*limit) : 0;
+  ordered_json points = ordered_json::array();
+  for (size_t i = first; i < n; ++i) {
+    points.push_back({model::FormatTimestamp(series->ts[i]), series->values[i]});
+  }
+  ordered_json anoms = ordered_json::array();
+  for (const model::Anomaly& x : *anomalies) {
+    if (x.metric != metric) continue;
+    anoms.push_back({{"id", x.id}, {"detector", x.detector}, {"ts", model::FormatTimestamp(x.ts)},
+                     {"value", x.value}, {"expected_low", x.expected_low},
+                     {"expected_high", x.expected_high}, {"direction", x.direction},
+                     {"severity", model::SeverityName(x.severity)},
+                     {"explanation", x.explanation}, {"incident_id", x.incident_id}});
+  }
+  return Response::Json(200, Dump({{"key", key.ToString()}, {"metric", metric},
+                                   {"points", std::move(points)}, {"truncated", first > 0},
+                                   {"anomalies", std::move(anoms)}}));
+}
+
+// Every stored schema snapshot, oldest first, with its columns: the asset page diffs them.
+Response SchemaSnapshots(catalog::Store& store, const model::AssetKey& key) {
+  auto history = store.GetSchemaHistory(key);
+  if (!history.ok()) return ErrorResponse(history.status());
+  ordered_json snapshots = ordered_json::array();
+  for (const model::SchemaSnapshot& s : *history) {
+    ordered_json cols = ordered_json::array();
+    for (const model::Column& c : s.columns) {
+      cols.push_back({{"name", c.name}, {"position", c.position}, {"type", c.data_type},
+                      {"nullable", c.nullable ? ordered_json(*c.nullable) : ordered_json()}});
+    }
+    snapshots.push_back({{"observed_at", model::FormatTimestamp(s.observed_at)},
+                         {"source", s.source}, {"columns", std::move(cols)}});
+  }
+  return Response::Json(200, Dump({{"key", key.ToString()}, {"snapshots", std::move(snapshots)}}));
 }
 
 Response Owner(catalog::Store& store, const std::string& id) {
@@ -293,17 +376,28 @@ Status AddSearchRoutes(Router& router, catalog::Store& store) {
                                 [&store](const Request& r) {
                                   return Owner(store, r.path_params.at("id"));
                                 }));
-  // Keys contain '/', so the key is the rest of the path (or one %2F-escaped segment);
-  // ".../impact" asks for the impact report.
+  // Keys contain '/', so the key is the rest of the path (or one %2F-escaped segment).
   return router.Add(
       "GET", "/api/v1/assets/{key...}", opts("get_asset"), [&store](const Request& r) {
         std::string text = r.path_params.at("key");
-        constexpr std::string_view kImpact = "/impact";
-        bool impact = text.size() > kImpact.size() && text.ends_with(kImpact);
-        if (impact) text.resize(text.size() - kImpact.size());
+        // ".../impact", ".../metrics" and ".../schema" ask for one part of the asset; a key
+        // that itself ends that way still resolves as a whole.
+        std::string_view part;
+        for (std::string_view suffix : {"/impact", "/metrics", "/schema"}) {
+          if (text.size() > suffix.size() && text.ends_with(suffix) &&
+              ResolveKey(store, std::string_view(text).substr(0, text.size() - suffix.size()))
+                  .ok()) {
+            part = suffix;
+            text.resize(text.size() - suffix.size());
+            break;
+          }
+        }
         auto key = ResolveKey(store, text);
         if (!key.ok()) return ErrorResponse(key.status());
-        return impact ? Impact(store, *key, r) : Asset(store, *key);
+        if (part == "/impact") return Impact(store, *key, r);
+        if (part == "/metrics") return MetricSeries(store, *key, r);
+        if (part == "/schema") return SchemaSnapshots(store, *key);
+        return Asset(store, *key);
       });
 }
 

@@ -5,6 +5,7 @@
 #include "store_probe.h"
 #include "tidemark/ui/redact.h"
 #include "tidemark/ui/version.h"
+#include "web_app.h"
 
 namespace tidemark::ui {
 
@@ -37,6 +38,7 @@ struct Service::State {
 Status Service::State::RegisterRoutes() {
   TM_RETURN_IF_ERROR(router.Add("GET", "/health", {.name = "health"},
                                 [this](const Request&) { return Health(); }));
+  TM_RETURN_IF_ERROR(AddWebRoutes(router));
   return router.Add("GET", "/metrics", {.name = "metrics"}, [this](const Request&) {
     Response response = Response::Text(200, metrics.Render());
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -1,0 +1,80 @@
+// The page's entry point: a small client-side router over the server's routes
+// (/, /search, /assets/<key>, /incidents, /owners/<id>) and the global keyboard shortcuts.
+
+import { h, clear } from './dom.js';
+import { mountSearch, searchMounted, onQueryInput, onQueryKey } from './search.js';
+import { mountAsset } from './asset.js';
+import { mountIncidents } from './incidents.js';
+import { mountOwner } from './owners.js';
+
+const view = document.getElementById('view');
+const input = document.getElementById('q');
+let unmount = null;
+
+function navigate(url, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', url); else history.pushState(null, '', url);
+  route();
+}
+
+function route() {
+  if (unmount) unmount();
+  unmount = null;
+  const path = location.pathname;
+  const rest = (prefix) => decodeURIComponent(path.slice(prefix.length));
+  try {
+    if (path === '/' || path === '/search') {
+      unmount = mountSearch(view, input, navigate);
+    } else if (path.startsWith('/assets/')) {
+      unmount = mountAsset(view, rest('/assets/'), navigate);
+    } else if (path === '/incidents') {
+      unmount = mountIncidents(view, navigate);
+    } else if (path.startsWith('/owners/')) {
+      unmount = mountOwner(view, rest('/owners/'), navigate);
+    } else {
+      clear(view).append(h('h1', {}, 'Not found'),
+                         h('p', {}, 'No page here. ', h('a', { href: '/', 'data-nav': true }, 'Search the catalog')));
+    }
+  } catch (e) {
+    clear(view).append(h('p', { class: 'error' }, `This page could not be drawn: ${e.message}`));
+  }
+  for (const a of document.querySelectorAll('header nav a')) {
+    const here = a.getAttribute('href') === path || (path === '/' && a.getAttribute('href') === '/search');
+    if (here) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+}
+
+// Same-origin links marked data-nav are followed without reloading the page.
+document.addEventListener('click', (event) => {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
+      event.shiftKey || event.altKey) return;
+  const a = event.target.closest && event.target.closest('a[data-nav]');
+  if (!a) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin) return;
+  event.preventDefault();
+  navigate(url.pathname + url.search);
+  view.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+});
+
+input.addEventListener('input', () => {
+  if (!onQueryInput(input.value)) navigate('/search?q=' + encodeURIComponent(input.value));
+});
+input.addEventListener('keydown', (event) => { onQueryKey(event); });
+document.getElementById('search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!searchMounted()) navigate('/search?q=' + encodeURIComponent(input.value));
+});
+
+// "/" focuses the search box from anywhere but a text field.
+document.addEventListener('keydown', (event) => {
+  if (event.key !== '/' || event.metaKey || event.ctrlKey || event.altKey) return;
+  const t = event.target;
+  if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) return;
+  event.preventDefault();
+  input.focus();
+  input.select();
+});
+
+window.addEventListener('popstate', route);
+route();
