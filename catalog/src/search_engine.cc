@@ -262,6 +262,7 @@ Status ReindexAssets(SearchIndexWriter& writer, const std::vector<std::int64_t>&
     TM_RETURN_IF_ERROR(writer.Apply(changes));
     if (!typos.empty()) TM_RETURN_IF_ERROR(writer.AddTypos(typos));
   }
+  TM_RETURN_IF_ERROR(writer.Finish());
   new_typos.insert(new_typos.end(), fresh.begin(), fresh.end());
   return Status::Ok();
 }

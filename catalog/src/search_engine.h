@@ -143,6 +143,9 @@ class SearchIndexWriter {
   virtual model::Status Apply(const std::vector<Change>& changes) = 0;
   // (variant, term) rows for the deletion index; rows already stored are skipped.
   virtual model::Status AddTypos(const std::vector<std::pair<std::string, std::string>>& rows) = 0;
+  // Called once after the last Apply/AddTypos of a reindex: a writer that deferred rows
+  // (to write them in key order, see sqlite_search.cc) writes them now.
+  virtual model::Status Finish() { return model::Status::Ok(); }
 };
 
 // Rebuilds the documents of `ids` and writes only the postings that changed. `known_typos`

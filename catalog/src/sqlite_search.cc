@@ -3,7 +3,10 @@
 
 #include "sqlite_search.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
+#include <tuple>
 
 namespace tidemark::catalog {
 namespace {
@@ -133,18 +136,15 @@ class SqliteIndexWriter final : public SearchIndexWriter {
     }
   }
 
+  // Documents are written at once; postings and typo rows are kept (up to kPendingRows) and
+  // written sorted by key: a large reindex (a first ingest posts millions of terms) then
+  // fills the index B-trees in order instead of at random pages, several times faster.
+  // Deferring is safe: a change's removed and added postings are disjoint, and different
+  // assets' postings never share a key.
   Status Apply(const std::vector<Change>& changes) override {
     for (const Change& c : changes) {
-      for (const Posting& p : c.removed) {
-        TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kDeletePosting));
-        s.Bind(1, p.term).Bind(2, p.score).Bind(3, c.doc.id);
-        TM_RETURN_IF_ERROR(s.Run());
-      }
-      for (const Posting& p : c.added) {
-        TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertPosting));
-        s.Bind(1, p.term).Bind(2, p.score).Bind(3, c.doc.id);
-        TM_RETURN_IF_ERROR(s.Run());
-      }
+      for (const Posting& p : c.removed) removed_.Add(p.term, p.score, c.doc.id);
+      for (const Posting& p : c.added) added_.Add(p.term, p.score, c.doc.id);
       const SearchDoc& d = c.doc;
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertDoc));
       s.Bind(1, d.id).Bind(2, d.kind).Bind(3, d.name).Bind(4, d.description).Bind(5, d.source);
@@ -154,20 +154,72 @@ class SqliteIndexWriter final : public SearchIndexWriter {
       s.Bind(13, static_cast<std::int64_t>(d.exposures)).Bind(14, d.boost).Bind(15, c.encoded);
       TM_RETURN_IF_ERROR(s.Run().WithContext("index asset " + d.key.ToString()));
     }
+    // Bounded memory: a run of a million rows keeps most of the gain of one sorted write.
+    if (removed_.size() + added_.size() + typos_.size() > kPendingRows) return Finish();
     return Status::Ok();
   }
 
   Status AddTypos(const std::vector<std::pair<std::string, std::string>>& rows) override {
-    for (const auto& [variant, term] : rows) {
-      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertTypo));
-      s.Bind(1, variant).Bind(2, term);
+    typos_.insert(typos_.end(), rows.begin(), rows.end());
+    return Status::Ok();
+  }
+
+  Status Finish() override {
+    TM_RETURN_IF_ERROR(removed_.Write(db_, kDeletePosting));
+    TM_RETURN_IF_ERROR(added_.Write(db_, kInsertPosting));
+    std::sort(typos_.begin(), typos_.end());
+    typos_.erase(std::unique(typos_.begin(), typos_.end()), typos_.end());
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertTypo));
+    for (const auto& [variant, term] : typos_) {
+      s.BindStatic(1, variant).BindStatic(2, term);
       TM_RETURN_IF_ERROR(s.Run());
     }
+    typos_.clear();
     return Status::Ok();
   }
 
  private:
+  // (term, score, asset_id) rows with the terms packed in one buffer: a first ingest of a
+  // large project holds millions of them.
+  class PostingRows {
+   public:
+    size_t size() const { return rows_.size(); }
+    void Add(std::string_view term, std::int64_t score, std::int64_t id) {
+      rows_.push_back({static_cast<std::uint32_t>(terms_.size()),
+                       static_cast<std::uint32_t>(term.size()), score, id});
+      terms_.append(term);
+    }
+    // Runs `sql` (?1 term, ?2 score, ?3 asset_id) for every row, in key order.
+    Status Write(SqliteDb& db, const char* sql) {
+      if (rows_.empty()) return Status::Ok();
+      if (terms_.size() > UINT32_MAX) return Status::Internal("search index batch too large");
+      auto term = [this](const Row& r) { return std::string_view(terms_).substr(r.at, r.size); };
+      std::sort(rows_.begin(), rows_.end(), [&](const Row& a, const Row& b) {
+        return std::tuple(term(a), a.score, a.id) < std::tuple(term(b), b.score, b.id);
+      });
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(sql));
+      for (const Row& r : rows_) {
+        s.BindStatic(1, term(r)).Bind(2, r.score).Bind(3, r.id);
+        TM_RETURN_IF_ERROR(s.Run());
+      }
+      rows_.clear();
+      terms_.clear();
+      return Status::Ok();
+    }
+
+   private:
+    struct Row {
+      std::uint32_t at, size;
+      std::int64_t score, id;
+    };
+    std::vector<Row> rows_;
+    std::string terms_;
+  };
+
+  static constexpr size_t kPendingRows = size_t{1} << 20;
   SqliteDb& db_;
+  PostingRows removed_, added_;
+  std::vector<std::pair<std::string, std::string>> typos_;
 };
 
 Result<std::map<std::int64_t, AssetHealth>> ReadHealth(SqliteDb& db,

@@ -460,6 +460,7 @@ class BatchApplier {
   std::vector<std::string>& new_typos() { return new_typos_; }
 
   Result<WriteSummary> Apply(const WriteBatch& b) {
+    ids_.reserve(b.assets().size() + b.aliases().size());  // asset keys, mostly
     for (const auto& c : b.expected_checkpoints()) TM_RETURN_IF_ERROR(CheckExpected(c));
     for (const auto& o : b.owners()) TM_RETURN_IF_ERROR(PutOwner(o));
     for (const auto& a : b.assets()) TM_RETURN_IF_ERROR(PutAsset(a));
@@ -528,13 +529,16 @@ class BatchApplier {
   Status PutAsset(const model::Asset& a) {
     std::string where = Where("assets", a.key);
     if (a.key.name.empty()) return Status::InvalidArgument("asset key has an empty name", where);
-    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(a.properties, where));
+    TM_RETURN_IF_ERROR(CheckJsonObject(a.properties, where));
     std::string text = a.key.ToString();
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertAsset));
-    s.Bind(1, text).Bind(2, a.key.ns).Bind(3, a.key.name).Bind(4, model::AssetKindName(a.kind));
-    s.Bind(5, a.name.empty() ? ShortName(a.key.name) : a.name).Bind(6, a.description);
-    s.Bind(7, a.source).Bind(8, a.database).Bind(9, a.schema);
-    s.Bind(10, model::AssetStatusName(a.status)).Bind(11, props).Bind(12, now_);
+    // The batch outlives the statement's step: its strings are bound without a copy.
+    s.BindStatic(1, text).BindStatic(2, a.key.ns).BindStatic(3, a.key.name);
+    s.BindStatic(4, model::AssetKindName(a.kind));
+    s.Bind(5, a.name.empty() ? ShortName(a.key.name) : a.name).BindStatic(6, a.description);
+    s.BindStatic(7, a.source).BindStatic(8, a.database).BindStatic(9, a.schema);
+    s.BindStatic(10, model::AssetStatusName(a.status));
+    s.BindStatic(11, JsonObjectText(a.properties)).Bind(12, now_);
     TM_ASSIGN_OR_RETURN(bool row, s.Step());
     if (row) {
       ids_[text] = s.Int(0);
@@ -551,7 +555,7 @@ class BatchApplier {
     if (alias.empty()) return Status::InvalidArgument("alias is empty", where);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertAlias));
-    s.Bind(1, alias).Bind(2, id);
+    s.BindStatic(1, alias).Bind(2, id);
     return s.Run().WithWhere(where);
   }
 
@@ -564,19 +568,23 @@ class BatchApplier {
       del.Bind(1, id);
       TM_RETURN_IF_ERROR(del.Run());
     }
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertColumn));
+    std::string tags;
     for (const model::Column& c : columns) {
       if (c.name.empty()) return Status::InvalidArgument("column name is empty", where);
-      auto props = NormalizeJsonObject(c.properties, {});
-      if (!props.ok()) return props.status().WithWhere(where + "/" + c.name);
-      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertColumn));
-      s.Bind(1, id).Bind(2, c.name).Bind(3, c.position).Bind(4, c.data_type);
-      s.Bind(5, c.description);
+      if (Status st = CheckJsonObject(c.properties, {}); !st.ok()) {
+        return st.WithWhere(where + "/" + c.name);
+      }
+      tags = TagsToJson(c.tags);
+      // The batch (and `tags`) outlive the step: strings are bound without a copy.
+      s.Bind(1, id).BindStatic(2, c.name).Bind(3, c.position).BindStatic(4, c.data_type);
+      s.BindStatic(5, c.description);
       if (c.nullable) {
         s.Bind(6, *c.nullable ? 1 : 0);
       } else {
         s.BindNull(6);
       }
-      s.Bind(7, TagsToJson(c.tags)).Bind(8, *props);
+      s.BindStatic(7, tags).BindStatic(8, JsonObjectText(c.properties));
       Status st = s.Run();
       if (!st.ok()) {
         return Status::InvalidArgument("column '" + c.name + "' appears twice", where);
@@ -598,7 +606,7 @@ class BatchApplier {
     for (const std::string& tag : tags) {
       if (tag.empty()) continue;
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertTag));
-      s.Bind(1, id).Bind(2, tag);
+      s.Bind(1, id).BindStatic(2, tag);
       TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
     }
     return Status::Ok();
@@ -692,8 +700,9 @@ class BatchApplier {
       TM_ASSIGN_OR_RETURN(via, IdOf(e.via, "edges", model::AssetKind::kJob));
     }
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertEdge));
-    s.Bind(1, down).Bind(2, up).Bind(3, e.downstream_column).Bind(4, e.upstream_column);
-    s.Bind(5, e.origin).Bind(6, via).Bind(7, e.transformation);
+    s.Bind(1, down).Bind(2, up).BindStatic(3, e.downstream_column);
+    s.BindStatic(4, e.upstream_column).BindStatic(5, e.origin).Bind(6, via);
+    s.BindStatic(7, e.transformation);
     if (Status st = s.Run(); !st.ok()) return st.WithWhere(where());
     // A new edge changes the upstream's downstream count (its search boost); an edge stored
     // as it was (the same job reporting again) changes nothing to reindex.

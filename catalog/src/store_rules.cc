@@ -70,8 +70,8 @@ model::Run MergeRun(const model::Run& stored, const model::Run& incoming) {
   return out;
 }
 
-model::Result<std::string> NormalizeJsonObject(std::string_view text, std::string_view where) {
-  if (text.empty()) return std::string("{}");
+model::Status CheckJsonObject(std::string_view text, std::string_view where) {
+  if (text.empty()) return model::Status::Ok();
   // Validation without building a DOM: accept() is a SAX pass, several times cheaper than
   // parse + dump, and ingest calls this for every asset and column. The text is stored as
   // given (whitespace included); readers parse it, so only its validity matters.
@@ -85,7 +85,12 @@ model::Result<std::string> NormalizeJsonObject(std::string_view text, std::strin
   if (!nlohmann::json::accept(text)) {
     return model::Status::InvalidArgument("properties are not valid JSON", std::string(where));
   }
-  return std::string(text);
+  return model::Status::Ok();
+}
+
+model::Result<std::string> NormalizeJsonObject(std::string_view text, std::string_view where) {
+  TM_RETURN_IF_ERROR(CheckJsonObject(text, where));
+  return std::string(JsonObjectText(text));
 }
 
 }  // namespace tidemark::catalog

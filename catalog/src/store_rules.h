@@ -26,6 +26,11 @@ model::Run MergeRun(const model::Run& stored, const model::Run& incoming);
 // Checks that `text` is a JSON object (empty means {}) and returns it as given.
 // InvalidArgument naming `where` otherwise.
 model::Result<std::string> NormalizeJsonObject(std::string_view text, std::string_view where);
+// The same check without the copy: bind JsonObjectText(text) after it succeeds.
+model::Status CheckJsonObject(std::string_view text, std::string_view where);
+inline std::string_view JsonObjectText(std::string_view text) {
+  return text.empty() ? std::string_view("{}") : text;
+}
 
 // The failure of a write whose expected checkpoint (WriteBatch::ExpectCheckpoint) holds
 // `found` instead of what the batch expected.

@@ -418,7 +418,8 @@ class Ingest {
 
   // The node's columns as the manifest declares them, with the tests naming each.
   Result<std::vector<DeclaredColumn>> DeclaredColumns(const Node& n) {
-    std::vector<ColumnDecl> columns;
+    std::vector<ColumnDecl>& columns = column_scratch_;  // reused: its capacity stays
+    columns.clear();
     const JsonPath root;
     JsonPath section(root, SectionOf(n.resource_type));
     JsonPath node_path(section, n.unique_id);
@@ -988,6 +989,7 @@ class Ingest {
   // Keyed by views of the nodes' own unique_id (the deques holding them never move them).
   std::unordered_map<std::string_view, NodeRef> index_;
   od::parser columns_parser_;  // reads each node's columns in turn
+  std::vector<ColumnDecl> column_scratch_;  // each node's columns as read, in turn
   std::unordered_map<std::string_view, const TestInfo*> tests_;
   std::unordered_map<std::string, std::optional<AssetKey>> resolved_;
   std::unordered_map<std::string_view, std::vector<const TestInfo*>> tests_by_target_;

@@ -3,8 +3,14 @@
 // Files are read whole into strings with kDbtJsonPadding bytes reserved past the end, so the
 // parser reads them in place: a 300 MB manifest is in memory once, not twice.
 
-#include <cstdio>
-#include <memory>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <system_error>
 
 #include "dbt_artifacts.h"
@@ -15,23 +21,57 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
 };
 
+// Asks for transparent huge pages under a large buffer not touched yet: a 500 MB manifest is
+// 250 page faults instead of 125,000, which on a virtual machine cost more than the read.
+void AdviseHugePages(char* data, size_t size) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  if (size < 4 * kHuge) return;
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t last = (begin + size) & ~(kHuge - 1);
+  if (last > first) {
+    (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // a hint
+  }
+#else
+  (void)data, (void)size;
+#endif
+}
+
 Result<std::string> ReadWhole(const fs::path& path) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) return Status::IoError("cannot read: " + ec.message(), path.string());
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) return Status::IoError("cannot open for reading", path.string());
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::IoError(std::string("cannot open for reading: ") + std::strerror(errno),
+                           path.string());
+  }
+  FdCloser closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return Status::IoError(std::string("cannot read: ") + std::strerror(errno), path.string());
+  }
+  const auto size = static_cast<size_t>(st.st_size);
   std::string text;
-  text.reserve(static_cast<size_t>(size) + kDbtJsonPadding);
-  text.resize(static_cast<size_t>(size));
-  size_t got = std::fread(text.data(), 1, text.size(), file.get());
-  if (got != text.size() || std::ferror(file.get())) {
+  text.reserve(size + kDbtJsonPadding);
+  AdviseHugePages(text.data(), size + kDbtJsonPadding);
+  text.resize(size);
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, text.data() + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Status::IoError(std::string("read failed: ") + std::strerror(errno), path.string());
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got != size) {
     return Status::IoError(
-        "short read (" + std::to_string(got) + " of " + std::to_string(text.size()) + " bytes)",
+        "short read (" + std::to_string(got) + " of " + std::to_string(size) + " bytes)",
         path.string());
   }
   return text;

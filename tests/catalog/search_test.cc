@@ -276,6 +276,34 @@ TYPED_TEST(SearchTest, IndexFollowsWrites) {
   EXPECT_EQ(r->hits.at(0).downstream, 1);
 }
 
+// A write of more assets than one reindex chunk (500): postings of every chunk are written
+// (the SQLite writer defers and sorts them), and a rewrite replaces the old terms everywhere.
+TYPED_TEST(SearchTest, LargeBatchIndexesEveryAssetAndRewritesReplaceTerms) {
+  constexpr int kAssets = 1203;
+  auto name = [](int i, const char* word) {
+    return "analytics.marts." + std::string(word) + "_" + std::to_string(i);
+  };
+  WriteBatch first;
+  for (int i = 0; i < kAssets; ++i) {
+    this->Put(first, name(i, "widget"), AssetKind::kTable, "", {"col_" + std::to_string(i)});
+  }
+  this->Write(first);
+  for (int i : {0, 499, 500, 777, kAssets - 1}) {
+    EXPECT_EQ(this->Names("widget_" + std::to_string(i)).at(0), "widget_" + std::to_string(i));
+    EXPECT_EQ(this->Names("col_" + std::to_string(i)).size(), 1u) << i;
+  }
+  WriteBatch second;
+  for (int i = 0; i < kAssets; ++i) {
+    second.SetColumns(Key(name(i, "widget")), {{"renamed_" + std::to_string(i), 1, "text", "",
+                                               std::nullopt, {}, ""}});
+  }
+  this->Write(second);
+  for (int i : {0, 500, kAssets - 1}) {
+    EXPECT_TRUE(this->Names("col_" + std::to_string(i)).empty()) << i;
+    EXPECT_EQ(this->Names("renamed_" + std::to_string(i)).size(), 1u) << i;
+  }
+}
+
 TYPED_TEST(SearchTest, SuggestCompletesNamePrefixes) {
   this->SeedShop();
   auto r = this->store_->Suggest({"stg_ord", 10});

@@ -194,6 +194,21 @@ TYPED_TEST(StoreTest, InvalidPropertiesAreRejectedWithWhere) {
   EXPECT_TRUE(this->store_->Write(empty_key).status().IsInvalidArgument());
 }
 
+TYPED_TEST(StoreTest, InvalidColumnPropertiesRejectTheWholeBatch) {
+  for (const char* bad : {"{\"a\":", "[1,2]", "  "}) {
+    WriteBatch b;
+    b.PutAsset(MakeAsset("analytics.marts.orders"));
+    b.SetColumns(Key("analytics.marts.orders"),
+                 {{"order_id", 1, "integer", "", std::nullopt, {"pk"}, R"({"ok":true})"},
+                  {"amount", 2, "numeric", "", std::nullopt, {}, bad}});
+    auto r = this->store_->Write(b);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << bad;
+    EXPECT_NE(r.status().where().find("amount"), std::string::npos) << r.status().ToString();
+    EXPECT_TRUE(this->store_->GetAsset(Key("analytics.marts.orders")).status().IsNotFound());
+  }
+}
+
 TYPED_TEST(StoreTest, ColumnsAreReplacedWholeAndOrderedByPosition) {
   WriteBatch b;
   b.PutAsset(MakeAsset("analytics.marts.orders"));
