@@ -149,6 +149,18 @@ async function desktop(browser, base, out) {
   const stored = await page.evaluate(async (i) => (await (await fetch('/api/v1/incidents/' + encodeURIComponent(i))).json()).state, id);
   check('Acknowledge changed the stored incident', stored === 'acknowledged', stored);
 
+  // The demo's five incidents (issue 10), open and past, each under its own root.
+  await page.click('nav.tabs a[href="/incidents?state=all"]');
+  await page.waitForFunction(() => /state=all/.test(location.search) &&
+                             document.querySelectorAll('.incident').length >= 5);
+  const titles = await page.$$eval('.incident h2',
+                                   (t) => t.map((x) => x.textContent));
+  for (const root of ['raw.airbyte.hubspot_contacts', 'raw.streaming.purchases', 'raw.dlt.products',
+                      'raw.dlt.exchange_rates', 'analytics.marts.dim_customers']) {
+    check(`the demo incident rooted at ${root} is on the page`,
+          titles.filter((t) => t.startsWith(root + ':')).length === 1, titles.join(' | '));
+  }
+
   // Owner page from an asset's owner link.
   await page.goto(base + '/search?q=fct_purchases', { waitUntil: 'load' });
   await page.waitForSelector('.hit');
