@@ -149,6 +149,14 @@ async function desktop(browser, base, out) {
   const stored = await page.evaluate(async (i) => (await (await fetch('/api/v1/incidents/' + encodeURIComponent(i))).json()).state, id);
   check('Acknowledge changed the stored incident', stored === 'acknowledged', stored);
 
+  // The link alerts and reports carry, /incidents/<id>, opens the list with it in focus.
+  await page.goto(base + '/incidents/' + encodeURIComponent(id), { waitUntil: 'load' });
+  await page.waitForSelector('.incident.focus');
+  const focused = (await page.$eval('.incident.focus', (c) => c.id)).replace(/^incident-/, '');
+  check('an incident link focuses that incident', focused === id, focused);
+  await page.goto(base + '/incidents', { waitUntil: 'load' });
+  await page.waitForSelector('.incident');
+
   // The demo's five incidents (issue 10), open and past, each under its own root.
   await page.click('nav.tabs a[href="/incidents?state=all"]');
   await page.waitForFunction(() => /state=all/.test(location.search) &&

@@ -55,6 +55,7 @@ TEST_F(WebAppTest, EveryPageRouteAnswersTheAppShell) {
   for (const char* target : {"/", "/search", "/search?q=orders&owner=team%3Afinance",
                              "/assets/postgres%3A%2F%2Fwh%2Fanalytics.orders",
                              "/assets/dbt://shop/marts.orders", "/incidents?state=open",
+                             "/incidents/inc-0123abcd",
                              "/owners/team%3Afinance"}) {
     test::HttpReply reply = Get(target);
     EXPECT_EQ(reply.status, 200) << target;

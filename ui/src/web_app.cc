@@ -85,7 +85,8 @@ Status AddWebRoutes(Router& router) {
   const StaticFile* index = &shell->second;
   auto app = [index](const Request& request) { return Serve(request, *index); };
   // The page's own routes all answer the shell; app.js reads location and draws the view.
-  for (const char* pattern : {"/", "/search", "/incidents", "/assets/{key...}", "/owners/{id}"}) {
+  for (const char* pattern : {"/", "/search", "/incidents", "/incidents/{id}", "/assets/{key...}",
+                              "/owners/{id}"}) {
     TM_RETURN_IF_ERROR(router.Add("GET", pattern, {.name = "web_page"}, app));
   }
   return router.Add("GET", "/static/{path...}", {.name = "web_static"},

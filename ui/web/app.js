@@ -26,8 +26,9 @@ function route() {
       unmount = mountSearch(view, input, navigate);
     } else if (path.startsWith('/assets/')) {
       unmount = mountAsset(view, rest('/assets/'), navigate);
-    } else if (path === '/incidents') {
-      unmount = mountIncidents(view, navigate);
+    } else if (path === '/incidents' || path.startsWith('/incidents/')) {
+      // /incidents/<id> is the link alerts and reports carry: the list, that incident focused.
+      unmount = mountIncidents(view, navigate, path === '/incidents' ? null : rest('/incidents/'));
     } else if (path.startsWith('/owners/')) {
       unmount = mountOwner(view, rest('/owners/'), navigate);
     } else {

@@ -6,10 +6,11 @@ import { h, clear, assetHref, ownerHref, formatTime, formatNumber, announce } fr
 
 const STATES = [['open', 'Open'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved'], ['', 'All']];
 
-export function mountIncidents(view, navigate) {
+export function mountIncidents(view, navigate, pathId) {
   const params = new URLSearchParams(location.search);
-  const state = params.has('state') ? params.get('state') : 'open';
-  const focusId = params.get('id');
+  const focusId = pathId || params.get('id');
+  // A linked incident may be resolved by now: its link shows every state.
+  const state = params.has('state') ? params.get('state') : (pathId ? 'all' : 'open');
   const controller = new AbortController();
   const list = h('div', { class: 'incidents', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading…'));
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Incident state' }, STATES.map(([v, l]) =>
