@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -46,6 +47,22 @@ namespace {
 // Boost 1.74 predates asio::as_tuple; redirect_error is its equivalent here: errors become
 // values in `ec` instead of exceptions, as every read and write below expects.
 auto Capture(beast::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+// After answering before the whole request was read (a 413), stops sending and reads what the
+// client is still sending, for a moment, before the socket closes: closing with unread data
+// makes the kernel answer with a reset, which can destroy the response before the client
+// reads it (a "lingering close"). Bounded in time and bytes.
+asio::awaitable<void> LingerBeforeClose(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16384> sink;
+  size_t total = 0;
+  while (!ec && total < (16u << 20)) {
+    const size_t n = co_await stream.async_read_some(asio::buffer(sink), Capture(ec));
+    total += n;
+  }
+}
 
 std::string EndpointText(const tcp::endpoint& endpoint) {
   std::string address = endpoint.address().to_string();
@@ -300,6 +317,7 @@ asio::awaitable<bool> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::f
   if (auto length = parser.content_length(); length && *length > options_.body_limit_bytes) {
     Response response = too_large();
     co_await Write(stream, std::move(response), head, /*keep_alive=*/false, version);
+    co_await LingerBeforeClose(stream);
     co_return false;
   }
   if (!parser.is_done()) {
@@ -314,6 +332,7 @@ asio::awaitable<bool> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::f
     if (ec == http::error::body_limit) {
       Response response = too_large();
       co_await Write(stream, std::move(response), head, /*keep_alive=*/false, version);
+      co_await LingerBeforeClose(stream);
       co_return false;
     }
     if (ec) co_return false;  // the peer left or timed out mid-body: nobody to answer
