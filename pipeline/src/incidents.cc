@@ -7,7 +7,9 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -102,15 +104,20 @@ void GuardWithVersion(catalog::WriteBatch& batch, const std::string& version) {
 }
 
 // Runs `attempt` again while it fails because another writer changed the incidents since it
-// read them (AlreadyExists from a guarded write).
+// read them (AlreadyExists from a guarded write). Between attempts it waits a random few
+// milliseconds, growing with each attempt, so that two writers that keep colliding fall out of
+// step instead of colliding again.
 template <typename Fn>
 auto RetryOnConflict(Fn attempt) -> decltype(attempt()) {
+  thread_local std::minstd_rand jitter(std::random_device{}());
   for (int i = 1;; ++i) {
     auto result = attempt();
     if (result.ok() || result.status().code() != model::StatusCode::kAlreadyExists ||
         i >= kConflictAttempts) {
       return result;
     }
+    std::uniform_int_distribution<int> ms(1, 5 * i);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms(jitter)));
   }
 }
 

@@ -245,17 +245,21 @@ TYPED_TEST(IncidentsTest, ConcurrentGroupersOpenOneIncidentAndLoseNoSymptom) {
   }
   this->Write(chain);
 
+  // A run that keeps losing to the other grouper gives up with AlreadyExists (the next run
+  // retries, as the scheduler's does); any other failure is a defect. The last run of each
+  // grouper, after the anomalies stopped, retries until it completes.
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
   auto grouper = [&](catalog::Store& store) {
+    bool last = false;
     while (true) {
-      const bool last = done.load();
+      if (!last) last = done.load();
       auto s = UpdateIncidents(store, this->clock_, this->routing_, this->options_);
-      if (!s.ok()) {
+      if (!s.ok() && s.status().code() != model::StatusCode::kAlreadyExists) {
         ++failures;
         ADD_FAILURE() << s.status().ToString();
       }
-      if (last) return;
+      if (last && s.ok()) return;
     }
   };
   std::thread a([&] { grouper(*this->store_); });
