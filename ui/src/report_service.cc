@@ -24,23 +24,12 @@ namespace {
 
 using model::Result;
 using model::Status;
+using pipeline::HtmlEscape;
 
 std::string Where(const Config& config, const YAML::Node& node) {
   std::string file = config.file.empty() ? "config" : config.file;
   if (node.Mark().is_null()) return file;
   return file + ":" + std::to_string(node.Mark().line + 1);
-}
-
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
 }
 
 }  // namespace
