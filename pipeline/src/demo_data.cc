@@ -271,7 +271,9 @@ struct TestSpec {
 
 const std::vector<SourceSpec>& Sources() {
   static const std::vector<SourceSpec> kSources = {
-      {"streaming", "purchases", "kafka-connect", "_kafka_ingested_at", 1, 3,
+      // The sink flushes once an hour, at :57-:59, so a 1 h SLA would warn near every hour's
+      // end; 2 h is what a team would write for an hourly flush.
+      {"streaming", "purchases", "kafka-connect", "_kafka_ingested_at", 2, 6,
        "platform@acme.example",
        "Purchases from the web shop's `purchases` Kafka topic, written by the Kafka Connect "
        "Snowflake sink connector.",

@@ -221,7 +221,7 @@ TYPED_TEST(DemoDataTest, CatalogReadsLikeTheSalesStack) {
   EXPECT_EQ(asset->kind, model::AssetKind::kSource);
   auto props = nlohmann::json::parse(asset->properties);
   EXPECT_EQ(props["loader"], "kafka-connect");
-  EXPECT_EQ(props["freshness"]["warn_after"]["count"], 1);
+  EXPECT_EQ(props["freshness"]["warn_after"]["count"], 2);
   EXPECT_NE(std::find(asset->tags.begin(), asset->tags.end(), "streaming"), asset->tags.end());
 
   // The schema change: products lost `category`; dim_products kept it.

@@ -542,7 +542,7 @@ int RunServe(const Config& config, bool demo) {
                           secret);
     scheduler_options.detection = DemoDetectionOptions();
     scheduler_options.incidents = DemoIncidentOptions();
-    auto prepared = PrepareDemo(**store, routing, demo_paths.report_dir);
+    auto prepared = PrepareDemo(**store, model::SystemClock(), routing, demo_paths.report_dir);
     if (!prepared.ok()) {
       spdlog::error("cannot prepare the demo: {}", Describe(prepared.status()));
       return kExitFailure;

@@ -62,9 +62,9 @@ pipeline::IncidentOptions DemoIncidentOptions() {
   return options;
 }
 
-Result<DemoOutcome> PrepareDemo(catalog::Store& store, const pipeline::RoutingConfig& routing,
+Result<DemoOutcome> PrepareDemo(catalog::Store& store, const model::Clock& clock,
+                                const pipeline::RoutingConfig& routing,
                                 const std::string& report_dir, int report_days) {
-  const model::Clock& clock = model::SystemClock();
   TM_ASSIGN_OR_RETURN(pipeline::DemoLoadReport load, pipeline::LoadDemoData(store, clock.Now()));
   if (load.stale) {
     spdlog::warn("this store holds the demo as of {}; its history does not move with the clock "

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tidemark/catalog/store.h"
+#include "tidemark/model/clock.h"
 #include "tidemark/model/incident.h"
 #include "tidemark/model/status.h"
 #include "tidemark/pipeline/detection.h"
@@ -51,9 +52,10 @@ struct DemoOutcome {
 
 // Loads the demo stack (pipeline::LoadDemoData) into `store`, runs the detectors over it,
 // groups what they found into incidents (alerts go to the channels of `routing`), and
-// writes the nightly report over the last `report_days` days into `report_dir`. Idempotent:
-// a second run on the same store adds nothing (and enqueues no alert twice).
-model::Result<DemoOutcome> PrepareDemo(catalog::Store& store,
+// writes the nightly report over the last `report_days` days into `report_dir`, all as of
+// `clock`'s now. Idempotent: a second run on the same store adds nothing (and enqueues no
+// alert twice).
+model::Result<DemoOutcome> PrepareDemo(catalog::Store& store, const model::Clock& clock,
                                        const pipeline::RoutingConfig& routing,
                                        const std::string& report_dir, int report_days = 30);
 
