@@ -21,7 +21,9 @@ using internal::kHour;
 // The most recent gaps considered: days of a busy stream, every gap of a daily job.
 constexpr size_t kMaxGaps = 5000;
 // A gap is an outage, not cadence, when it lies further above its slot's median than this
-// many robust spreads; the spread is at least 5% of the median (a clockwork job has none).
+// many robust spreads; the spread is at least 5% of the median (a clockwork job has none),
+// of the slot's or of all gaps, whichever is smaller: a job's jitter does not grow with the
+// weekend, so a Monday load 20 hours late must not hide inside the 72-hour Friday gap.
 constexpr double kFenceSpreads = 6;
 constexpr double kMinSpreadShare = 0.05;
 // A slotting is believable when no two late gaps began in the same hour of the week (a
@@ -124,9 +126,14 @@ class RuleLearner {
     size_t newest = 0;   // last update of the training window
     double typical = 0;  // median gap, all slots
     Seasonality seasonality = Seasonality::kNone;
+    // By hour of the week of the update that opens a gap: its slot's rule under
+    // `seasonality` or, where that slot saw too few gaps, under the coarser slotting chosen
+    // before it (`source`), so a finer slotting never leaves the weekend without a rule.
     std::array<double, 168> allowed{};
     std::array<double, 168> median{};
+    std::array<double, 168> fence{};
     std::array<bool, 168> usable{};
+    std::array<Seasonality, 168> source{};
   };
   struct Candidate {
     bool ok = false;
@@ -134,12 +141,13 @@ class RuleLearner {
     double median_ratio = 1;  // largest slot median over the smallest
   };
   bool Refit(std::int64_t hour, size_t newest);
-  Candidate Evaluate(Seasonality s, Fit& fit);
+  Candidate Evaluate(Seasonality s, Fit& fit, const Fit* fallback);
 
   std::span<const model::Timestamp> ts_;
   const FreshnessSettings& settings_;
   Fit fit_;
   std::vector<Gap> gaps_;
+  double all_median_ = 0;  // median of all training gaps
   std::vector<double> work_, work2_;
   std::array<std::vector<double>, 168> slots_;
 };
@@ -162,12 +170,12 @@ std::optional<Rule> RuleLearner::RuleAfter(size_t j) {
   if (!fit_.ok) return std::nullopt;
   // An update in a slot the fit has no rule for (a job run by hand at an odd hour, a Friday
   // whose history is mostly outages) gets no verdict until the next update.
-  const int slot = FreshSlot(fit_.seasonality, internal::HourOfWeek(last));
-  if (!fit_.usable[slot]) return std::nullopt;
+  const int how = internal::HourOfWeek(last);
+  if (!fit_.usable[how]) return std::nullopt;
   Rule rule;
-  rule.seasonality = fit_.seasonality;
-  const double allowed = fit_.allowed[slot];
-  const double typical = fit_.median[slot];
+  rule.seasonality = fit_.source[how];
+  const double allowed = fit_.allowed[how];
+  const double typical = fit_.median[how];
   rule.allowed = static_cast<std::int64_t>(std::ceil(allowed));
   rule.typical = static_cast<std::int64_t>(typical);
   rule.error_after = rule.allowed + static_cast<std::int64_t>(fit_.typical);
@@ -202,36 +210,38 @@ bool RuleLearner::Refit(std::int64_t hour, size_t newest) {
       std::max(static_cast<double>(settings_.burst_gap.count()), 0.01 * Quantile(work_, 0.9));
   std::erase_if(gaps_, [burst](const Gap& g) { return g.length < burst; });
   if (gaps_.size() < static_cast<size_t>(std::max(settings_.min_history, 2))) return false;
+  work_.clear();
+  for (const Gap& g : gaps_) work_.push_back(g.length);
+  all_median_ = Quantile(work_, 0.5);
   std::array<bool, 7> day_seen{};
   for (const Gap& g : gaps_) day_seen[g.how / 24] = true;
   const bool every_day = std::all_of(day_seen.begin(), day_seen.end(), [](bool b) { return b; });
   if (end - internal::EpochSeconds(ts_[0]) < (every_day ? kWarmup : kWeeklyWarmup)) return false;
   fit_.gaps = static_cast<int>(gaps_.size());
 
+  // Coarse to fine; each candidate falls back on the best one before it where its own slots
+  // are too small. A forced slotting falls back on none.
   Seasonality order[4] = {Seasonality::kNone, Seasonality::kDayOfWeek, Seasonality::kHourOfDay,
                           Seasonality::kHourOfWeek};
   int count = 4;
   if (settings_.seasonality != Seasonality::kAuto) {
-    order[0] = settings_.seasonality;
-    count = 1;
+    order[1] = settings_.seasonality;
+    count = settings_.seasonality == Seasonality::kNone ? 1 : 2;
   }
   Fit best = fit_;
   Candidate best_score;
   for (int c = 0; c < count; ++c) {
     Fit candidate = fit_;
-    Candidate score = Evaluate(order[c], candidate);
+    Candidate score = Evaluate(order[c], candidate, best_score.ok ? &best : nullptr);
     if (!score.ok) continue;
+    const bool forced = settings_.seasonality != Seasonality::kAuto;
     const bool shapes_differ =
         best.seasonality == Seasonality::kNone && score.median_ratio >= kSlotsDiffer;
-    if (!best_score.ok || shapes_differ ||
+    if (!best_score.ok || forced || shapes_differ ||
         score.typical_allowed < kSlotGain * best_score.typical_allowed) {
       best = candidate;
       best_score = score;
     }
-  }
-  if (!best_score.ok && settings_.seasonality != Seasonality::kNone) {
-    best = fit_;  // a forced slotting the data cannot support: fall back to none
-    best_score = Evaluate(Seasonality::kNone, best);
   }
   fit_ = best;
   fit_.ok = best_score.ok;
@@ -243,89 +253,107 @@ bool RuleLearner::Refit(std::int64_t hour, size_t newest) {
 // observed arrival, and some slack), and the slot's median plus `spread_margin` tails, the
 // tail being the mean excess of gaps over their median (what rules an irregular stream, whose
 // gaps are about exponential: a high quantile of a few dozen gaps says little about the
-// one-in-a-million gap, their mean does). The slotting is scored by the
-// average allowed wait over the training gaps, and disqualified when, beyond one outage, more
-// than a few of its own training gaps would have been late under it.
-RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit) {
+// one-in-a-million gap, their mean does). Slots with too few gaps take `fallback`'s rule.
+// The slotting is scored by the average allowed wait over the training gaps (those of
+// fallback slots included, so that leaving the weekend to the fallback earns nothing), and
+// disqualified when, beyond one outage, more than a few of the training gaps would have been
+// late under it.
+RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit, const Fit* fallback) {
   Candidate out;
   const int nslots = SlotCount(s);
   fit.seasonality = s;
   for (int k = 0; k < nslots; ++k) slots_[k].clear();
   for (const Gap& g : gaps_) slots_[FreshSlot(s, g.how)].push_back(g.length);
+  std::array<bool, 168> usable{};
+  std::array<double, 168> median{}, fence{}, allowed{};
   std::array<size_t, 168> kept{};
   std::array<double, 168> excess{};  // mean excess over the median, per slot
   std::array<size_t, 168> excess_count{};
   double pooled_relative = 0;  // excess over the slot median, as a multiple of that median
-  double pooled_absolute = 0;
   size_t pooled_count = 0;
   work_.clear();  // kept gaps of usable slots
   for (int k = 0; k < nslots; ++k) {
     std::vector<double>& v = slots_[k];
     if (v.size() < static_cast<size_t>(settings_.min_slot_samples)) continue;
-    const double median = Quantile(v, 0.5);
-    const double spread = std::max(internal::MadSigma(v, median, work2_), kMinSpreadShare * median);
-    const double fence = median + kFenceSpreads * spread;
-    auto middle = std::partition(v.begin(), v.end(), [fence](double g) { return g <= fence; });
+    median[k] = Quantile(v, 0.5);
+    const double spread = std::max(internal::MadSigma(v, median[k], work2_),
+                                   kMinSpreadShare * std::min(median[k], all_median_));
+    fence[k] = median[k] + kFenceSpreads * spread;
+    const double f = fence[k];
+    auto middle = std::partition(v.begin(), v.end(), [f](double g) { return g <= f; });
     kept[k] = static_cast<size_t>(middle - v.begin());
     if (kept[k] < kMinKept) continue;
-    fit.usable[k] = true;
-    fit.median[k] = median;
+    usable[k] = true;
     for (size_t i = 0; i < kept[k]; ++i) {
       work_.push_back(v[i]);
-      if (v[i] <= median) continue;
-      excess[k] += v[i] - median;
+      if (v[i] <= median[k]) continue;
+      excess[k] += v[i] - median[k];
       ++excess_count[k];
     }
-    if (median > 0) pooled_relative += excess[k] / median;
-    pooled_absolute += excess[k];
+    if (median[k] > 0) pooled_relative += excess[k] / median[k];
     pooled_count += excess_count[k];
     if (excess_count[k] > 0) excess[k] /= static_cast<double>(excess_count[k]);
   }
   if (work_.empty()) return out;
   double lowest = INFINITY, highest = 0;
   for (int k = 0; k < nslots; ++k) {
-    if (!fit.usable[k]) continue;
-    lowest = std::min(lowest, fit.median[k]);
-    highest = std::max(highest, fit.median[k]);
+    if (!usable[k]) continue;
+    lowest = std::min(lowest, median[k]);
+    highest = std::max(highest, median[k]);
   }
   out.median_ratio = lowest > 0 ? highest / lowest : 1;
   fit.typical = Quantile(work_, 0.5);
-  // A slot too small for its own tail borrows the pooled one: for an irregular series scaled
-  // to the slot's median (slots of a stream differ in rate but not in shape), for a scheduled
-  // one in seconds (a job's jitter does not grow with the weekend). Irregular: gaps exceed
-  // their median by a sizeable share of it (an exponential's mean excess is 1.4 medians).
+  // A slot too small for its own tail borrows one: for an irregular series the pooled one
+  // scaled to the slot's median (slots of a stream differ in rate but not in shape), for a
+  // scheduled one the median slot's, in seconds (a job's jitter does not grow with the
+  // weekend, and two late Mondays inside the Friday slot's fence must not loosen Wednesday's
+  // rule). Irregular: gaps exceed their median by a sizeable share of it (an exponential's
+  // mean excess is 1.4 medians).
   const double relative_tail =
       pooled_count > 0 ? pooled_relative / static_cast<double>(pooled_count) : 0;
-  const double absolute_tail =
-      pooled_count > 0 ? pooled_absolute / static_cast<double>(pooled_count) : 0;
-  const bool irregular = relative_tail >= kIrregular;
-  size_t late = 0, judged = 0;
-  double sum = 0;
-  std::array<std::uint8_t, 168> late_at{};  // late gaps by the hour of the week they began
+  work2_.clear();
   for (int k = 0; k < nslots; ++k) {
-    if (!fit.usable[k]) continue;
+    if (usable[k] && excess_count[k] > 0) work2_.push_back(excess[k]);
+  }
+  const double absolute_tail = work2_.empty() ? 0 : Quantile(work2_, 0.5);
+  const bool irregular = relative_tail >= kIrregular;
+  for (int k = 0; k < nslots; ++k) {
+    if (!usable[k]) continue;
     std::span<double> v(slots_[k].data(), kept[k]);
     const double tail = excess_count[k] >= kOwnTailSamples ? excess[k]
-                        : irregular                        ? relative_tail * fit.median[k]
+                        : irregular                        ? relative_tail * median[k]
                                                            : absolute_tail;
-    fit.allowed[k] =
-        std::max(Quantile(v, settings_.quantile) + settings_.relative_margin * fit.typical,
-                 fit.median[k] + settings_.spread_margin * tail);
-    judged += slots_[k].size();
-    sum += fit.allowed[k] * static_cast<double>(slots_[k].size());
+    allowed[k] = std::max(Quantile(v, settings_.quantile) + settings_.relative_margin * fit.typical,
+                          median[k] + settings_.spread_margin * tail);
   }
-  // Judge every gap. Late gaps the fence kept mean the rule is too tight; fenced ones are
-  // outages, unless two began in the same hour of the week: a weekend that recurs.
-  for (int k = 0; k < nslots; ++k) {
-    if (!fit.usable[k]) continue;
-    for (size_t i = 0; i < slots_[k].size(); ++i) {
-      if (slots_[k][i] <= fit.allowed[k]) continue;
-      late += i < kept[k];
+  for (int how = 0; how < 168; ++how) {
+    const int k = FreshSlot(s, how);
+    if (usable[k]) {
+      fit.usable[how] = true;
+      fit.allowed[how] = allowed[k];
+      fit.median[how] = median[k];
+      fit.fence[how] = fence[k];
+      fit.source[how] = s;
+    } else if (fallback != nullptr && fallback->usable[how]) {
+      fit.usable[how] = true;
+      fit.allowed[how] = fallback->allowed[how];
+      fit.median[how] = fallback->median[how];
+      fit.fence[how] = fallback->fence[how];
+      fit.source[how] = fallback->source[how];
     }
   }
+  // Judge every gap. Late gaps inside the fence mean the rule is too tight; fenced ones are
+  // outages, unless two began in the same hour of the week: a weekend that recurs.
+  size_t late = 0, judged = 0;
+  double sum = 0;
+  std::array<std::uint8_t, 168> late_at{};
   for (const Gap& g : gaps_) {
-    const int k = FreshSlot(s, g.how);
-    if (fit.usable[k] && g.length > fit.allowed[k] && ++late_at[g.how] >= 2) return out;
+    if (!fit.usable[g.how]) continue;
+    ++judged;
+    sum += fit.allowed[g.how];
+    if (g.length <= fit.allowed[g.how]) continue;
+    if (++late_at[g.how] >= 2) return out;
+    late += g.length <= fit.fence[g.how];
   }
   if (judged == 0) return out;
   if (static_cast<double>(late) > 1 + kMaxTrainingLate * static_cast<double>(judged)) return out;

@@ -114,6 +114,44 @@ TEST(FreshnessTest, WeekdayOnlyJobIsNotLateOnWeekends) {
   EXPECT_EQ(Check(tuesday, friday + hours(72 + 36)).size(), 1u);
 }
 
+// A weekday job at 02:00 whose Monday load once ran at 23:00 instead: that Friday gap of
+// 93 hours and the Monday catch-up gap of 3 must not loosen the other days' rules (they once
+// did: the outage inflated the tail all slots borrow, and a finer slotting that left the
+// weekend without a rule scored as tighter). A later missing Wednesday load is late within
+// a day of its time, and so is a missing Monday one.
+TEST(FreshnessTest, WeekdayOnlyJobStaysTightAfterAnEarlierLateLoad) {
+  SeriesMaker maker(207);
+  SCOPED_TRACE(maker.Trace());
+  auto weekend = [](std::int64_t t) { return DayOfWeek(t) >= 5; };
+  // Mon 2026-01-05 to Tue 2026-02-03, landing 02:10 to 02:40.
+  model::Series s = maker.Updates(kMonday, kMonday + hours(24 * 30), kDayS, 2 * kHourS + 600,
+                                  30 * 60, weekend);
+  const model::Timestamp late_monday = Parse("2026-01-26");
+  for (model::Timestamp& t : s.ts) {
+    if (t >= late_monday && t < late_monday + hours(24)) t = late_monday + hours(23);
+  }
+  const model::Timestamp tuesday = s.ts.back();
+  ASSERT_EQ(DayOfWeek(Seconds(tuesday)), 1);
+  EXPECT_TRUE(Check(s, tuesday + hours(26)).empty()) << "Wednesday's load on time alerted";
+  std::vector<model::Anomaly> late = Check(s, tuesday + hours(34));
+  ASSERT_EQ(late.size(), 1u) << "a missing Wednesday load went unseen";
+  EXPECT_LT(late[0].expected_high, 32 * 3600) << late[0].explanation;
+
+  // The same history up to Friday 2026-01-30, then no Monday load.
+  model::Series to_friday = s;
+  while (DayOfWeek(Seconds(to_friday.ts.back())) != 4 ||
+         to_friday.ts.back() > Parse("2026-01-31")) {
+    to_friday.ts.pop_back();
+    to_friday.values.pop_back();
+  }
+  const model::Timestamp friday = to_friday.ts.back();
+  EXPECT_TRUE(Check(to_friday, friday + hours(73)).empty()) << "Monday's load on time alerted";
+  std::vector<model::Anomaly> monday = Check(to_friday, friday + hours(72 + 22));
+  ASSERT_EQ(monday.size(), 1u) << "a missing Monday load went unseen within its day";
+  EXPECT_NE(monday[0].explanation.find("after a Friday"), std::string::npos)
+      << monday[0].explanation;
+}
+
 TEST(FreshnessTest, BatchLoadsCommittingInStepsCountAsOneUpdate) {
   SeriesMaker maker(204);
   SCOPED_TRACE(maker.Trace());

@@ -6,7 +6,8 @@
 // The cadence is learned from the gaps between past updates (bursts of updates within a
 // minute or so count as one): hourly jobs, daily jobs, weekday-only jobs (the gap after
 // Friday's load is conditioned on the last update's slot: day of week, hour of day or hour of
-// week, when that explains the gaps clearly better), and irregular streams. An asset is late
+// week, when that explains the gaps clearly better; a slot with too few gaps of its own takes
+// the coarser slotting's rule), and irregular streams. An asset is late
 // when the time since its last update exceeds a high quantile of those gaps plus a margin; it
 // escalates to error one typical gap later. Outage gaps are fenced out of the quantiles by
 // their distance from their slot's median, not by earlier verdicts, so a long gap that
