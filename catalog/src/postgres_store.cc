@@ -125,6 +125,16 @@ constexpr PgStatement kInsertColumns{
         "        c.properties"
         " FROM jsonb_to_recordset($2::jsonb) AS c(name text, position integer, data_type text,"
         "      description text, nullable boolean, tags jsonb, properties jsonb)"};
+// Whether asset $1 stores exactly the columns of $2 (the rows kInsertColumns takes).
+constexpr PgStatement kSameColumns{
+    .name = "same_columns",
+    .sql =
+        "SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('name', name, 'position', position,"
+        "   'data_type', data_type, 'description', description, 'nullable', nullable,"
+        "   'tags', tags, 'properties', properties) ORDER BY position, name)"
+        "   FROM columns WHERE asset_id = $1), '[]')"
+        " = coalesce((SELECT jsonb_agg(x ORDER BY (x->>'position')::int, x->>'name' COLLATE \"C\")"
+        "   FROM jsonb_array_elements($2::jsonb) x), '[]')"};
 constexpr PgStatement kSelectColumns{
     .name = "select_columns",
     .sql =
@@ -172,12 +182,15 @@ constexpr PgStatement kMarkRemoved{
     .sql =
         "UPDATE assets SET status = 'removed', removed_at = tm_timestamp($2),"
         " updated_at = tm_timestamp($2) WHERE key = $1 AND status <> 'removed'"};
-constexpr PgStatement kSelectUpstreamsInto{
-    .name = "select_upstreams_into",
-    .sql = "SELECT DISTINCT upstream_id FROM lineage_edges WHERE downstream_id = $1 AND origin = $2"};
-constexpr PgStatement kDeleteEdgesInto{
-    .name = "delete_edges_into",
-    .sql = "DELETE FROM lineage_edges WHERE downstream_id = $1 AND origin = $2"};
+// The edges of one downstream and origin that are not among ($3, $4, $5) (upstream ids,
+// downstream columns, upstream columns), and the upstreams that lost them.
+constexpr PgStatement kDeleteEdgesGone{
+    .name = "delete_edges_gone",
+    .sql =
+        "DELETE FROM lineage_edges WHERE downstream_id = $1 AND origin = $2"
+        " AND (upstream_id, downstream_column, upstream_column) NOT IN"
+        "     (SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[]))"
+        " RETURNING upstream_id"};
 constexpr PgStatement kUpsertEdge{
     .name = "upsert_edge",
     .sql =
@@ -1035,9 +1048,12 @@ class BatchWriter {
       if (c.nullable) row["nullable"] = *c.nullable;
       rows.push_back(std::move(row));
     }
+    const std::string text = rows.dump();
+    // Columns stored as they were: nothing to write, nothing to reindex.
+    if (tx_.Exec(kSameColumns, id, text)[0][0].as<bool>()) return Status::Ok();
     dirty_.insert(id);
     tx_.Exec(kDeleteColumns, id);
-    if (!columns.empty()) tx_.Exec(kInsertColumns, id, rows.dump());
+    if (!columns.empty()) tx_.Exec(kInsertColumns, id, text);
     summary_.columns_written += columns.size();
     return Status::Ok();
   }
@@ -1106,11 +1122,22 @@ class BatchWriter {
       }
     }
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(set.downstream, where));
-    // Upstreams losing an edge lose downstream count: their boost changes.
-    for (const pqxx::row& r : tx_.Exec(kSelectUpstreamsInto, id, set.origin)) {
+    // Only the edges that went away are deleted and only new or changed ones written, so a
+    // job reporting the lineage it reported before writes and reindexes nothing.
+    std::vector<std::int64_t> ups;
+    std::vector<std::string_view> down_columns, up_columns;
+    for (const model::LineageEdge& e : set.edges) {
+      if (e.upstream.name.empty()) continue;  // PutEdge says what is wrong with it
+      TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, where));
+      ups.push_back(up);
+      down_columns.push_back(e.downstream_column);
+      up_columns.push_back(e.upstream_column);
+    }
+    // An upstream losing an edge loses downstream count: its boost changes.
+    for (const pqxx::row& r : tx_.Exec(kDeleteEdgesGone, id, set.origin, ArrayLiteral(ups),
+                                       ArrayLiteral(down_columns), ArrayLiteral(up_columns))) {
       dirty_.insert(Int(r[0]));
     }
-    tx_.Exec(kDeleteEdgesInto, id, set.origin);
     for (const model::LineageEdge& e : set.edges) TM_RETURN_IF_ERROR(PutEdge(e));
     return Status::Ok();
   }

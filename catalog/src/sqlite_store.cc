@@ -103,10 +103,12 @@ constexpr char kSelectOwnedBy[] =
 constexpr char kMarkRemoved[] =
     "UPDATE assets SET status = 'removed', removed_at = ?2, updated_at = ?2"
     " WHERE key = ?1 AND status <> 'removed'";
-constexpr char kSelectUpstreamsInto[] =
-    "SELECT DISTINCT upstream_id FROM lineage_edges WHERE downstream_id = ?1 AND origin = ?2";
-constexpr char kDeleteEdgesInto[] =
-    "DELETE FROM lineage_edges WHERE downstream_id = ?1 AND origin = ?2";
+constexpr char kSelectEdgeKeysInto[] =
+    "SELECT upstream_id, downstream_column, upstream_column FROM lineage_edges"
+    " WHERE downstream_id = ?1 AND origin = ?2";
+constexpr char kDeleteEdge[] =
+    "DELETE FROM lineage_edges WHERE downstream_id = ?1 AND upstream_id = ?2"
+    " AND downstream_column = ?3 AND upstream_column = ?4 AND origin = ?5";
 constexpr char kUpsertEdge[] =
     "INSERT INTO lineage_edges (downstream_id, upstream_id, downstream_column, upstream_column,"
     " origin, via_id, transformation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -562,6 +564,8 @@ class BatchApplier {
   Status SetColumns(const AssetKey& key, const std::vector<model::Column>& columns) {
     std::string where = Where("columns", key);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
+    TM_ASSIGN_OR_RETURN(bool same, SameColumns(id, columns));
+    if (same) return Status::Ok();  // nothing to write, nothing to reindex
     dirty_.insert(id);
     {
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteColumns));
@@ -592,6 +596,34 @@ class BatchApplier {
       ++summary_.columns_written;
     }
     return Status::Ok();
+  }
+
+  // True when asset `id` stores exactly `columns` (in any order): every field as SetColumns
+  // would write it. Invalid input is never the same (SetColumns then says what is wrong).
+  Result<bool> SameColumns(std::int64_t id, const std::vector<model::Column>& columns) {
+    std::vector<const model::Column*> sorted;
+    sorted.reserve(columns.size());
+    for (const model::Column& c : columns) sorted.push_back(&c);
+    std::sort(sorted.begin(), sorted.end(), [](const model::Column* a, const model::Column* b) {
+      return std::tie(a->position, a->name) < std::tie(b->position, b->name);
+    });
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectColumns));
+    s.Bind(1, id);
+    size_t i = 0;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      if (i == sorted.size()) return false;
+      const model::Column& c = *sorted[i++];
+      const std::optional<bool> nullable =
+          s.IsNull(4) ? std::nullopt : std::optional<bool>(s.Int(4) != 0);
+      if (s.TextView(0) != c.name || s.Int(1) != c.position || s.TextView(2) != c.data_type ||
+          s.TextView(3) != c.description || nullable != c.nullable ||
+          s.TextView(5) != TagsToJson(c.tags) || s.TextView(6) != JsonObjectText(c.properties)) {
+        return false;
+      }
+    }
+    return i == sorted.size();
   }
 
   Status SetTags(const AssetKey& key, const std::vector<std::string>& tags) {
@@ -663,20 +695,32 @@ class BatchApplier {
       }
     }
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(set.downstream, where));
+    // Only the edges that went away are deleted and only new or changed ones written, so a
+    // job reporting the lineage it reported before writes and reindexes nothing.
+    std::set<std::tuple<std::int64_t, std::string_view, std::string_view>> incoming;
+    for (const model::LineageEdge& e : set.edges) {
+      if (e.upstream.name.empty()) continue;  // PutEdge says what is wrong with it
+      TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, "edges"));
+      incoming.emplace(up, e.downstream_column, e.upstream_column);
+    }
+    std::vector<std::tuple<std::int64_t, std::string, std::string>> gone;
     {
-      // Upstreams losing an edge lose downstream count: their boost changes.
-      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectUpstreamsInto));
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectEdgeKeysInto));
       s.Bind(1, id).Bind(2, set.origin);
       while (true) {
         TM_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;
-        dirty_.insert(s.Int(0));
+        std::tuple<std::int64_t, std::string, std::string> key{s.Int(0), s.Text(1), s.Text(2)};
+        const auto& [up, down_column, up_column] = key;
+        if (!incoming.count({up, down_column, up_column})) gone.push_back(std::move(key));
       }
     }
-    {
-      TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteEdgesInto));
-      del.Bind(1, id).Bind(2, set.origin);
-      TM_RETURN_IF_ERROR(del.Run());
+    for (const auto& [up, down_column, up_column] : gone) {
+      TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteEdge));
+      del.Bind(1, id).Bind(2, up).BindStatic(3, down_column).BindStatic(4, up_column);
+      del.BindStatic(5, set.origin);
+      TM_RETURN_IF_ERROR(del.Run().WithWhere(where));
+      dirty_.insert(up);  // an upstream losing an edge loses downstream count: its boost
     }
     for (const model::LineageEdge& e : set.edges) TM_RETURN_IF_ERROR(PutEdge(e));
     return Status::Ok();

@@ -378,6 +378,60 @@ TYPED_TEST(StoreTest, LineageEdgesBothDirectionsAndColumnLevel) {
   EXPECT_TRUE(this->store_->Write(mismatched).status().IsInvalidArgument());
 }
 
+// A job (an OpenLineage producer, a dbt run) reports the same columns and lineage on every
+// run: stored as they were, they are not rewritten (nor reindexed for search); what went
+// away is deleted, what changed is written.
+TYPED_TEST(StoreTest, ReportingTheSameColumnsAndLineageAgainWritesNothing) {
+  const AssetKey raw = Key("raw.orders"), stg = Key("staging.stg_orders"),
+                 fct = Key("marts.fct_orders");
+  const std::vector<model::Column> columns = {
+      {"order_id", 1, "integer", "Primary key", false, {"pk"}, R"({"tests":["unique"]})"},
+      {"amount", 2, "numeric(10,2)", "", true, {}, ""},
+      {"status", 3, "text", "", std::nullopt, {}, ""}};
+  auto report = [&](std::vector<model::Column> cols, std::vector<model::LineageEdge> edges) {
+    WriteBatch b;
+    b.PutAsset(MakeAsset("marts.fct_orders"));
+    b.SetColumns(fct, std::move(cols));
+    b.ReplaceEdgesInto(fct, "dbt", std::move(edges));
+    return this->MustWrite(b);
+  };
+  const std::vector<model::LineageEdge> edges = {
+      {stg, fct, "", "", {}, "dbt", ""},
+      {raw, fct, "order_id", "id", {}, "dbt", "IDENTITY"}};
+  WriteSummary first = report(columns, edges);
+  EXPECT_EQ(first.columns_written, 3u);
+  EXPECT_EQ(first.edges_written, 2u);
+
+  // The same again, the columns listed in another order: nothing written.
+  std::vector<model::Column> shuffled = {columns[2], columns[0], columns[1]};
+  WriteSummary same = report(shuffled, edges);
+  EXPECT_EQ(same.columns_written, 0u);
+  EXPECT_EQ(same.edges_written, 0u);
+
+  // One column's description changed, one edge gone, one edge's transformation changed.
+  std::vector<model::Column> changed = columns;
+  changed[1].description = "Order total";
+  WriteSummary next =
+      report(changed, {{raw, fct, "order_id", "id", {}, "dbt", "CAST"}});
+  EXPECT_EQ(next.columns_written, 3u);
+  EXPECT_EQ(next.edges_written, 1u);
+  auto cols = this->store_->GetColumns(fct);
+  ASSERT_TRUE(cols.ok());
+  ASSERT_EQ(cols->size(), 3u);
+  EXPECT_EQ((*cols)[1].description, "Order total");
+  auto up = this->store_->GetEdges(fct, Direction::kUpstream);
+  ASSERT_TRUE(up.ok());
+  ASSERT_EQ(up->size(), 1u);
+  EXPECT_EQ((*up)[0].upstream, raw);
+  EXPECT_EQ((*up)[0].transformation, "CAST");
+  EXPECT_TRUE(this->store_->GetEdges(stg, Direction::kDownstream)->empty());
+
+  // And a column that went away is gone.
+  changed.pop_back();
+  EXPECT_EQ(report(changed, {{raw, fct, "order_id", "id", {}, "dbt", "CAST"}}).columns_written, 2u);
+  EXPECT_EQ(this->store_->GetColumns(fct)->size(), 2u);
+}
+
 TYPED_TEST(StoreTest, RunStateDoesNotDependOnArrivalOrder) {
   model::Run start{"r1", AssetKey{"airflow", "dag.task"}, "openlineage", model::RunState::kStart,
                    kT0, std::nullopt, std::nullopt, "", "", R"({"a":1})", kT0};
