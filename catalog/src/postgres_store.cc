@@ -1438,6 +1438,19 @@ constexpr PgStatement kInsertTypos{
     .sql =
         "INSERT INTO search_typos (variant, term) SELECT * FROM unnest($1::text[], $2::text[])"
         " ON CONFLICT DO NOTHING"};
+// Assets passing the filters ($1 kind, $2 database, $3 schema, $4 source, $5 status, $6 an
+// owner, $7 a tag; '' passes anything), most boosted first. Owners and tags are stored one
+// per line.
+constexpr PgStatement kBrowseDocs{
+    .name = "browse_docs",
+    .sql =
+        "SELECT asset_id FROM search_docs"
+        " WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR database_name = $2)"
+        "   AND ($3 = '' OR schema_name = $3) AND ($4 = '' OR source = $4)"
+        "   AND ($5 = '' OR status = $5)"
+        "   AND ($6 = '' OR strpos(E'\\n' || owners || E'\\n', E'\\n' || $6 || E'\\n') > 0)"
+        "   AND ($7 = '' OR strpos(E'\\n' || tags || E'\\n', E'\\n' || $7 || E'\\n') > 0)"
+        " ORDER BY boost DESC, asset_id LIMIT $8"};
 constexpr PgStatement kSelectPostings{
     .name = "select_postings",
     .sql =
@@ -1574,6 +1587,15 @@ class PgReader final : public SearchReader, public LineageReader {
     std::vector<ScoredId> out;
     for (const pqxx::row& r : tx_.Exec(kSelectPostings, term, Limit(limit))) {
       out.push_back({Int(r[0]), Int(r[1])});
+    }
+    return out;
+  }
+
+  Result<std::vector<std::int64_t>> Browse(const SearchQuery& q, size_t limit) override {
+    std::vector<std::int64_t> out;
+    for (const pqxx::row& r : tx_.Exec(kBrowseDocs, q.kind, q.database, q.schema, q.source,
+                                       q.status, q.owner, q.tag, Limit(limit))) {
+      out.push_back(Int(r[0]));
     }
     return out;
   }

@@ -529,12 +529,18 @@ bool PassesFilters(const SearchQuery& q, const SearchDoc& d) {
 }  // namespace
 
 Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) {
-  TM_ASSIGN_OR_RETURN(ParsedQuery q, ParseQuery(query.text));
-  SearchResults results;
-  const size_t limit = std::min(query.limit, kMaxSearchLimit);
   const bool filtered = !query.kind.empty() || !query.owner.empty() || !query.tag.empty() ||
                         !query.database.empty() || !query.schema.empty() ||
                         !query.source.empty() || !query.status.empty() || !query.health.empty();
+  const bool browse =
+      filtered && query.text.find_first_not_of(" \t\r\n") == std::string::npos;
+  ParsedQuery q;
+  q.plain = false;  // browsing: no words, so no exact-name match either
+  if (!browse) {
+    TM_ASSIGN_OR_RETURN(q, ParseQuery(query.text));
+  }
+  SearchResults results;
+  const size_t limit = std::min(query.limit, kMaxSearchLimit);
   // A filter may keep only candidates far down a frequent word's list: look further.
   const size_t cap = filtered ? kSearchCandidateCap * 5 : kSearchCandidateCap;
 
@@ -591,6 +597,15 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
     const bool small = !r.capped && r.ids.size() <= 100;
     sets.push_back(std::move(r));
     if (small) break;
+  }
+  if (browse) {
+    // No words: the filters pick the candidates, most boosted first. One more than the cap
+    // tells whether there were more.
+    Retrieved r;
+    TM_ASSIGN_OR_RETURN(r.ids, reader.Browse(query, cap + 1));
+    r.capped = r.ids.size() > cap;
+    if (r.capped) r.ids.resize(cap);
+    sets.push_back(std::move(r));
   }
   size_t drive = 0;
   for (size_t i = 1; i < sets.size(); ++i) {

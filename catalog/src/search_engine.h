@@ -170,10 +170,17 @@ class SearchReader {
   // Health of `ids` (any order; ids without incidents or anomalies may be left out).
   virtual model::Result<std::map<std::int64_t, AssetHealth>> Health(
       const std::vector<std::int64_t>& ids) = 0;
+  // The assets passing `query`'s filters on indexed fields (kind, owner, tag, database,
+  // schema, source, status; empty ones pass), most boosted first, at most `limit`: the
+  // candidates of a search that filters without words.
+  virtual model::Result<std::vector<std::int64_t>> Browse(const SearchQuery& query,
+                                                          size_t limit) = 0;
 };
 
 // InvalidArgument (with "q" as where) for a query that is too long, has too many words, or
-// has nothing to search for.
+// has nothing to search for. A blank query with a filter browses: every asset the filters
+// keep, most boosted first (the first kSearchCandidateCap * 5; `exact` says whether that
+// was all of them).
 model::Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader);
 model::Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query,
                                                   SearchReader& reader);

@@ -48,6 +48,17 @@ constexpr char kSelectPostings[] =
 constexpr char kSelectTypos[] =
     "SELECT DISTINCT term FROM search_typos WHERE variant IN (SELECT value FROM json_each(?1))"
     " ORDER BY term";
+// Assets passing the filters (?1 kind, ?2 database, ?3 schema, ?4 source, ?5 status, ?6 an
+// owner, ?7 a tag; '' passes anything), most boosted first. Owners and tags are stored one
+// per line.
+constexpr char kBrowseDocs[] =
+    "SELECT asset_id FROM search_docs"
+    " WHERE (?1 = '' OR kind = ?1) AND (?2 = '' OR database_name = ?2)"
+    "   AND (?3 = '' OR schema_name = ?3) AND (?4 = '' OR source = ?4)"
+    "   AND (?5 = '' OR status = ?5)"
+    "   AND (?6 = '' OR instr(char(10) || owners || char(10), char(10) || ?6 || char(10)) > 0)"
+    "   AND (?7 = '' OR instr(char(10) || tags || char(10), char(10) || ?7 || char(10)) > 0)"
+    " ORDER BY boost DESC, asset_id LIMIT ?8";
 constexpr char kSelectDocs[] =
     "SELECT d.asset_id, a.namespace, a.name, d.kind, d.name, d.description, d.source,"
     " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
@@ -300,6 +311,19 @@ class SqliteReader final : public SearchReader, public LineageReader {
   Result<std::map<std::int64_t, AssetHealth>> Health(
       const std::vector<std::int64_t>& ids) override {
     return ReadHealth(db_, ids);
+  }
+
+  Result<std::vector<std::int64_t>> Browse(const SearchQuery& q, size_t limit) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kBrowseDocs));
+    s.BindStatic(1, q.kind).BindStatic(2, q.database).BindStatic(3, q.schema);
+    s.BindStatic(4, q.source).BindStatic(5, q.status).BindStatic(6, q.owner);
+    s.BindStatic(7, q.tag).Bind(8, static_cast<std::int64_t>(limit));
+    std::vector<std::int64_t> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back(s.Int(0));
+    }
   }
 
   Result<std::int64_t> IdOf(const model::AssetKey& key) override {

@@ -615,10 +615,10 @@ class BatchApplier {
       if (!row) break;
       if (i == sorted.size()) return false;
       const model::Column& c = *sorted[i++];
-      const std::optional<bool> nullable =
-          s.IsNull(4) ? std::nullopt : std::optional<bool>(s.Int(4) != 0);
+      const bool same_nullable = s.IsNull(4) ? !c.nullable.has_value()
+                                             : c.nullable.has_value() && *c.nullable == (s.Int(4) != 0);
       if (s.TextView(0) != c.name || s.Int(1) != c.position || s.TextView(2) != c.data_type ||
-          s.TextView(3) != c.description || nullable != c.nullable ||
+          s.TextView(3) != c.description || !same_nullable ||
           s.TextView(5) != TagsToJson(c.tags) || s.TextView(6) != JsonObjectText(c.properties)) {
         return false;
       }

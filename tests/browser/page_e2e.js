@@ -73,6 +73,14 @@ async function desktop(browser, base, out) {
   await page.waitForFunction(() => !new URLSearchParams(location.search).get('kind'));
   check('Back removes the filter', !(await page.url()).includes('kind='));
 
+  // A filter alone lists what it keeps (the links of owners and tags lead there).
+  await page.goto(base + '/search?tag=streaming', { waitUntil: 'load' });
+  await page.waitForSelector('.hit');
+  const tagged = await page.$$eval('.hit', (els) => els.length);
+  check('a tag filter without words lists its assets', tagged > 0, `${tagged} hits`);
+  check('the status line counts them', /\d+ results?$/.test((await page.textContent('#search-status')).trim()),
+        await page.textContent('#search-status'));
+
   // Empty and error states say what to do.
   await page.goto(base + '/search?q=zzqxvw', { waitUntil: 'load' });
   await page.waitForSelector('.results .empty');

@@ -201,6 +201,47 @@ TYPED_TEST(SearchTest, FiltersFacetsHighlightsAndWhy) {
   EXPECT_EQ(this->Names("orders", owned), std::vector<std::string>{"orders"});
 }
 
+// Filters without words browse: every asset they keep, the most important first (an owner
+// and a description rank up, as in any search), with facets; owners and tags match whole.
+TYPED_TEST(SearchTest, FiltersWithoutWordsBrowseByImportance) {
+  this->SeedShop();
+  SearchQuery views;
+  views.kind = "view";
+  EXPECT_EQ(this->Names("", views), (std::vector<std::string>{"stg_orders", "stg_orders_items"}));
+  SearchQuery marts;
+  marts.schema = "marts";
+  std::vector<std::string> in_marts = this->Names("  ", marts);
+  ASSERT_EQ(in_marts.size(), 4u);
+  EXPECT_EQ(in_marts[0], "orders");  // the only one with an owner
+  SearchQuery pii;
+  pii.tag = "pii";
+  EXPECT_EQ(this->Names("", pii), std::vector<std::string>{"orders"});
+  pii.tag = "pi";
+  EXPECT_TRUE(this->Names("", pii).empty()) << "a tag matched by its prefix";
+  SearchQuery owned;
+  owned.owner = "team:sales";
+  owned.kind = "table";
+  EXPECT_EQ(this->Names("", owned), std::vector<std::string>{"orders"});
+  SearchQuery deprecated;
+  deprecated.status = "deprecated";
+  EXPECT_EQ(this->Names("", deprecated), std::vector<std::string>{"orders_old"});
+
+  auto r = this->store_->Search(marts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->total, 4);
+  EXPECT_TRUE(r->exact);
+  EXPECT_TRUE(r->hits[0].matched.empty());
+  auto facet = std::find_if(r->facets.begin(), r->facets.end(),
+                            [](const Facet& f) { return f.name == "tag"; });
+  ASSERT_NE(facet, r->facets.end());
+  EXPECT_EQ(facet->counts.size(), 3u);  // pii, finance, core
+
+  // Without a filter, a blank query still has nothing to search for.
+  SearchQuery blank;
+  blank.text = "  ";
+  EXPECT_EQ(this->store_->Search(blank).status().code(), model::StatusCode::kInvalidArgument);
+}
+
 // A word frequent enough to fill the candidate cap: when its postings all outscore any typo
 // match the typos are not read, otherwise a name one edit away still ranks first.
 TYPED_TEST(SearchTest, FrequentWordKeepsTypoNameMatchesThatCanWin) {

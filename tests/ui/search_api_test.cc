@@ -116,6 +116,21 @@ TEST_F(SearchApiTest, SearchReturnsRankedHitsWithFacetsAndWhy) {
   EXPECT_EQ(body["hits"][0]["exposures"], 1);
 }
 
+// A filter without words lists what it keeps (the page links owners and tags this way).
+TEST_F(SearchApiTest, FilterWithoutWordsListsWhatItKeeps) {
+  test::HttpReply r = Get("/api/v1/search?owner=team:sales");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["hits"].size(), 1u);
+  EXPECT_EQ(body["hits"][0]["name"], "orders");
+  r = Get("/api/v1/search?q=&kind=exposure");
+  ASSERT_EQ(r.status, 200) << r.body;
+  body = json::parse(r.body);
+  ASSERT_EQ(body["hits"].size(), 1u);
+  EXPECT_EQ(body["hits"][0]["name"], "sales_dashboard");
+  EXPECT_EQ(body["total"], 1);
+}
+
 TEST_F(SearchApiTest, HostileQueriesAre200Or400NeverA500) {
   for (std::string q : {"\"", "*", "NEAR(a b)", "-", ":", "a:b", "DROP TABLE assets;--",
                         "\xF0\x9F\x98\x80", "\"orders", "orders*", "-orders"}) {

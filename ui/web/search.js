@@ -110,7 +110,8 @@ async function run(typing) {
   if (typing) history.replaceState(null, '', urlFor(s.params));
   if (s.controller) s.controller.abort();
   const seq = ++s.seq;
-  if (!(s.params.q || '').trim()) {
+  // Words, or filters alone (an owner's or a tag's link lists everything it keeps).
+  if (!(s.params.q || '').trim() && !hasFilters(s.params)) {
     renderWelcome(s);
     return;
   }
@@ -160,7 +161,7 @@ function render(s, data) {
   document.title = q ? `${q} · Tidemark search` : 'Search · Tidemark';
 }
 
-// Nothing typed yet: say what the box searches (the API needs at least one word).
+// Nothing typed and no filter yet: say what the box searches.
 function renderWelcome(s) {
   s.hits = [];
   s.view.removeAttribute('aria-busy');
@@ -168,9 +169,7 @@ function renderWelcome(s) {
   clear(s.facets);
   clear(s.results);
   s.status.classList.remove('error');
-  s.status.textContent = hasFilters(s.params)
-    ? 'Type a word to search within these filters.'
-    : 'Type to search tables, columns, owners, tags and descriptions.';
+  s.status.textContent = 'Type to search tables, columns, owners, tags and descriptions.';
   s.results.append(h('li', { class: 'empty' },
     h('p', {}, 'Try a table name (orders), a prefix (ord*), a "quoted phrase", or exclude a word with -staging. ',
       'Press / anywhere to come back to this box; arrows and Enter open a result.'),
