@@ -262,6 +262,13 @@ TEST(CliTest, SearchAndLineageReadTheIngestedShop) {
   EXPECT_EQ(g["nodes"][0]["key"], key);
   EXPECT_GT(g["nodes"].size(), 1u) << graph.out;
 
+  // A filter alone lists what it keeps; nothing at all is one clear error line.
+  Outcome tables = RunTidemark({"--db", db, "search", "--kind", "table", "--json"});
+  ASSERT_EQ(tables.exit_code, 0) << tables.err;
+  nlohmann::json listed = nlohmann::json::parse(tables.out);
+  ASSERT_FALSE(listed["hits"].empty()) << tables.out;
+  for (const auto& hit : listed["hits"]) EXPECT_EQ(hit["kind"], "table") << hit;
+  ExpectOneErrorLine(RunTidemark({"--db", db, "search"}));
   ExpectOneErrorLine(RunTidemark({"--db", db, "search", std::string(5000, 'x')}));
   Outcome missing = RunTidemark({"--db", db, "lineage", "nope/nothing"});
   EXPECT_EQ(missing.exit_code, 1) << missing.err;

@@ -671,8 +671,9 @@ int RunCli(int argc, char** argv) {
   search->footer(
       "Words must all match (names, full names, columns, tags, owners, descriptions); "
       "\"quoted phrases\", -excluded words and prefix* work; one typo is forgiven on words of "
-      "5+ letters. The exact name ranks first.");
-  search->add_option("query", search_args.words, "Words to search for")->required();
+      "5+ letters. The exact name ranks first. With --kind, --owner or --tag and no words, "
+      "lists what the filters keep, the most important first.");
+  search->add_option("query", search_args.words, "Words to search for");
   search->add_option("--kind", search_args.kind, "Only assets of this kind (table, view, ...)");
   search->add_option("--owner", search_args.owner, "Only assets of this owner id");
   search->add_option("--tag", search_args.tag, "Only assets with this tag");
