@@ -352,7 +352,8 @@ Result<ParsedQuery> ParseQuery(std::string_view text) {
                                    "q");
   }
   if (positive == 0) {
-    return Status::InvalidArgument("query has no word to search for (give a word, or a filter to list what it keeps)", "q");
+    return Status::InvalidArgument(
+        "query has no word to search for (give a word, or a filter to list what it keeps)", "q");
   }
   return q;
 }
