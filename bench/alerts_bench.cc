@@ -61,9 +61,17 @@ struct ScratchStore {
   std::unique_ptr<catalog::Store> store;
 };
 
-void Fill(catalog::Store& store, int assets, int days) {
-  std::mt19937_64 rng(42);
-  std::normal_distribution<double> noise(0, 20);
+void Write(benchmark::State& state, catalog::Store& store, catalog::WriteBatch& b) {
+  if (auto w = store.Write(b); !w.ok()) state.SkipWithError(w.status().ToString().c_str());
+  b.Clear();
+}
+
+// Puts tables t_0 .. t_{assets-1}, each fed by the tables feeds(a) lists (an edge from each);
+// more(b, a) adds anything else about table a. Writes every 50,000 rows and returns the edges.
+template <typename Feeds, typename More>
+long long PutTables(benchmark::State& state, catalog::Store& store, int assets, Feeds feeds,
+                    More more) {
+  long long edges = 0;
   catalog::WriteBatch b;
   for (int a = 0; a < assets; ++a) {
     model::Asset asset;
@@ -71,23 +79,39 @@ void Fill(catalog::Store& store, int assets, int days) {
     asset.kind = model::AssetKind::kTable;
     asset.name = "t_" + std::to_string(a);
     b.PutAsset(asset);
+    std::vector<model::LineageEdge> in;
+    for (int up : feeds(a)) in.push_back({Key(up), Key(a), "", "", {}, "bench", ""});
+    if (!in.empty()) {
+      edges += static_cast<long long>(in.size());
+      b.ReplaceEdgesInto(Key(a), "bench", std::move(in));
+    }
+    more(b, a);
+    if (b.size() >= 50000) Write(state, store, b);
+  }
+  Write(state, store, b);
+  return edges;
+}
+
+std::vector<int> NoFeeds(int) { return {}; }
+void Nothing(catalog::WriteBatch&, int) {}
+
+// `assets` tables with `days` daily rows_affected points each; 1% of them drop on the last day.
+void Fill(benchmark::State& state, catalog::Store& store, int assets, int days) {
+  std::mt19937_64 rng(42);
+  std::normal_distribution<double> noise(0, 20);
+  PutTables(state, store, assets, NoFeeds, [&](catalog::WriteBatch& b, int a) {
     for (int d = 0; d < days; ++d) {
       double v = 1000 + noise(rng);
       if (a % 100 == 0 && d == days - 1) v = 50;  // 1% of tables drop today
       b.AppendMetricPoint({Key(a), "rows_affected", kT0 + std::chrono::days(d), std::round(v)});
     }
-    if (b.size() > 200000) {
-      (void)store.Write(b);
-      b.Clear();
-    }
-  }
-  (void)store.Write(b);
+  });
 }
 
 void BM_DetectionJob(benchmark::State& state) {
   const int assets = static_cast<int>(state.range(0));
   ScratchStore s;
-  Fill(*s.store, assets, 90);
+  Fill(state, *s.store, assets, 90);
   model::ManualClock clock(kT0 + std::chrono::days(89) + 1h);
   for (auto _ : state) {
     auto r = pipeline::RunDetection(*s.store, clock, {});
@@ -102,7 +126,7 @@ BENCHMARK(BM_DetectionJob)->Arg(10000)->Iterations(1)->Unit(benchmark::kMillisec
 void BM_DetectionJobUnchanged(benchmark::State& state) {
   const int assets = static_cast<int>(state.range(0));
   ScratchStore s;
-  Fill(*s.store, assets, 90);
+  Fill(state, *s.store, assets, 90);
   model::ManualClock clock(kT0 + std::chrono::days(89) + 1h);
   (void)pipeline::RunDetection(*s.store, clock, {});
   for (auto _ : state) {
@@ -132,20 +156,14 @@ void BM_IncidentGrouping(benchmark::State& state) {
   const int anomalies = static_cast<int>(state.range(0));
   constexpr int kAssets = 10000, kChain = 10;
   ScratchStore s;
-  catalog::WriteBatch b;
-  for (int a = 0; a < kAssets; ++a) {
-    model::Asset asset;
-    asset.key = Key(a);
-    asset.name = "t_" + std::to_string(a);
-    b.PutAsset(asset);
-    if (a % kChain != 0) {
-      model::LineageEdge e{Key(a - 1), Key(a), "", "", {}, "bench", ""};
-      b.ReplaceEdgesInto(Key(a), "bench", {e});
-    }
-  }
+  const auto chain = [](int a) {
+    return a % kChain == 0 ? std::vector<int>{} : std::vector<int>{a - 1};
+  };
+  PutTables(state, *s.store, kAssets, chain, Nothing);
   const model::Timestamp now = kT0 + std::chrono::days(60);
+  catalog::WriteBatch b;
   PutAnomalies(b, anomalies, kAssets, now);
-  (void)s.store->Write(b);
+  Write(state, *s.store, b);
   pipeline::RoutingConfig routing;
   routing.channels = {{"ops", pipeline::ChannelKind::kSlack, "https://hooks.example/x", "", 1s, ""}};
   routing.default_channel = "ops";
@@ -164,32 +182,19 @@ void BM_IncidentGroupingBigLineage(benchmark::State& state) {
   constexpr int kLayers = 21, kWidth = 10000, kFanIn = 5;
   constexpr int kAssets = kLayers * kWidth;
   ScratchStore s;
-  long long edges = 0;
-  catalog::WriteBatch b;
-  for (int a = 0; a < kAssets; ++a) {
-    model::Asset asset;
-    asset.key = Key(a);
-    asset.kind = model::AssetKind::kTable;
-    asset.name = "t_" + std::to_string(a);
-    b.PutAsset(asset);
+  const auto layered = [](int a) {
+    std::vector<int> feeds;
     const int layer = a / kWidth, pos = a % kWidth;
-    if (layer > 0) {
-      std::vector<model::LineageEdge> in;
-      for (int k = 0; k < kFanIn; ++k) {
-        const int up = (layer - 1) * kWidth + (pos + k - kFanIn / 2 + kWidth) % kWidth;
-        in.push_back({Key(up), Key(a), "", "", {}, "bench", ""});
-      }
-      edges += kFanIn;
-      b.ReplaceEdgesInto(Key(a), "bench", std::move(in));
+    for (int k = 0; layer > 0 && k < kFanIn; ++k) {
+      feeds.push_back((layer - 1) * kWidth + (pos + k - kFanIn / 2 + kWidth) % kWidth);
     }
-    if (b.size() >= 50000) {
-      if (auto w = s.store->Write(b); !w.ok()) state.SkipWithError(w.status().ToString().c_str());
-      b.Clear();
-    }
-  }
+    return feeds;
+  };
+  const long long edges = PutTables(state, *s.store, kAssets, layered, Nothing);
   const model::Timestamp now = kT0 + std::chrono::days(60);
+  catalog::WriteBatch b;
   PutAnomalies(b, anomalies, kAssets, now);
-  if (auto w = s.store->Write(b); !w.ok()) state.SkipWithError(w.status().ToString().c_str());
+  Write(state, *s.store, b);
   pipeline::RoutingConfig routing;
   routing.channels = {{"ops", pipeline::ChannelKind::kSlack, "https://hooks.example/x", "", 1s, ""}};
   routing.default_channel = "ops";
