@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <span>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 namespace tidemark::pipeline {
@@ -121,15 +121,53 @@ auto RetryOnConflict(Fn attempt) -> decltype(attempt()) {
   }
 }
 
-struct KeyHash {
-  size_t operator()(const AssetKey& k) const {
-    return std::hash<std::string_view>{}(k.ns) * 31 + std::hash<std::string_view>{}(k.name);
+// Adjacency lists in one array: the neighbours of node n are to[at[n]] .. to[at[n + 1] - 1];
+// nodes past those built have none.
+struct Adjacency {
+  std::vector<uint32_t> at{0}, to;
+
+  // From `edges` (from, to) over `nodes` nodes; `reverse` follows them backwards.
+  void Build(size_t nodes, const std::vector<std::pair<uint32_t, uint32_t>>& edges,
+             bool reverse) {
+    at.assign(nodes + 1, 0);
+    for (const auto& e : edges) ++at[(reverse ? e.second : e.first) + 1];
+    for (size_t n = 0; n < nodes; ++n) at[n + 1] += at[n];
+    to.resize(edges.size());
+    std::vector<uint32_t> fill(at.begin(), at.end() - 1);
+    for (const auto& e : edges) {
+      to[fill[reverse ? e.second : e.first]++] = reverse ? e.first : e.second;
+    }
+  }
+  std::span<const uint32_t> operator[](uint32_t n) const {
+    if (n + 1 >= at.size()) return {};
+    return {to.data() + at[n], to.data() + at[n + 1]};
   }
 };
 
+// The nodes of `g` (WalkLineage's answer for `starts`) that are starts: a walk lists the
+// starts it found first, in their order.
+std::map<AssetKey, uint32_t> StartNodes(const catalog::LineageSubgraph& g,
+                                        const std::vector<AssetKey>& starts) {
+  std::map<AssetKey, uint32_t> out;
+  uint32_t next = 0;
+  for (const AssetKey& k : starts) {
+    if (next < g.keys.size() && g.keys[next] == k) out.emplace(k, next++);
+  }
+  if (out.size() == starts.size()) return out;
+  // Some start is unknown, or listed elsewhere: look every start up.
+  std::set<AssetKey> wanted(starts.begin(), starts.end());
+  out.clear();
+  for (uint32_t i = 0; i < g.keys.size(); ++i) {
+    if (wanted.count(g.keys[i])) out.emplace(g.keys[i], i);
+  }
+  return out;
+}
+
 // The lineage one grouping run needs, read in bulk — Store::WalkLineage reads one round per
 // hop for every start at once, where walking per asset cost one read per node visited — and
-// walked in memory. Node ids index the loaded keys; a key without lineage gets an isolated id.
+// walked in memory. Node ids index the loaded keys, but only the starts' keys are looked up:
+// any other key gets an isolated id (every key grouping asks about is a start, except an open
+// incident's assets, which matter only where an anomaly, a start, is).
 class LineageIndex {
  public:
   explicit LineageIndex(catalog::Store& store) : store_(store) {}
@@ -137,31 +175,25 @@ class LineageIndex {
   // Everything within `depth` hops upstream of `starts`: the anomalies' assets and the open
   // incidents' roots, so that "X is upstream of root R" is answered by walking down from X
   // inside what was loaded (every path of at most `depth` hops into R was loaded from R).
+  // `starts` are sorted and unique.
   Status LoadUpstream(const std::vector<AssetKey>& starts, int depth) {
     depth_ = depth;
     TM_ASSIGN_OR_RETURN(catalog::LineageSubgraph g,
                         store_.WalkLineage(starts, catalog::Direction::kUpstream, depth,
                                            kMaxLoaded));
-    ids_.reserve(ids_.size() + g.keys.size());
-    std::vector<uint32_t> node(g.keys.size());
-    for (size_t i = 0; i < g.keys.size(); ++i) node[i] = Node(g.keys[i]);
-    for (const auto& [up, down] : g.edges) {
-      ups_[node[down]].push_back(node[up]);
-      downs_[node[up]].push_back(node[down]);
-    }
+    ids_ = StartNodes(g, starts);
+    nodes_ = g.keys.size();
+    ups_.Build(nodes_, g.edges, true);
+    downs_.Build(nodes_, g.edges, false);
     return Status::Ok();
   }
 
   uint32_t Node(const AssetKey& key) {
-    auto [it, added] = ids_.try_emplace(key, static_cast<uint32_t>(keys_.size()));
-    if (added) {
-      keys_.push_back(key);
-      ups_.emplace_back();
-      downs_.emplace_back();
-    }
+    auto [it, added] = ids_.try_emplace(key, static_cast<uint32_t>(nodes_));
+    if (added) ++nodes_;
     return it->second;
   }
-  size_t size() const { return keys_.size(); }
+  size_t size() const { return nodes_; }
 
   // Calls `visit` with each node at most `depth` hops upstream of `n` (n excluded).
   template <typename Fn>
@@ -170,19 +202,17 @@ class LineageIndex {
   template <typename Fn>
   void DownLoaded(uint32_t n, Fn visit) { Bfs(downs_, n, depth_, visit); }
 
-  // Everything within `depth` hops downstream of `roots`, for their impact.
+  // Everything within `depth` hops downstream of `roots` (sorted and unique), for their impact.
   Status LoadDownstream(const std::vector<AssetKey>& roots, int depth) {
     TM_ASSIGN_OR_RETURN(impact_, store_.WalkLineage(roots, catalog::Direction::kDownstream,
                                                     depth, kMaxLoaded));
-    impact_ids_.clear();
-    impact_downs_.assign(impact_.keys.size(), {});
-    for (uint32_t i = 0; i < impact_.keys.size(); ++i) impact_ids_.emplace(impact_.keys[i], i);
-    for (const auto& [up, down] : impact_.edges) impact_downs_[up].push_back(down);
+    impact_ids_ = StartNodes(impact_, roots);
+    impact_downs_.Build(impact_.keys.size(), impact_.edges, false);
     impact_depth_ = depth;
     return Status::Ok();
   }
-  // How many assets lie downstream of `root` (loaded by LoadDownstream), and the first `first`
-  // of them ordered by key, as indexes into impact().
+  // How many assets lie downstream of `root` (one of those LoadDownstream loaded from), and the
+  // first `first` of them ordered by key, as indexes into impact().
   size_t Downstream(const AssetKey& root, size_t first, std::vector<uint32_t>& out) {
     out.clear();
     auto it = impact_ids_.find(root);
@@ -203,8 +233,10 @@ class LineageIndex {
 
   // Breadth first from `start` over `adj`, at most `depth` hops and kMaxVisited nodes.
   template <typename Fn>
-  void Bfs(const std::vector<std::vector<uint32_t>>& adj, uint32_t start, int depth, Fn visit) {
-    if (seen_.size() < adj.size()) seen_.resize(adj.size(), 0);
+  void Bfs(const Adjacency& adj, uint32_t start, int depth, Fn visit) {
+    if (seen_.size() <= std::max<size_t>(start, adj.at.size())) {
+      seen_.resize(std::max<size_t>(start + 1, adj.at.size()), 0);
+    }
     ++stamp_;
     seen_[start] = stamp_;
     size_t visited = 0;
@@ -226,12 +258,12 @@ class LineageIndex {
 
   catalog::Store& store_;
   int depth_ = 0;
-  std::unordered_map<AssetKey, uint32_t, KeyHash> ids_;
-  std::vector<AssetKey> keys_;
-  std::vector<std::vector<uint32_t>> ups_, downs_;
+  std::map<AssetKey, uint32_t> ids_;  // of the starts, and of keys asked about since
+  size_t nodes_ = 0;
+  Adjacency ups_, downs_;
   catalog::LineageSubgraph impact_;
-  std::unordered_map<AssetKey, uint32_t, KeyHash> impact_ids_;
-  std::vector<std::vector<uint32_t>> impact_downs_;
+  std::map<AssetKey, uint32_t> impact_ids_;
+  Adjacency impact_downs_;
   int impact_depth_ = 0;
   std::vector<uint32_t> seen_;  // BFS marks: == stamp_ when seen in the current walk
   std::vector<uint32_t> frontier_, next_;
@@ -664,6 +696,8 @@ Result<IncidentSummary> Updater::Run() {
   for (const Working& w : working_) {
     if (w.opened_now || w.root_changed) new_roots.push_back(w.inc.root);
   }
+  std::sort(new_roots.begin(), new_roots.end());
+  new_roots.erase(std::unique(new_roots.begin(), new_roots.end()), new_roots.end());
   if (!new_roots.empty()) {
     TM_RETURN_IF_ERROR(lineage_.LoadDownstream(new_roots, options_.impact_depth));
   }
