@@ -24,7 +24,10 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <pqxx/pqxx>
 #include <random>
 #include <string>
 
@@ -43,21 +46,47 @@ const model::Timestamp kT0 = *model::ParseTimestamp("2026-01-01T06:00:00Z");
 
 model::AssetKey Key(int i) { return {"postgres://bench:5432", "analytics.t_" + std::to_string(i)}; }
 
+// A fresh store: a SQLite file, or with `pg_url` a scratch database next to the one named
+// there. Dropped afterwards.
 struct ScratchStore {
-  ScratchStore() {
-    path = std::filesystem::temp_directory_path() /
-           ("tidemark-alerts-bench-" + std::to_string(::getpid()) + ".db");
-    Remove();
-    store = std::move(*catalog::OpenStore({.url = "sqlite:" + path.string()}));
+  explicit ScratchStore(const char* pg_url = nullptr) {
+    std::string url;
+    if (pg_url) {
+      pg_admin = pg_url;
+      pg_db = "tm_bench_alerts_" + std::to_string(::getpid());
+      DropPg();
+      pqxx::connection admin(pg_admin);
+      pqxx::nontransaction(admin).exec("CREATE DATABASE " + pg_db);
+      url = pg_admin.substr(0, pg_admin.rfind('/') + 1) + pg_db;
+    } else {
+      path = std::filesystem::temp_directory_path() /
+             ("tidemark-alerts-bench-" + std::to_string(::getpid()) + ".db");
+      Remove();
+      url = "sqlite:" + path.string();
+    }
+    store = std::move(*catalog::OpenStore({.url = url}));
   }
   ~ScratchStore() {
     store.reset();
-    Remove();
+    if (pg_db.empty()) {
+      Remove();
+    } else {
+      DropPg();
+    }
   }
   void Remove() {
     for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
   }
+  void DropPg() {
+    try {
+      pqxx::connection admin(pg_admin);
+      pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + pg_db + " WITH (FORCE)");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "could not drop %s: %s\n", pg_db.c_str(), e.what());
+    }
+  }
   std::filesystem::path path;
+  std::string pg_admin, pg_db;
   std::unique_ptr<catalog::Store> store;
 };
 
@@ -177,11 +206,11 @@ void BM_IncidentGrouping(benchmark::State& state) {
 }
 BENCHMARK(BM_IncidentGrouping)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_IncidentGroupingBigLineage(benchmark::State& state) {
+void IncidentGroupingBigLineage(benchmark::State& state, const char* pg_url) {
   const int anomalies = static_cast<int>(state.range(0));
   constexpr int kLayers = 21, kWidth = 10000, kFanIn = 5;
   constexpr int kAssets = kLayers * kWidth;
-  ScratchStore s;
+  ScratchStore s(pg_url);
   const auto layered = [](int a) {
     std::vector<int> feeds;
     const int layer = a / kWidth, pos = a % kWidth;
@@ -212,7 +241,21 @@ void BM_IncidentGroupingBigLineage(benchmark::State& state) {
   state.counters["edges"] = static_cast<double>(edges);
   state.counters["assets"] = kAssets;
 }
+void BM_IncidentGroupingBigLineage(benchmark::State& state) {
+  IncidentGroupingBigLineage(state, nullptr);
+}
 BENCHMARK(BM_IncidentGroupingBigLineage)->Arg(1000)->Arg(10000)->Iterations(1)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_IncidentGroupingBigLineagePostgres(benchmark::State& state) {
+  const char* url = std::getenv("TIDEMARK_BENCH_PG_URL");
+  if (!url || !*url) {
+    state.SkipWithError("set TIDEMARK_BENCH_PG_URL (scripts/pg.sh start prints one)");
+    return;
+  }
+  IncidentGroupingBigLineage(state, url);
+}
+BENCHMARK(BM_IncidentGroupingBigLineagePostgres)->Arg(10000)->Iterations(1)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_AlertFanout(benchmark::State& state) {
