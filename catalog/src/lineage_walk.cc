@@ -31,11 +31,9 @@ model::Result<LineageSubgraph> RunLineageWalk(const std::vector<model::AssetKey>
     frontier.push_back(id);
     return i;
   };
-  for (const model::AssetKey& key : starts) {
-    auto id = reader.IdOf(key);
-    if (id.status().IsNotFound()) continue;
-    TM_RETURN_IF_ERROR(id.status());
-    add(*id);
+  TM_ASSIGN_OR_RETURN(auto start_ids, reader.IdsOf(starts));
+  for (const std::optional<std::int64_t>& id : start_ids) {
+    if (id) add(*id);
   }
   for (int hop = 0; hop < depth && !frontier.empty(); ++hop) {
     std::vector<std::int64_t> level;

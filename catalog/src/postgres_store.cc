@@ -1656,6 +1656,24 @@ class PgReader final : public SearchReader, public LineageReader {
     return Int(rows[0][0]);
   }
 
+  Result<std::vector<std::optional<std::int64_t>>> IdsOf(
+      const std::vector<AssetKey>& keys) override {
+    std::vector<std::string> texts;
+    texts.reserve(keys.size());
+    for (const AssetKey& k : keys) texts.push_back(k.ToString());
+    std::unordered_map<std::string, std::int64_t> found;
+    for (const pqxx::row& r : tx_.Exec(kSelectAssetIds, ArrayLiteral(texts))) {
+      found.emplace(Text(r[0]), Int(r[1]));
+    }
+    std::vector<std::optional<std::int64_t>> out;
+    out.reserve(keys.size());
+    for (const std::string& t : texts) {
+      auto it = found.find(t);
+      out.push_back(it == found.end() ? std::nullopt : std::optional(it->second));
+    }
+    return out;
+  }
+
   Result<std::vector<EdgeRow>> Edges(const std::vector<std::int64_t>& ids,
                                      bool upstream) override {
     std::vector<EdgeRow> out;

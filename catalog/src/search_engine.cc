@@ -887,6 +887,18 @@ std::string DirectionName(bool upstream) { return upstream ? "upstream" : "downs
 
 }  // namespace
 
+Result<std::vector<std::optional<std::int64_t>>> LineageReader::IdsOf(
+    const std::vector<model::AssetKey>& keys) {
+  std::vector<std::optional<std::int64_t>> out;
+  out.reserve(keys.size());
+  for (const model::AssetKey& key : keys) {
+    auto id = IdOf(key);
+    if (!id.ok() && !id.status().IsNotFound()) return id.status();
+    out.push_back(id.ok() ? std::optional(*id) : std::nullopt);
+  }
+  return out;
+}
+
 Result<LineageGraph> RunLineage(const LineageQuery& query, LineageReader& reader) {
   if (query.depth < 1 || query.depth > kMaxLineageDepth) {
     return Status::InvalidArgument("depth must be between 1 and " +

@@ -48,6 +48,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -205,6 +206,10 @@ class LineageReader {
   virtual ~LineageReader() = default;
   // NotFound when no asset has that key.
   virtual model::Result<std::int64_t> IdOf(const model::AssetKey& key) = 0;
+  // The ids of `keys` in order, nullopt where no asset has the key. By default one IdOf each;
+  // a store with a round trip per statement reads them at once.
+  virtual model::Result<std::vector<std::optional<std::int64_t>>> IdsOf(
+      const std::vector<model::AssetKey>& keys);
   // Every edge touching `ids`: into them when `upstream`, out of them otherwise.
   virtual model::Result<std::vector<EdgeRow>> Edges(const std::vector<std::int64_t>& ids,
                                                     bool upstream) = 0;

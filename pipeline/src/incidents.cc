@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <span>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 namespace tidemark::pipeline {
@@ -121,9 +121,53 @@ auto RetryOnConflict(Fn attempt) -> decltype(attempt()) {
   }
 }
 
+// Adjacency lists in one array: the neighbours of node n are to[at[n]] .. to[at[n + 1] - 1];
+// nodes past those built have none.
+struct Adjacency {
+  std::vector<uint32_t> at{0}, to;
+
+  // From `edges` (from, to) over `nodes` nodes; `reverse` follows them backwards.
+  void Build(size_t nodes, const std::vector<std::pair<uint32_t, uint32_t>>& edges,
+             bool reverse) {
+    at.assign(nodes + 1, 0);
+    for (const auto& e : edges) ++at[(reverse ? e.second : e.first) + 1];
+    for (size_t n = 0; n < nodes; ++n) at[n + 1] += at[n];
+    to.resize(edges.size());
+    std::vector<uint32_t> fill(at.begin(), at.end() - 1);
+    for (const auto& e : edges) {
+      to[fill[reverse ? e.second : e.first]++] = reverse ? e.first : e.second;
+    }
+  }
+  std::span<const uint32_t> operator[](uint32_t n) const {
+    if (n + 1 >= at.size()) return {};
+    return {to.data() + at[n], to.data() + at[n + 1]};
+  }
+};
+
+// The nodes of `g` (WalkLineage's answer for `starts`) that are starts: a walk lists the
+// starts it found first, in their order.
+std::map<AssetKey, uint32_t> StartNodes(const catalog::LineageSubgraph& g,
+                                        const std::vector<AssetKey>& starts) {
+  std::map<AssetKey, uint32_t> out;
+  uint32_t next = 0;
+  for (const AssetKey& k : starts) {
+    if (next < g.keys.size() && g.keys[next] == k) out.emplace(k, next++);
+  }
+  if (out.size() == starts.size()) return out;
+  // Some start is unknown, or listed elsewhere: look every start up.
+  std::set<AssetKey> wanted(starts.begin(), starts.end());
+  out.clear();
+  for (uint32_t i = 0; i < g.keys.size(); ++i) {
+    if (wanted.count(g.keys[i])) out.emplace(g.keys[i], i);
+  }
+  return out;
+}
+
 // The lineage one grouping run needs, read in bulk — Store::WalkLineage reads one round per
 // hop for every start at once, where walking per asset cost one read per node visited — and
-// walked in memory. Node ids index the loaded keys; a key without lineage gets an isolated id.
+// walked in memory. Node ids index the loaded keys, but only the starts' keys are looked up:
+// any other key gets an isolated id (every key grouping asks about is a start, except an open
+// incident's assets, which matter only where an anomaly, a start, is).
 class LineageIndex {
  public:
   explicit LineageIndex(catalog::Store& store) : store_(store) {}
@@ -131,59 +175,55 @@ class LineageIndex {
   // Everything within `depth` hops upstream of `starts`: the anomalies' assets and the open
   // incidents' roots, so that "X is upstream of root R" is answered by walking down from X
   // inside what was loaded (every path of at most `depth` hops into R was loaded from R).
+  // `starts` are sorted and unique.
   Status LoadUpstream(const std::vector<AssetKey>& starts, int depth) {
     depth_ = depth;
     TM_ASSIGN_OR_RETURN(catalog::LineageSubgraph g,
                         store_.WalkLineage(starts, catalog::Direction::kUpstream, depth,
                                            kMaxLoaded));
-    for (const AssetKey& k : g.keys) Node(k);
-    for (const auto& [up, down] : g.edges) {
-      const uint32_t u = Node(g.keys[up]), d = Node(g.keys[down]);
-      ups_[d].push_back(u);
-      downs_[u].push_back(d);
-    }
+    ids_ = StartNodes(g, starts);
+    nodes_ = g.keys.size();
+    ups_.Build(nodes_, g.edges, true);
+    downs_.Build(nodes_, g.edges, false);
     return Status::Ok();
   }
 
   uint32_t Node(const AssetKey& key) {
-    auto [it, added] = ids_.emplace(key, static_cast<uint32_t>(keys_.size()));
-    if (added) {
-      keys_.push_back(key);
-      ups_.emplace_back();
-      downs_.emplace_back();
-    }
+    auto [it, added] = ids_.try_emplace(key, static_cast<uint32_t>(nodes_));
+    if (added) ++nodes_;
     return it->second;
   }
+  size_t size() const { return nodes_; }
 
-  // The nodes at most `depth` hops upstream of `n` (n excluded); cached.
-  const std::vector<uint32_t>& Up(uint32_t n) {
-    auto it = up_cache_.find(n);
-    if (it == up_cache_.end()) it = up_cache_.emplace(n, Bfs(ups_, n, depth_)).first;
-    return it->second;
-  }
-  // The loaded nodes at most `depth` hops downstream of `n` (n excluded).
-  std::vector<uint32_t> DownLoaded(uint32_t n) { return Bfs(downs_, n, depth_); }
+  // Calls `visit` with each node at most `depth` hops upstream of `n` (n excluded).
+  template <typename Fn>
+  void Up(uint32_t n, Fn visit) { Bfs(ups_, n, depth_, visit); }
+  // Calls `visit` with each loaded node at most `depth` hops downstream of `n` (n excluded).
+  template <typename Fn>
+  void DownLoaded(uint32_t n, Fn visit) { Bfs(downs_, n, depth_, visit); }
 
-  // Everything within `depth` hops downstream of `roots`, for their impact.
+  // Everything within `depth` hops downstream of `roots` (sorted and unique), for their impact.
   Status LoadDownstream(const std::vector<AssetKey>& roots, int depth) {
     TM_ASSIGN_OR_RETURN(impact_, store_.WalkLineage(roots, catalog::Direction::kDownstream,
                                                     depth, kMaxLoaded));
-    impact_ids_.clear();
-    impact_downs_.assign(impact_.keys.size(), {});
-    for (uint32_t i = 0; i < impact_.keys.size(); ++i) impact_ids_.emplace(impact_.keys[i], i);
-    for (const auto& [up, down] : impact_.edges) impact_downs_[up].push_back(down);
+    impact_ids_ = StartNodes(impact_, roots);
+    impact_downs_.Build(impact_.keys.size(), impact_.edges, false);
     impact_depth_ = depth;
     return Status::Ok();
   }
-  // The assets downstream of `root` (loaded by LoadDownstream), ordered by key, as indexes
-  // into impact().
-  std::vector<uint32_t> Downstream(const AssetKey& root) {
+  // How many assets lie downstream of `root` (one of those LoadDownstream loaded from), and the
+  // first `first` of them ordered by key, as indexes into impact().
+  size_t Downstream(const AssetKey& root, size_t first, std::vector<uint32_t>& out) {
+    out.clear();
     auto it = impact_ids_.find(root);
-    if (it == impact_ids_.end()) return {};
-    std::vector<uint32_t> out = Bfs(impact_downs_, it->second, impact_depth_);
-    std::sort(out.begin(), out.end(),
-              [&](uint32_t x, uint32_t y) { return impact_.keys[x] < impact_.keys[y]; });
-    return out;
+    if (it == impact_ids_.end()) return 0;
+    Bfs(impact_downs_, it->second, impact_depth_, [&](uint32_t n) { out.push_back(n); });
+    const size_t count = out.size();
+    const auto by_key = [&](uint32_t x, uint32_t y) { return impact_.keys[x] < impact_.keys[y]; };
+    const auto mid = out.begin() + static_cast<std::ptrdiff_t>(std::min(first, count));
+    std::partial_sort(out.begin(), mid, out.end(), by_key);
+    out.erase(mid, out.end());
+    return count;
   }
   const catalog::LineageSubgraph& impact() const { return impact_; }
 
@@ -192,40 +232,41 @@ class LineageIndex {
   static constexpr size_t kMaxLoaded = 2'000'000;
 
   // Breadth first from `start` over `adj`, at most `depth` hops and kMaxVisited nodes.
-  std::vector<uint32_t> Bfs(const std::vector<std::vector<uint32_t>>& adj, uint32_t start,
-                            int depth) {
-    if (seen_.size() < adj.size()) seen_.resize(adj.size(), 0);
+  template <typename Fn>
+  void Bfs(const Adjacency& adj, uint32_t start, int depth, Fn visit) {
+    if (seen_.size() <= std::max<size_t>(start, adj.at.size())) {
+      seen_.resize(std::max<size_t>(start + 1, adj.at.size()), 0);
+    }
     ++stamp_;
     seen_[start] = stamp_;
-    std::vector<uint32_t> out;
-    std::vector<uint32_t> frontier{start};
-    for (int d = 0; d < depth && !frontier.empty() && out.size() < kMaxVisited; ++d) {
-      std::vector<uint32_t> next;
-      for (uint32_t n : frontier) {
+    size_t visited = 0;
+    frontier_.assign(1, start);
+    for (int d = 0; d < depth && !frontier_.empty(); ++d) {
+      next_.clear();
+      for (uint32_t n : frontier_) {
         for (uint32_t m : adj[n]) {
           if (seen_[m] == stamp_) continue;
           seen_[m] = stamp_;
-          next.push_back(m);
+          next_.push_back(m);
+          visit(m);
+          if (++visited >= kMaxVisited) return;
         }
       }
-      out.insert(out.end(), next.begin(), next.end());
-      frontier.swap(next);
+      frontier_.swap(next_);
     }
-    if (out.size() > kMaxVisited) out.resize(kMaxVisited);
-    return out;
   }
 
   catalog::Store& store_;
   int depth_ = 0;
-  std::map<AssetKey, uint32_t> ids_;
-  std::vector<AssetKey> keys_;
-  std::vector<std::vector<uint32_t>> ups_, downs_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> up_cache_;
+  std::map<AssetKey, uint32_t> ids_;  // of the starts, and of keys asked about since
+  size_t nodes_ = 0;
+  Adjacency ups_, downs_;
   catalog::LineageSubgraph impact_;
   std::map<AssetKey, uint32_t> impact_ids_;
-  std::vector<std::vector<uint32_t>> impact_downs_;
+  Adjacency impact_downs_;
   int impact_depth_ = 0;
   std::vector<uint32_t> seen_;  // BFS marks: == stamp_ when seen in the current walk
+  std::vector<uint32_t> frontier_, next_;
   uint32_t stamp_ = 0;
 };
 
@@ -234,6 +275,7 @@ struct Working {
   model::Incident inc;
   json props;
   std::set<AssetKey> assets;
+  std::set<std::string> detectors;     // of its symptoms
   Timestamp last_symptom{};
   std::vector<model::Anomaly> joined;  // anomalies linked during this run
   bool opened_now = false;
@@ -254,6 +296,7 @@ Working FromIncident(model::Incident inc) {
       if (auto key = AssetKey::Parse(a.get<std::string>())) w.assets.insert(*key);
     }
   }
+  w.detectors = SymptomDetectors(w.props);
   w.last_symptom = ParseTs(w.props.value("last_symptom_at", json()), w.inc.opened_at);
   return w;
 }
@@ -376,7 +419,12 @@ class Updater {
   Announcer announcer_;
   std::vector<Working> working_;
   // Indexes of working_ by node: incidents rooted there, incidents holding that asset.
-  std::unordered_map<uint32_t, std::vector<size_t>> by_root_, by_asset_;
+  std::vector<std::vector<size_t>> by_root_, by_asset_;
+  // Files incident `i` under `node` in `by`.
+  void File(std::vector<std::vector<size_t>>& by, uint32_t node, size_t i) {
+    if (by.size() <= node) by.resize(std::max<size_t>(node + 1, lineage_.size()));
+    by[node].push_back(i);
+  }
   IncidentSummary summary_;
 };
 
@@ -390,8 +438,8 @@ Status Updater::LoadOpen() {
 
 // Files working_[i] under its root and its assets.
 void Updater::Index(size_t i) {
-  by_root_[lineage_.Node(working_[i].inc.root)].push_back(i);
-  for (const AssetKey& k : working_[i].assets) by_asset_[lineage_.Node(k)].push_back(i);
+  File(by_root_, lineage_.Node(working_[i].inc.root), i);
+  for (const AssetKey& k : working_[i].assets) File(by_asset_, lineage_.Node(k), i);
 }
 
 // The anomaly joins the first incident (in working_ order) within the window that holds its
@@ -406,22 +454,20 @@ Status Updater::Group(const model::Anomaly& a) {
   // morning); one upstream of the root takes it over only within `window`, and only when its
   // kind can explain the incident's symptoms (see Explains).
   enum class Relation { kSameAsset, kDownstreamOfRoot, kUpstreamOfRoot };
-  auto consider = [&](uint32_t at, Relation rel,
-                      std::unordered_map<uint32_t, std::vector<size_t>>& by) {
-    auto it = by.find(at);
-    if (it == by.end()) return;
+  auto consider = [&](uint32_t at, Relation rel, const std::vector<std::vector<size_t>>& by) {
+    if (at >= by.size()) return;
     const bool joins = rel != Relation::kUpstreamOfRoot;
     const auto reach = joins ? std::max(options_.window, options_.follow_on) : options_.window;
-    for (size_t i : it->second) {
+    for (size_t i : by[at]) {
       const Working& w = working_[i];
       if (i > best || (i == best && best_joins)) continue;
       if (a.ts + options_.window < w.inc.opened_at || a.ts > w.last_symptom + reach) continue;
       if (rel == Relation::kDownstreamOfRoot &&
-          !CanCause(SymptomDetectors(w.props), {a.detector})) {
+          !CanCause(w.detectors, {a.detector})) {
         continue;
       }
       if (rel == Relation::kUpstreamOfRoot &&
-          !CanCause({a.detector}, SymptomDetectors(w.props))) {
+          !CanCause({a.detector}, w.detectors)) {
         continue;
       }
       best_joins = i == best ? (best_joins || joins) : joins;
@@ -429,10 +475,9 @@ Status Updater::Group(const model::Anomaly& a) {
     }
   };
   consider(node, Relation::kSameAsset, by_asset_);
-  for (uint32_t up : lineage_.Up(node)) consider(up, Relation::kDownstreamOfRoot, by_root_);
-  for (uint32_t down : lineage_.DownLoaded(node)) {
-    consider(down, Relation::kUpstreamOfRoot, by_root_);
-  }
+  lineage_.Up(node, [&](uint32_t up) { consider(up, Relation::kDownstreamOfRoot, by_root_); });
+  lineage_.DownLoaded(node,
+                      [&](uint32_t down) { consider(down, Relation::kUpstreamOfRoot, by_root_); });
   Working* target = best < working_.size() ? &working_[best] : nullptr;
   const bool becomes_root = target && !best_joins;
   if (!target) {
@@ -448,7 +493,7 @@ Status Updater::Group(const model::Anomaly& a) {
     w.opened_now = true;
     working_.push_back(std::move(w));
     target = &working_.back();
-    by_root_[node].push_back(working_.size() - 1);
+    File(by_root_, node, working_.size() - 1);
     ++summary_.opened;
     summary_.opened_ids.push_back(target->inc.id);
   } else {
@@ -459,12 +504,13 @@ Status Updater::Group(const model::Anomaly& a) {
   if (becomes_root) {
     auto& old_root = by_root_[lineage_.Node(w.inc.root)];
     old_root.erase(std::remove(old_root.begin(), old_root.end(), index), old_root.end());
-    by_root_[node].push_back(index);
+    File(by_root_, node, index);
     w.inc.root = a.asset;
     w.inc.title = a.asset.name + ": " + a.explanation;
     w.root_changed = true;
   }
-  if (w.assets.insert(a.asset).second) by_asset_[node].push_back(index);
+  if (w.assets.insert(a.asset).second) File(by_asset_, node, index);
+  w.detectors.insert(a.detector);
   w.last_symptom = std::max(w.last_symptom, a.ts);
   w.inc.severity = std::max(w.inc.severity, a.severity);
   w.props["symptoms"].push_back(SymptomJson(a));
@@ -479,11 +525,11 @@ Status Updater::Group(const model::Anomaly& a) {
 // Reads the impact from what LineageIndex::LoadDownstream loaded (Run loads it once for every
 // incident whose root is new).
 Status Updater::Impact(Working& w) {
-  const std::vector<uint32_t> down = lineage_.Downstream(w.inc.root);
+  std::vector<uint32_t> first;
+  const size_t count = lineage_.Downstream(w.inc.root, kKindLookups, first);
   const catalog::LineageSubgraph& g = lineage_.impact();
   std::vector<std::string> exposures, others;
-  for (size_t i = 0; i < down.size() && i < kKindLookups; ++i) {
-    const uint32_t n = down[i];
+  for (const uint32_t n : first) {
     std::string name = g.names[n].empty() ? g.keys[n].name : g.names[n];
     (g.kinds[n] == model::AssetKindName(model::AssetKind::kExposure) ? exposures : others)
         .push_back(std::move(name));
@@ -494,7 +540,7 @@ Status Updater::Impact(Working& w) {
       if (top.size() < options_.impact_top) top.push_back(n);
     }
   }
-  w.props["impact"] = {{"downstream_count", down.size()},
+  w.props["impact"] = {{"downstream_count", count},
                        {"dashboards", exposures.size()},
                        {"top", top}};
   return Status::Ok();
@@ -650,6 +696,8 @@ Result<IncidentSummary> Updater::Run() {
   for (const Working& w : working_) {
     if (w.opened_now || w.root_changed) new_roots.push_back(w.inc.root);
   }
+  std::sort(new_roots.begin(), new_roots.end());
+  new_roots.erase(std::unique(new_roots.begin(), new_roots.end()), new_roots.end());
   if (!new_roots.empty()) {
     TM_RETURN_IF_ERROR(lineage_.LoadDownstream(new_roots, options_.impact_depth));
   }

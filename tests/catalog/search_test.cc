@@ -502,5 +502,55 @@ TYPED_TEST(SearchTest, ImpactListsDownstreamExposuresOwnersAndPaths) {
   EXPECT_TRUE(capped->truncated);
 }
 
+// The walk's edges as "upstream>downstream" by short name, sorted.
+std::vector<std::string> WalkEdges(const LineageSubgraph& g) {
+  std::vector<std::string> out;
+  for (const auto& [up, down] : g.edges) {
+    out.push_back(g.names[up] + ">" + g.names[down]);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Incident grouping relies on the walk listing the starts it found first, in their order.
+TYPED_TEST(SearchTest, WalkLineageListsFoundStartsFirstInOrderAndSkipsUnknownOnes) {
+  SeedGraph(this);
+  auto g = this->store_->WalkLineage({Key("db.s.c"), Key("db.s.nope"), Key("db.s.a")},
+                                     Direction::kUpstream, 5, 100);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->keys.size(), 4u);  // c, a, then b and d (through the cycle)
+  EXPECT_EQ(g->keys[0], Key("db.s.c"));
+  EXPECT_EQ(g->keys[1], Key("db.s.a"));
+  EXPECT_FALSE(g->truncated);
+  // One edge per pair, whatever the column-level edges.
+  EXPECT_EQ(WalkEdges(*g), (std::vector<std::string>{"a>b", "b>c", "c>d", "d>b"}));
+
+  auto none = this->store_->WalkLineage({Key("db.s.nope")}, Direction::kUpstream, 5, 100);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->keys.empty());
+  EXPECT_TRUE(none->edges.empty());
+}
+
+TYPED_TEST(SearchTest, WalkLineageStopsAtDepthAndKnowsKinds) {
+  SeedGraph(this);
+  auto g = this->store_->WalkLineage({Key("db.s.a")}, Direction::kDownstream, 2, 100);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(WalkEdges(*g), (std::vector<std::string>{"a>b", "b>c"}));
+  ASSERT_EQ(g->keys.size(), 3u);
+  EXPECT_EQ(g->kinds[0], "table");
+
+  g = this->store_->WalkLineage({Key("db.s.a")}, Direction::kDownstream, 5, 100);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->keys.size(), 5u + 30);  // a, b, c, d, dash and the fans
+  const auto dash = std::find(g->keys.begin(), g->keys.end(), Key("db.s.dash"));
+  ASSERT_NE(dash, g->keys.end());
+  EXPECT_EQ(g->kinds[static_cast<size_t>(dash - g->keys.begin())], "exposure");
+
+  g = this->store_->WalkLineage({Key("db.s.a")}, Direction::kDownstream, 5, 10);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->keys.size(), 10u);
+  EXPECT_TRUE(g->truncated);
+}
+
 }  // namespace
 }  // namespace tidemark::catalog
