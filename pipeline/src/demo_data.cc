@@ -143,8 +143,10 @@ Timeline MakeTimeline(Timestamp now) {
   t.start = t.base_day - days(kDemoHistoryDays - 1);
   t.stall_from = t.anchor - hours(14) + minutes(15);
   t.halved_day = t.base_day - days(5);
-  // The newest Saturday whose Sunday ended before B: both zero days are complete loads.
-  Timestamp sat = t.base_day - days(2);
+  // The newest Saturday whose Sunday ended before B with two good loads after it: both zero
+  // days are complete loads, and the incident has recovered (one good Monday is not yet
+  // enough to call it resolved, so a demo started on a Monday shows the weekend before).
+  Timestamp sat = t.base_day - days(3);
   while (Weekday(sat) != 6) sat -= days(1);
   t.zero_saturday = sat;
   t.drop_at = t.base_day + hours(2);

@@ -15,9 +15,11 @@
 // What the demo shows must not depend on the minute it is started: its history is anchored
 // at the hour (DemoAnchor), but detection runs at the real now, up to 59 minutes later. A
 // source whose SLA sits within that gap of its cadence raises a sixth, spurious incident at
-// the end of every hour (CI once ran at 05:57 and saw one). Here PrepareDemo runs with a
-// manual clock at both edges of an hour, on the days of the week that move the injected
-// weekend incident.
+// the end of every hour (CI once ran at 05:57 and saw one). Likewise the zero-load weekend
+// must have recovered whatever the day (on Mondays it once had not). Here PrepareDemo runs
+// with a manual clock at both edges of an hour and on the days of the week that move the
+// injected weekend incident; a one-off sweep of every hour of a week at :00, :29 and :59
+// passed too.
 
 namespace tidemark::ui {
 namespace {
@@ -73,7 +75,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"2026-12-06T05:59:59Z", "Sunday, the last second of the hour"},
                       Case{"2026-12-06T06:00:01Z", "Sunday, the first second of the next"},
                       Case{"2026-11-25T23:59:30Z", "Wednesday, just before midnight"},
-                      Case{"2026-11-28T12:58:00Z", "Saturday, inside the zero weekend"}),
+                      Case{"2026-11-28T12:58:00Z", "Saturday, inside the zero weekend"},
+                      Case{"2026-11-30T12:29:00Z",
+                           "Monday: the weekend just ended has one good load since"},
+                      Case{"2026-12-01T03:00:00Z", "Tuesday before the nightly dbt build"}),
     [](const ::testing::TestParamInfo<Case>& info) {
       return "At" + std::to_string(info.index);
     });
