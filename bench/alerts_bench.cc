@@ -187,33 +187,41 @@ void PutAnomalies(catalog::WriteBatch& b, int n, int assets, model::Timestamp no
   }
 }
 
+// Puts `anomalies` new anomalies over the first `assets` tables and times UpdateIncidents
+// grouping them (with a Slack route, so alerts are built too).
+void TimeGrouping(benchmark::State& state, catalog::Store& store, int assets, int anomalies) {
+  const model::Timestamp now = kT0 + std::chrono::days(60);
+  catalog::WriteBatch b;
+  PutAnomalies(b, anomalies, assets, now);
+  Write(state, store, b);
+  pipeline::RoutingConfig routing;
+  routing.channels = {{"ops", pipeline::ChannelKind::kSlack, "https://hooks.example/x", "", 1s, ""}};
+  routing.default_channel = "ops";
+  model::ManualClock clock(now);
+  for (auto _ : state) {
+    auto r = pipeline::UpdateIncidents(store, clock, routing, {});
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      break;
+    }
+    state.counters["incidents"] = static_cast<double>(r->opened);
+    state.counters["grouped"] = static_cast<double>(r->anomalies_grouped);
+    state.counters["alerts"] = static_cast<double>(r->alerts_enqueued);
+  }
+}
+
 void BM_IncidentGrouping(benchmark::State& state) {
-  const int anomalies = static_cast<int>(state.range(0));
   constexpr int kAssets = 10000, kChain = 10;
   ScratchStore s;
   const auto chain = [](int a) {
     return a % kChain == 0 ? std::vector<int>{} : std::vector<int>{a - 1};
   };
   PutTables(state, *s.store, kAssets, chain, Nothing);
-  const model::Timestamp now = kT0 + std::chrono::days(60);
-  catalog::WriteBatch b;
-  PutAnomalies(b, anomalies, kAssets, now);
-  Write(state, *s.store, b);
-  pipeline::RoutingConfig routing;
-  routing.channels = {{"ops", pipeline::ChannelKind::kSlack, "https://hooks.example/x", "", 1s, ""}};
-  routing.default_channel = "ops";
-  model::ManualClock clock(now);
-  for (auto _ : state) {
-    auto r = pipeline::UpdateIncidents(*s.store, clock, routing, {});
-    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
-    state.counters["incidents"] = static_cast<double>(r->opened);
-    state.counters["alerts"] = static_cast<double>(r->alerts_enqueued);
-  }
+  TimeGrouping(state, *s.store, kAssets, static_cast<int>(state.range(0)));
 }
 BENCHMARK(BM_IncidentGrouping)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void IncidentGroupingBigLineage(benchmark::State& state, const char* pg_url) {
-  const int anomalies = static_cast<int>(state.range(0));
   constexpr int kLayers = 21, kWidth = 10000, kFanIn = 5;
   constexpr int kAssets = kLayers * kWidth;
   ScratchStore s(pg_url);
@@ -226,24 +234,7 @@ void IncidentGroupingBigLineage(benchmark::State& state, const char* pg_url) {
     return feeds;
   };
   const long long edges = PutTables(state, *s.store, kAssets, layered, Nothing);
-  const model::Timestamp now = kT0 + std::chrono::days(60);
-  catalog::WriteBatch b;
-  PutAnomalies(b, anomalies, kAssets, now);
-  Write(state, *s.store, b);
-  pipeline::RoutingConfig routing;
-  routing.channels = {{"ops", pipeline::ChannelKind::kSlack, "https://hooks.example/x", "", 1s, ""}};
-  routing.default_channel = "ops";
-  model::ManualClock clock(now);
-  for (auto _ : state) {
-    auto r = pipeline::UpdateIncidents(*s.store, clock, routing, {});
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      break;
-    }
-    state.counters["incidents"] = static_cast<double>(r->opened);
-    state.counters["grouped"] = static_cast<double>(r->anomalies_grouped);
-    state.counters["alerts"] = static_cast<double>(r->alerts_enqueued);
-  }
+  TimeGrouping(state, *s.store, kAssets, static_cast<int>(state.range(0)));
   state.counters["edges"] = static_cast<double>(edges);
   state.counters["assets"] = kAssets;
 }
