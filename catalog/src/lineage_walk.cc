@@ -42,11 +42,11 @@ model::Result<LineageSubgraph> RunLineageWalk(const std::vector<model::AssetKey>
       std::vector<std::int64_t> chunk(level.begin() + static_cast<std::ptrdiff_t>(at),
                                       level.begin() + static_cast<std::ptrdiff_t>(
                                                           std::min(level.size(), at + kChunk)));
-      TM_ASSIGN_OR_RETURN(std::vector<EdgeRow> rows, reader.Edges(chunk, upstream));
-      for (const EdgeRow& row : rows) {
-        auto from = index.find(row.from);
-        if (from == index.end() || row.to == row.from) continue;
-        std::optional<std::uint32_t> to = add(row.to);
+      TM_ASSIGN_OR_RETURN(auto rows, reader.TableEdges(chunk, upstream));
+      for (const auto& [from_id, to_id] : rows) {
+        auto from = index.find(from_id);
+        if (from == index.end() || to_id == from_id) continue;
+        std::optional<std::uint32_t> to = add(to_id);
         if (!to) continue;
         out.edges.emplace_back(upstream ? *to : from->second, upstream ? from->second : *to);
       }
@@ -61,7 +61,7 @@ model::Result<LineageSubgraph> RunLineageWalk(const std::vector<model::AssetKey>
     std::vector<std::int64_t> chunk(ids.begin() + static_cast<std::ptrdiff_t>(at),
                                     ids.begin() + static_cast<std::ptrdiff_t>(
                                                       std::min(ids.size(), at + kChunk)));
-    TM_ASSIGN_OR_RETURN(std::vector<NodeRow> nodes, reader.Nodes(chunk));
+    TM_ASSIGN_OR_RETURN(std::vector<NodeRow> nodes, reader.NodeNames(chunk));
     for (NodeRow& n : nodes) {
       auto it = index.find(n.id);
       if (it == index.end()) continue;

@@ -23,6 +23,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 #include <shared_mutex>
 #include <unordered_set>
 #include <tuple>
@@ -59,6 +60,12 @@ using model::Timestamp;
 constexpr PgStatement kSelectAssetByKey{
     .name = "select_asset_by_key",
     .sql = "SELECT " TM_ASSET_COLS " FROM assets a WHERE a.key = $1"};
+// kSelectAssetByKey for several keys: k.ord (column 14) numbers them from 1.
+constexpr PgStatement kSelectAssetsByKey{
+    .name = "select_assets_by_key",
+    .sql = "SELECT " TM_ASSET_COLS
+           ", k.ord FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord)"
+           " JOIN assets a ON a.key = k.key"};
 constexpr PgStatement kSelectAssetsPage{
     .name = "select_assets_page",
     .sql = "SELECT " TM_ASSET_COLS
@@ -172,6 +179,13 @@ constexpr PgStatement kSelectOwnersOf{
     .sql = "SELECT " TM_OWNER_COLS
            ", w.role FROM ownerships w JOIN owners o USING (owner_id)"
            " JOIN assets a USING (asset_id) WHERE a.key = $1 ORDER BY o.owner_id"};
+// kSelectOwnersOf for several keys: k.ord (column 7) numbers them from 1.
+constexpr PgStatement kSelectOwnersOfMany{
+    .name = "select_owners_of_many",
+    .sql = "SELECT " TM_OWNER_COLS
+           ", w.role, k.ord FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord)"
+           " JOIN assets a ON a.key = k.key JOIN ownerships w USING (asset_id)"
+           " JOIN owners o USING (owner_id) ORDER BY k.ord, o.owner_id"};
 constexpr PgStatement kSelectOwnedBy{
     .name = "select_owned_by",
     .sql =
@@ -285,6 +299,18 @@ constexpr PgStatement kSelectSeries{
     .sql =
         "SELECT tm_micros(ts), value FROM metric_points WHERE asset_id = $1 AND metric = $2"
         " AND ts >= tm_timestamp($3) AND ts < tm_timestamp($4) ORDER BY ts"};
+// kSelectSeries for several ranges (asset id, metric, from, to): r.ord numbers them from 1.
+constexpr PgStatement kSelectSeriesMany{
+    .name = "select_series_many",
+    .sql =
+        "SELECT r.ord, tm_micros(p.ts), p.value"
+        " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[])"
+        "      WITH ORDINALITY AS r(asset_id, metric, t0, t1, ord)"
+        " JOIN metric_points p ON p.asset_id = r.asset_id AND p.metric = r.metric"
+        "  AND p.ts >= tm_timestamp(r.t0) AND p.ts < tm_timestamp(r.t1)"
+        " ORDER BY r.ord, p.ts"};
+// How many ranges one kSelectSeriesMany reads.
+constexpr size_t kSeriesPerStatement = 2000;
 // DISTINCT would read every point of the asset; this loose index scan reads one index entry
 // per metric name.
 constexpr PgStatement kSelectMetrics{
@@ -312,17 +338,23 @@ constexpr PgStatement kSelectSnapshots{
     .sql =
         "SELECT tm_micros(observed_at), source, columns FROM schema_snapshots WHERE asset_id = $1"
         " ORDER BY observed_at"};
-constexpr PgStatement kUpsertIncident{
-    .name = "upsert_incident",
+// The incident, anomaly and alert writes are set-based like kInsertPoints: one statement per
+// kRowsPerStatement rows, as arrays (grouping writes thousands at once).
+constexpr PgStatement kUpsertIncidents{
+    .name = "upsert_incidents",
     .sql =
         "INSERT INTO incidents (id, root_id, state, severity, title, opened_at, updated_at,"
         " acknowledged_at, resolved_at, properties)"
-        " VALUES ($1, $2, $3, $4, $5, tm_timestamp($6), tm_timestamp($7), tm_timestamp($8),"
-        "         tm_timestamp($9), $10::jsonb)"
+        " SELECT id, root_id, state, severity, title, tm_timestamp(opened), tm_timestamp(updated),"
+        "        tm_timestamp(acked), tm_timestamp(resolved), props::jsonb"
+        " FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],"
+        "             $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])"
+        "      AS x(id, root_id, state, severity, title, opened, updated, acked, resolved, props)"
         " ON CONFLICT (id) DO UPDATE SET root_id = excluded.root_id, state = excluded.state,"
         "   severity = excluded.severity, title = excluded.title, opened_at = excluded.opened_at,"
         "   updated_at = excluded.updated_at, acknowledged_at = excluded.acknowledged_at,"
         "   resolved_at = excluded.resolved_at, properties = excluded.properties"};
+constexpr size_t kRowsPerStatement = 5000;
 #define TM_INCIDENT_SELECT                                                                  \
   "SELECT i.id, r.namespace, r.name, i.state, i.severity, i.title, tm_micros(i.opened_at)," \
   " tm_micros(i.updated_at), tm_micros(i.acknowledged_at), tm_micros(i.resolved_at),"       \
@@ -333,17 +365,27 @@ constexpr PgStatement kSelectIncidents{
     .name = "select_incidents",
     .sql = TM_INCIDENT_SELECT
     " WHERE ($1::text IS NULL OR i.state = $1) ORDER BY i.opened_at DESC, i.id LIMIT $2"};
-constexpr PgStatement kAnomalyIdTaken{
-    .name = "anomaly_id_taken",
-    .sql = "SELECT 1 FROM anomalies WHERE id = $1 AND asset_id <> $2 LIMIT 1"};
-constexpr PgStatement kUpsertAnomaly{
-    .name = "upsert_anomaly",
+// The first of the (id, asset_id) pairs whose id another asset's anomaly has.
+constexpr PgStatement kAnomalyIdsTaken{
+    .name = "anomaly_ids_taken",
+    .sql =
+        "SELECT n.id FROM unnest($1::text[], $2::bigint[]) AS n(id, asset_id)"
+        " JOIN anomalies x ON x.id = n.id AND x.asset_id <> n.asset_id LIMIT 1"};
+constexpr PgStatement kUpsertAnomalies{
+    .name = "upsert_anomalies",
     .sql =
         "INSERT INTO anomalies (asset_id, id, metric, detector, ts, value, expected_low,"
         " expected_high, score, direction, severity, train_start, train_end, train_size,"
         " seasonality, explanation, detected_at, incident_id)"
-        " VALUES ($1, $2, $3, $4, tm_timestamp($5), $6, $7, $8, $9, $10, $11, tm_timestamp($12),"
-        "         tm_timestamp($13), $14, $15, $16, tm_timestamp($17), $18)"
+        " SELECT asset_id, id, metric, detector, tm_timestamp(ts), value, low, high, score,"
+        "        direction, severity, tm_timestamp(t0), tm_timestamp(t1), size, seasonality,"
+        "        explanation, tm_timestamp(detected), incident"
+        " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[],"
+        "             $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::text[],"
+        "             $11::text[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[],"
+        "             $16::text[], $17::bigint[], $18::text[])"
+        "      AS x(asset_id, id, metric, detector, ts, value, low, high, score, direction,"
+        "           severity, t0, t1, size, seasonality, explanation, detected, incident)"
         " ON CONFLICT (asset_id, id) DO UPDATE SET metric = excluded.metric,"
         "   detector = excluded.detector, ts = excluded.ts, value = excluded.value,"
         "   expected_low = excluded.expected_low, expected_high = excluded.expected_high,"
@@ -364,12 +406,16 @@ constexpr PgStatement kSelectAnomalies{
         "       x.ts >= tm_timestamp($2)) AND ($3 = '' OR x.incident_id = $3)"
         " ORDER BY x.ts DESC, x.id LIMIT $4"};
 // Skipped on any conflict: a stored idempotency key (or alert id) means "already queued".
-constexpr PgStatement kInsertAlert{
-    .name = "insert_alert",
+constexpr PgStatement kInsertAlerts{
+    .name = "insert_alerts",
     .sql =
         "INSERT INTO alerts (id, incident_id, channel, event, payload, idempotency_key, state,"
         " attempts, created_at, next_attempt_at)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6, 'pending', 0, tm_timestamp($7), tm_timestamp($8))"
+        " SELECT id, incident, channel, event, payload::jsonb, idempotency_key, 'pending', 0,"
+        "        tm_timestamp(created), tm_timestamp(due)"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        "             $7::bigint[], $8::bigint[])"
+        "      AS x(id, incident, channel, event, payload, idempotency_key, created, due)"
         " ON CONFLICT DO NOTHING"};
 #define TM_ALERT_COLS                                                               \
   "a.id, a.incident_id, a.channel, a.event, a.payload, a.idempotency_key, a.state," \
@@ -551,6 +597,13 @@ void AppendArrayElement(std::string& out, std::int64_t v) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, end);
 }
+void AppendArrayElement(std::string& out, std::optional<std::int64_t> v) {
+  if (v) {
+    AppendArrayElement(out, *v);
+  } else {
+    out += "NULL";
+  }
+}
 // Shortest text that reads back as the same double. REQUIRES: finite (Write checks).
 void AppendArrayElement(std::string& out, double v) {
   char buf[32];
@@ -575,6 +628,21 @@ std::string ArrayLiteral(const Range& range) {
 }
 
 // ---- row readers ----------------------------------------------------------------------------
+
+// A text[] of the keys' string forms.
+std::string KeyArray(const std::vector<AssetKey>& keys) {
+  return ArrayLiteral(keys, [](const AssetKey& k) { return k.ToString(); });
+}
+
+// The 0-based index of a WITH ORDINALITY column (which counts from 1) into `size` inputs.
+size_t Ordinal(const pqxx::field& f, size_t size) {
+  const std::int64_t ord = f.as<std::int64_t>();
+  if (ord < 1 || static_cast<std::uint64_t>(ord) > size) {
+    throw std::out_of_range("ordinality " + std::to_string(ord) + " outside 1.." +
+                            std::to_string(size));
+  }
+  return static_cast<size_t>(ord - 1);
+}
 
 std::string Text(const pqxx::field& f) {
   return f.is_null() ? std::string() : std::string(f.c_str(), f.size());
@@ -915,15 +983,12 @@ class BatchWriter {
     for (auto* s : InLockOrder(b.snapshots(), [](auto& s) { return std::tie(s.asset); })) {
       TM_RETURN_IF_ERROR(PutSnapshot(*s));
     }
-    for (auto* i : InLockOrder(b.incidents(), [](auto& i) { return std::tie(i.id); })) {
-      TM_RETURN_IF_ERROR(PutIncident(*i));
-    }
-    for (auto* a : InLockOrder(b.anomalies(), [](auto& a) { return std::tie(a.asset, a.id); })) {
-      TM_RETURN_IF_ERROR(PutAnomaly(*a));
-    }
-    for (auto* a : InLockOrder(b.alerts(), [](auto& a) { return std::tie(a.idempotency_key); })) {
-      TM_RETURN_IF_ERROR(EnqueueAlert(*a));
-    }
+    TM_RETURN_IF_ERROR(
+        PutIncidents(InLockOrder(b.incidents(), [](auto& i) { return std::tie(i.id); })));
+    TM_RETURN_IF_ERROR(PutAnomalies(
+        InLockOrder(b.anomalies(), [](auto& a) { return std::tie(a.asset, a.id); })));
+    TM_RETURN_IF_ERROR(EnqueueAlerts(
+        InLockOrder(b.alerts(), [](auto& a) { return std::tie(a.idempotency_key); })));
     for (auto* c : InLockOrder(b.checkpoints(), [](auto& c) { return std::tie(c.scope, c.key); })) {
       TM_RETURN_IF_ERROR(PutCheckpoint(*c));
     }
@@ -1294,61 +1359,172 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  Status PutIncident(const model::Incident& i) {
-    std::string where = "incidents/" + i.id;
-    if (i.id.empty()) return Status::InvalidArgument("incident id is empty", "incidents");
-    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(i.properties, where));
-    std::optional<std::int64_t> root;
-    if (!i.root.empty()) {
-      TM_ASSIGN_OR_RETURN(root, IdOf(i.root, where));
+  // Of writes in lock order, the last of each run of equal keys: one row may be written only
+  // once per set-based statement, and of two writes to it the later wins.
+  template <typename T, typename Key>
+  static std::vector<const T*> LastOfEach(std::vector<const T*> rows, Key key) {
+    std::vector<const T*> out;
+    out.reserve(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i + 1 < rows.size() && key(*rows[i]) == key(*rows[i + 1])) continue;
+      out.push_back(rows[i]);
     }
-    tx_.Exec(kUpsertIncident, i.id, Nullable(root).get(),
-             std::string(model::IncidentStateName(i.state)),
-             std::string(model::SeverityName(i.severity)), i.title, model::ToMicros(i.opened_at),
-             model::ToMicros(i.updated_at), Nullable(OptMicros(i.acknowledged_at)).get(),
-             Nullable(OptMicros(i.resolved_at)).get(), props);
-    ++summary_.incidents_written;
+    return out;
+  }
+
+  // Runs `stmt` over `rows` in chunks of kRowsPerStatement, its parameters built by
+  // `arrays(chunk)`; returns the rows it affected.
+  template <typename T, typename Arrays>
+  size_t ExecChunked(const PgStatement& stmt, const std::vector<const T*>& rows, Arrays arrays) {
+    size_t affected = 0;
+    for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
+      const std::span<const T* const> chunk(rows.data() + begin,
+                                            std::min(kRowsPerStatement, rows.size() - begin));
+      affected += std::apply([&](auto&&... a) { return tx_.Exec(stmt, a...); }, arrays(chunk))
+                      .affected_rows();
+    }
+    return affected;
+  }
+
+  Status PutIncidents(std::vector<const model::Incident*> incidents) {
+    if (incidents.empty()) return Status::Ok();
+    incidents = LastOfEach(std::move(incidents), [](auto& i) { return std::tie(i.id); });
+    std::vector<std::string> props;
+    std::vector<const AssetKey*> roots;
+    for (const model::Incident* i : incidents) {
+      std::string where = "incidents/" + i->id;
+      if (i->id.empty()) return Status::InvalidArgument("incident id is empty", "incidents");
+      TM_ASSIGN_OR_RETURN(props.emplace_back(), NormalizeJsonObject(i->properties, where));
+      if (!i->root.empty()) roots.push_back(&i->root);
+    }
+    TM_RETURN_IF_ERROR(EnsureAssets(roots, "incidents"));
+    size_t row = 0;
+    ExecChunked(kUpsertIncidents, incidents, [&](std::span<const model::Incident* const> c) {
+      const size_t first = row;
+      row += c.size();
+      return std::tuple(
+          ArrayLiteral(c, [](auto* i) -> std::string_view { return i->id; }),
+          ArrayLiteral(c, [&](auto* i) {
+            return i->root.empty() ? std::nullopt
+                                   : std::optional<std::int64_t>(ids_.at(i->root.ToString()));
+          }),
+          ArrayLiteral(c, [](auto* i) { return model::IncidentStateName(i->state); }),
+          ArrayLiteral(c, [](auto* i) { return model::SeverityName(i->severity); }),
+          ArrayLiteral(c, [](auto* i) -> std::string_view { return i->title; }),
+          ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->opened_at); }),
+          ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->updated_at); }),
+          ArrayLiteral(c, [](auto* i) { return OptMicros(i->acknowledged_at); }),
+          ArrayLiteral(c, [](auto* i) { return OptMicros(i->resolved_at); }),
+          ArrayLiteral(std::span(props).subspan(first, c.size())));
+    });
+    summary_.incidents_written += incidents.size();
     return Status::Ok();
   }
 
-  Status PutAnomaly(const model::Anomaly& a) {
-    std::string where = "anomalies/" + a.id;
-    if (a.id.empty()) return Status::InvalidArgument("anomaly id is empty", "anomalies");
-    for (double v : {a.value, a.expected_low, a.expected_high, a.score}) {
-      if (!std::isfinite(v)) {
-        return Status::InvalidArgument("anomaly carries a non-finite number", where);
+  Status PutAnomalies(std::vector<const model::Anomaly*> anomalies) {
+    if (anomalies.empty()) return Status::Ok();
+    anomalies =
+        LastOfEach(std::move(anomalies), [](auto& a) { return std::tie(a.asset, a.id); });
+    std::vector<const AssetKey*> keys;
+    for (const model::Anomaly* a : anomalies) {
+      const std::string where = "anomalies/" + a->id;
+      if (a->id.empty()) return Status::InvalidArgument("anomaly id is empty", "anomalies");
+      for (double v : {a->value, a->expected_low, a->expected_high, a->score}) {
+        if (!std::isfinite(v)) {
+          return Status::InvalidArgument("anomaly carries a non-finite number", where);
+        }
+      }
+      keys.push_back(&a->asset);
+    }
+    TM_RETURN_IF_ERROR(EnsureAssets(keys, "anomalies"));
+    const auto asset_id = [&](const model::Anomaly* a) { return ids_.at(a->asset.ToString()); };
+    // An anomaly id names one asset's anomaly: neither another stored one nor another here.
+    std::unordered_map<std::string_view, std::int64_t> owner;
+    for (const model::Anomaly* a : anomalies) {
+      auto [it, added] = owner.emplace(a->id, asset_id(a));
+      if (!added && it->second != asset_id(a)) {
+        return Status::InvalidArgument("anomaly id is already used for another asset",
+                                       "anomalies/" + a->id);
       }
     }
-    TM_ASSIGN_OR_RETURN(std::int64_t asset, IdOf(a.asset, where));
-    if (!tx_.Exec(kAnomalyIdTaken, a.id, asset).empty()) {
-      return Status::InvalidArgument("anomaly id is already used for another asset", where);
+    for (size_t begin = 0; begin < anomalies.size(); begin += kRowsPerStatement) {
+      const std::span<const model::Anomaly* const> c(
+          anomalies.data() + begin, std::min(kRowsPerStatement, anomalies.size() - begin));
+      pqxx::result taken =
+          tx_.Exec(kAnomalyIdsTaken, ArrayLiteral(c, [](auto* a) -> std::string_view { return a->id; }),
+                   ArrayLiteral(c, asset_id));
+      if (!taken.empty()) {
+        return Status::InvalidArgument("anomaly id is already used for another asset",
+                                       "anomalies/" + Text(taken[0][0]));
+      }
     }
-    tx_.Exec(kUpsertAnomaly, asset, a.id, a.metric, a.detector, model::ToMicros(a.ts), a.value,
-             a.expected_low, a.expected_high, a.score, a.direction,
-             std::string(model::SeverityName(a.severity)), Nullable(OptMicros(a.train_start)).get(),
-             Nullable(OptMicros(a.train_end)).get(), a.train_size, a.seasonality, a.explanation,
-             model::ToMicros(a.detected_at), a.incident_id);
-    ++summary_.anomalies_written;
+    const auto text = [](auto member) {
+      return [member](const model::Anomaly* a) -> std::string_view { return a->*member; };
+    };
+    const auto number = [](auto member) {
+      return [member](const model::Anomaly* a) { return a->*member; };
+    };
+    ExecChunked(kUpsertAnomalies, anomalies, [&](std::span<const model::Anomaly* const> c) {
+      return std::tuple(
+          ArrayLiteral(c, asset_id), ArrayLiteral(c, text(&model::Anomaly::id)),
+          ArrayLiteral(c, text(&model::Anomaly::metric)),
+          ArrayLiteral(c, text(&model::Anomaly::detector)),
+          ArrayLiteral(c, [](auto* a) { return model::ToMicros(a->ts); }),
+          ArrayLiteral(c, number(&model::Anomaly::value)),
+          ArrayLiteral(c, number(&model::Anomaly::expected_low)),
+          ArrayLiteral(c, number(&model::Anomaly::expected_high)),
+          ArrayLiteral(c, number(&model::Anomaly::score)),
+          ArrayLiteral(c, text(&model::Anomaly::direction)),
+          ArrayLiteral(c, [](auto* a) { return model::SeverityName(a->severity); }),
+          ArrayLiteral(c, [](auto* a) { return OptMicros(a->train_start); }),
+          ArrayLiteral(c, [](auto* a) { return OptMicros(a->train_end); }),
+          ArrayLiteral(c, [](auto* a) { return static_cast<std::int64_t>(a->train_size); }),
+          ArrayLiteral(c, text(&model::Anomaly::seasonality)),
+          ArrayLiteral(c, text(&model::Anomaly::explanation)),
+          ArrayLiteral(c, [](auto* a) { return model::ToMicros(a->detected_at); }),
+          ArrayLiteral(c, text(&model::Anomaly::incident_id)));
+    });
+    summary_.anomalies_written += anomalies.size();
     return Status::Ok();
   }
 
-  Status EnqueueAlert(const model::Alert& a) {
-    std::string where = "alerts/" + a.id;
-    if (a.id.empty() || a.idempotency_key.empty() || a.channel.empty()) {
-      return Status::InvalidArgument("an alert needs an id, a channel and an idempotency key",
-                                     where);
+  Status EnqueueAlerts(const std::vector<const model::Alert*>& alerts) {
+    if (alerts.empty()) return Status::Ok();
+    std::vector<std::string> payloads;
+    for (const model::Alert* a : alerts) {
+      std::string where = "alerts/" + a->id;
+      if (a->id.empty() || a->idempotency_key.empty() || a->channel.empty()) {
+        return Status::InvalidArgument("an alert needs an id, a channel and an idempotency key",
+                                       where);
+      }
+      // jsonb only takes JSON; say so here rather than as a database error.
+      TM_ASSIGN_OR_RETURN(payloads.emplace_back(), NormalizeJsonObject(a->payload, where));
     }
-    // jsonb only takes JSON; say so here rather than as a database error.
-    TM_ASSIGN_OR_RETURN(std::string payload, NormalizeJsonObject(a.payload, where));
-    const Timestamp created = a.created_at == Timestamp{} ? model::FromMicros(now_) : a.created_at;
-    const Timestamp due = a.next_attempt_at == Timestamp{} ? created : a.next_attempt_at;
-    if (tx_.Exec(kInsertAlert, a.id, a.incident_id, a.channel, a.event, payload, a.idempotency_key,
-                 model::ToMicros(created), model::ToMicros(due))
-            .affected_rows() > 0) {
-      ++summary_.alerts_enqueued;
-    } else {
-      ++summary_.alerts_skipped;
-    }
+    const auto created = [&](const model::Alert* a) {
+      return a->created_at == Timestamp{} ? now_ : model::ToMicros(a->created_at);
+    };
+    size_t row = 0;
+    const size_t inserted =
+        ExecChunked(kInsertAlerts, alerts, [&](std::span<const model::Alert* const> c) {
+          const size_t first = row;
+          row += c.size();
+          const auto text = [](auto member) {
+            return [member](const model::Alert* a) -> std::string_view { return a->*member; };
+          };
+          return std::tuple(
+              ArrayLiteral(c, text(&model::Alert::id)),
+              ArrayLiteral(c, text(&model::Alert::incident_id)),
+              ArrayLiteral(c, text(&model::Alert::channel)),
+              ArrayLiteral(c, text(&model::Alert::event)),
+              ArrayLiteral(std::span(payloads).subspan(first, c.size())),
+              ArrayLiteral(c, text(&model::Alert::idempotency_key)), ArrayLiteral(c, created),
+              ArrayLiteral(c, [&](auto* a) {
+                return a->next_attempt_at == Timestamp{} ? created(a)
+                                                         : model::ToMicros(a->next_attempt_at);
+              }));
+        });
+    summary_.alerts_enqueued += inserted;
+    summary_.alerts_skipped += alerts.size() - inserted;
     return Status::Ok();
   }
 
@@ -1492,6 +1668,21 @@ constexpr PgStatement kSelectNodes{
         " " TM_PG_LINES("SELECT o.owner_id AS v FROM ownerships o WHERE o.asset_id = a.asset_id"
                         " ORDER BY o.owner_id")
         " FROM assets a WHERE a.asset_id = ANY($1::bigint[])"};
+constexpr PgStatement kSelectTableEdgesDown{
+    .name = "select_table_edges_down",
+    .sql =
+        "SELECT DISTINCT upstream_id, downstream_id FROM lineage_edges"
+        " WHERE upstream_id = ANY($1::bigint[])"};
+constexpr PgStatement kSelectTableEdgesUp{
+    .name = "select_table_edges_up",
+    .sql =
+        "SELECT DISTINCT downstream_id, upstream_id FROM lineage_edges"
+        " WHERE downstream_id = ANY($1::bigint[])"};
+constexpr PgStatement kSelectNodeNames{
+    .name = "select_node_names",
+    .sql =
+        "SELECT a.asset_id, a.namespace, a.name, a.kind, a.display_name FROM assets a"
+        " WHERE a.asset_id = ANY($1::bigint[])"};
 constexpr PgStatement kSelectAllAssetIds{.name = "select_all_asset_ids",
                                          .sql = "SELECT asset_id FROM assets ORDER BY asset_id"};
 constexpr PgStatement kSelectOwnedIds{
@@ -1680,6 +1871,24 @@ class PgReader final : public SearchReader, public LineageReader {
     for (const pqxx::row& r :
          tx_.Exec(upstream ? kSelectLineageUp : kSelectLineageDown, ArrayLiteral(ids))) {
       out.push_back({Int(r[0]), Int(r[1]), Text(r[2]), Text(r[3])});
+    }
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::int64_t, std::int64_t>>> TableEdges(
+      const std::vector<std::int64_t>& ids, bool upstream) override {
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const pqxx::row& r :
+         tx_.Exec(upstream ? kSelectTableEdgesUp : kSelectTableEdgesDown, ArrayLiteral(ids))) {
+      out.emplace_back(Int(r[0]), Int(r[1]));
+    }
+    return out;
+  }
+
+  Result<std::vector<NodeRow>> NodeNames(const std::vector<std::int64_t>& ids) override {
+    std::vector<NodeRow> out;
+    for (const pqxx::row& r : tx_.Exec(kSelectNodeNames, ArrayLiteral(ids))) {
+      out.push_back({Int(r[0]), {Text(r[1]), Text(r[2])}, Text(r[3]), Text(r[4]), {}, {}});
     }
     return out;
   }
@@ -1924,6 +2133,29 @@ class PostgresStore final : public Store {
         [](const pqxx::row& r) { return std::make_pair(ReadOwner(r), Text(r[6])); });
   }
 
+  Result<std::vector<std::optional<model::Asset>>> GetAssets(
+      const std::vector<AssetKey>& keys) override {
+    return Read("get assets", [&](PgTx& tx) -> Result<std::vector<std::optional<model::Asset>>> {
+      std::vector<std::optional<model::Asset>> out(keys.size());
+      for (const pqxx::row& r : tx.Exec(kSelectAssetsByKey, KeyArray(keys))) {
+        out[Ordinal(r[14], out.size())] = ReadAsset(r);
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<std::vector<std::pair<model::Owner, std::string>>>> GetOwnersOfMany(
+      const std::vector<AssetKey>& keys) override {
+    using Owners = std::vector<std::pair<model::Owner, std::string>>;
+    return Read("get owners", [&](PgTx& tx) -> Result<std::vector<Owners>> {
+      std::vector<Owners> out(keys.size());
+      for (const pqxx::row& r : tx.Exec(kSelectOwnersOfMany, KeyArray(keys))) {
+        out[Ordinal(r[7], out.size())].emplace_back(ReadOwner(r), Text(r[6]));
+      }
+      return out;
+    });
+  }
+
   Result<std::vector<AssetKey>> GetOwnedBy(std::string_view owner_id) override {
     return ReadList<AssetKey>("get owned assets", kSelectOwnedBy, std::string(owner_id),
                               [](const pqxx::row& r) { return KeyAt(r, 0); });
@@ -1972,6 +2204,48 @@ class PostgresStore final : public Store {
         series.values.push_back(Real(r[1]));
       }
       return series;
+    });
+  }
+
+  Result<std::vector<model::Series>> ReadSeriesMany(
+      const std::vector<SeriesRange>& ranges) override {
+    return Read("read series", [&](PgTx& tx) -> Result<std::vector<model::Series>> {
+      std::vector<model::Series> out;
+      out.reserve(ranges.size());
+      std::vector<AssetKey> keys;
+      keys.reserve(ranges.size());
+      for (const SeriesRange& r : ranges) {
+        out.push_back({r.key, r.metric, {}, {}});
+        keys.push_back(r.key);
+      }
+      std::unordered_map<std::string, std::int64_t> ids;
+      for (const pqxx::row& r : tx.Exec(kSelectAssetIds, KeyArray(keys))) {
+        ids.emplace(Text(r[0]), Int(r[1]));
+      }
+      // Ranges of known assets, by their index in `ranges`.
+      std::vector<size_t> known;
+      std::vector<std::int64_t> known_ids;
+      for (size_t i = 0; i < ranges.size(); ++i) {
+        auto it = ids.find(keys[i].ToString());
+        if (it == ids.end()) continue;
+        known.push_back(i);
+        known_ids.push_back(it->second);
+      }
+      for (size_t begin = 0; begin < known.size(); begin += kSeriesPerStatement) {
+        const size_t n = std::min(kSeriesPerStatement, known.size() - begin);
+        const std::span<const size_t> chunk(known.data() + begin, n);
+        pqxx::result rows = tx.Exec(
+            kSelectSeriesMany, ArrayLiteral(std::span(known_ids).subspan(begin, n)),
+            ArrayLiteral(chunk, [&](size_t i) -> std::string_view { return ranges[i].metric; }),
+            ArrayLiteral(chunk, [&](size_t i) { return model::ToMicros(ranges[i].from); }),
+            ArrayLiteral(chunk, [&](size_t i) { return model::ToMicros(ranges[i].to); }));
+        for (const pqxx::row& r : rows) {
+          model::Series& series = out[chunk[Ordinal(r[0], chunk.size())]];
+          series.ts.push_back(Time(r[1]));
+          series.values.push_back(Real(r[2]));
+        }
+      }
+      return out;
     });
   }
 

@@ -84,6 +84,15 @@ constexpr char kSelectNodes[] =
     " " TM_LINES("SELECT o.owner_id AS v FROM ownerships o WHERE o.asset_id = a.asset_id"
                  " ORDER BY o.owner_id")
     " FROM assets a WHERE a.asset_id IN (SELECT value FROM json_each(?1))";
+constexpr char kSelectTableEdgesDown[] =
+    "SELECT DISTINCT upstream_id, downstream_id FROM lineage_edges"
+    " WHERE upstream_id IN (SELECT value FROM json_each(?1))";
+constexpr char kSelectTableEdgesUp[] =
+    "SELECT DISTINCT downstream_id, upstream_id FROM lineage_edges"
+    " WHERE downstream_id IN (SELECT value FROM json_each(?1))";
+constexpr char kSelectNodeNames[] =
+    "SELECT a.asset_id, a.namespace, a.name, a.kind, a.display_name FROM assets a"
+    " WHERE a.asset_id IN (SELECT value FROM json_each(?1))";
 constexpr char kSelectAllIds[] = "SELECT asset_id FROM assets ORDER BY asset_id";
 constexpr char kSelectOwned[] =
     "SELECT w.asset_id, w.role FROM ownerships w JOIN assets a USING (asset_id)"
@@ -343,6 +352,30 @@ class SqliteReader final : public SearchReader, public LineageReader {
       TM_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return out;
       out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3)});
+    }
+  }
+
+  Result<std::vector<std::pair<std::int64_t, std::int64_t>>> TableEdges(
+      const std::vector<std::int64_t>& ids, bool upstream) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s,
+                        db_.Prepare(upstream ? kSelectTableEdgesUp : kSelectTableEdgesDown));
+    s.Bind(1, IdsJson(ids));
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.emplace_back(s.Int(0), s.Int(1));
+    }
+  }
+
+  Result<std::vector<NodeRow>> NodeNames(const std::vector<std::int64_t>& ids) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectNodeNames));
+    s.Bind(1, IdsJson(ids));
+    std::vector<NodeRow> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back({s.Int(0), {s.Text(1), s.Text(2)}, s.Text(3), s.Text(4), {}, {}});
     }
   }
 

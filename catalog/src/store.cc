@@ -49,6 +49,43 @@ Result<std::vector<std::string>> Store::MarkAlertsDelivered(
   return done;
 }
 
+Result<std::vector<std::optional<model::Asset>>> Store::GetAssets(
+    const std::vector<model::AssetKey>& keys) {
+  std::vector<std::optional<model::Asset>> out;
+  out.reserve(keys.size());
+  for (const model::AssetKey& key : keys) {
+    auto asset = GetAsset(key);
+    if (asset.status().IsNotFound()) {
+      out.emplace_back();
+      continue;
+    }
+    TM_RETURN_IF_ERROR(asset.status());
+    out.emplace_back(std::move(*asset));
+  }
+  return out;
+}
+
+Result<std::vector<std::vector<std::pair<model::Owner, std::string>>>> Store::GetOwnersOfMany(
+    const std::vector<model::AssetKey>& keys) {
+  std::vector<std::vector<std::pair<model::Owner, std::string>>> out;
+  out.reserve(keys.size());
+  for (const model::AssetKey& key : keys) {
+    TM_ASSIGN_OR_RETURN(auto owners, GetOwnersOf(key));
+    out.push_back(std::move(owners));
+  }
+  return out;
+}
+
+Result<std::vector<model::Series>> Store::ReadSeriesMany(const std::vector<SeriesRange>& ranges) {
+  std::vector<model::Series> out;
+  out.reserve(ranges.size());
+  for (const SeriesRange& r : ranges) {
+    TM_ASSIGN_OR_RETURN(model::Series series, ReadSeries(r.key, r.metric, r.from, r.to));
+    out.push_back(std::move(series));
+  }
+  return out;
+}
+
 Result<LineageSubgraph> Store::WalkLineage(const std::vector<model::AssetKey>& starts,
                                            Direction direction, int depth, size_t max_nodes) {
   LineageSubgraph out;

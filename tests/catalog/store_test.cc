@@ -633,6 +633,154 @@ model::Alert MakeAlert(int i, Timestamp due) {
   return a;
 }
 
+// A row_count anomaly at kT0, as few fields as a store needs.
+model::Anomaly VolumeAnomaly(std::string id, std::string asset) {
+  model::Anomaly an;
+  an.id = std::move(id);
+  an.asset = Key(std::move(asset));
+  an.metric = "row_count";
+  an.detector = "volume";
+  an.ts = an.detected_at = kT0;
+  return an;
+}
+
+TYPED_TEST(StoreTest, ABatchWritingARowTwiceKeepsTheLaterWriteWhateverItsText) {
+  // Text that array literals must escape: quotes, backslashes, braces, commas, NULL, newlines.
+  const std::string tricky = "He said \"NULL\", {a,b} \\ done\nNULL";
+  model::Incident inc;
+  inc.id = "inc-1";
+  inc.root = Key("raw.purchases");
+  inc.title = "first";
+  inc.opened_at = inc.updated_at = kT0;
+  inc.properties = "{}";
+  model::Anomaly an = VolumeAnomaly("an-1", "raw.purchases");
+  an.explanation = "first";
+  WriteBatch b;
+  b.PutIncident(inc);
+  b.PutAnomaly(an);
+  inc.title = tricky;
+  inc.acknowledged_at = kT0 + hours(1);
+  inc.properties = R"({"note":"a \"quoted\" {brace}, and \\"})";
+  an.explanation = tricky;
+  an.incident_id = "inc-1";
+  b.PutIncident(inc);
+  b.PutAnomaly(an);
+  model::Alert alert = MakeAlert(1, kT0);
+  alert.payload = R"({"title":"NULL, {x} \"y\""})";
+  b.EnqueueAlert(alert);
+  b.EnqueueAlert(alert);
+  WriteSummary s = this->MustWrite(b);
+  EXPECT_EQ(s.alerts_enqueued, 1u);
+  EXPECT_EQ(s.alerts_skipped, 1u);
+
+  auto got = this->store_->GetIncident("inc-1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->title, tricky);
+  EXPECT_EQ(got->acknowledged_at, kT0 + hours(1));
+  EXPECT_EQ(got->resolved_at, std::nullopt);
+  EXPECT_EQ(Json(got->properties), Json(inc.properties));
+  auto anomalies = this->store_->ListAnomalies({});
+  ASSERT_TRUE(anomalies.ok()) << anomalies.status().ToString();
+  ASSERT_EQ(anomalies->size(), 1u);
+  EXPECT_EQ((*anomalies)[0], an);
+  auto alerts = this->store_->ListAlerts(std::nullopt, 10);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ(Json((*alerts)[0].payload), Json(alert.payload));
+}
+
+TYPED_TEST(StoreTest, AnAnomalyIdNamesOneAssetEvenWithinOneBatch) {
+  model::Anomaly an = VolumeAnomaly("an-1", "raw.purchases");
+  model::Incident inc;
+  inc.id = "inc-1";
+  inc.root = an.asset;
+  inc.opened_at = inc.updated_at = kT0;
+  WriteBatch b;
+  b.PutIncident(inc);
+  b.PutAnomaly(an);
+  an.asset = Key("raw.products");
+  b.PutAnomaly(an);
+  auto r = this->store_->Write(b);
+  ASSERT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_NE(r.status().ToString().find("anomalies/an-1"), std::string::npos);
+  EXPECT_TRUE(this->store_->GetIncident("inc-1").status().IsNotFound()) << "nothing written";
+
+  WriteBatch first;
+  first.PutAnomaly(an);
+  this->MustWrite(first);
+  an.asset = Key("raw.purchases");
+  WriteBatch second;
+  second.PutAnomaly(an);
+  EXPECT_TRUE(this->store_->Write(second).status().IsInvalidArgument());
+}
+
+TYPED_TEST(StoreTest, ManyKeysAtOnceReadWhatOneAtATimeReads) {
+  WriteBatch b;
+  b.PutOwner({"team:finance", model::OwnerKind::kTeam, "Finance", "", "#finance", ""});
+  b.PutOwner({"user:jane", model::OwnerKind::kUser, "Jane", "jane@shop.com", "", ""});
+  b.PutAsset(MakeAsset("marts.orders"));
+  b.PutAsset(MakeAsset("marts.customers"));
+  b.SetOwnerships(Key("marts.orders"), {{"user:jane", "owner"}, {"team:finance", "group"}});
+  for (int h = 0; h < 6; ++h) {
+    b.AppendMetricPoint({Key("marts.orders"), "row_count", kT0 + hours(h), 100.0 + h});
+    b.AppendMetricPoint({Key("marts.customers"), "row_count", kT0 + hours(h), 10.0 + h});
+  }
+  this->MustWrite(b);
+  const std::vector<AssetKey> keys = {Key("marts.orders"), Key("nowhere"),
+                                      Key("marts.customers"), Key("marts.orders")};
+
+  auto assets = this->store_->GetAssets(keys);
+  ASSERT_TRUE(assets.ok()) << assets.status().ToString();
+  ASSERT_EQ(assets->size(), 4u);
+  EXPECT_FALSE((*assets)[1].has_value());
+  for (size_t i : {0u, 2u, 3u}) {
+    ASSERT_TRUE((*assets)[i].has_value()) << i;
+    auto one = this->store_->GetAsset(keys[i]);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ((*assets)[i]->key, keys[i]);
+    EXPECT_EQ((*assets)[i]->description, one->description);
+    EXPECT_EQ(Json((*assets)[i]->properties), Json(one->properties));
+  }
+
+  auto owners = this->store_->GetOwnersOfMany(keys);
+  ASSERT_TRUE(owners.ok()) << owners.status().ToString();
+  ASSERT_EQ(owners->size(), 4u);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto one = this->store_->GetOwnersOf(keys[i]);
+    ASSERT_TRUE(one.ok());
+    ASSERT_EQ((*owners)[i].size(), one->size()) << i;
+    for (size_t j = 0; j < one->size(); ++j) {
+      EXPECT_EQ((*owners)[i][j].first.id, (*one)[j].first.id);
+      EXPECT_EQ((*owners)[i][j].first.channel, (*one)[j].first.channel);
+      EXPECT_EQ((*owners)[i][j].second, (*one)[j].second);
+    }
+  }
+  EXPECT_EQ((*owners)[0].size(), 2u);
+
+  const std::vector<SeriesRange> ranges = {
+      {Key("marts.orders"), "row_count", kT0 + hours(1), kT0 + hours(4)},
+      {Key("nowhere"), "row_count", kT0, kT0 + hours(9)},
+      {Key("marts.customers"), "row_count", kT0 + hours(3), kT0 + hours(9)},
+      {Key("marts.orders"), "bytes", kT0, kT0 + hours(9)},
+      {Key("marts.orders"), "row_count", kT0 + hours(1), kT0 + hours(4)}};
+  auto series = this->store_->ReadSeriesMany(ranges);
+  ASSERT_TRUE(series.ok()) << series.status().ToString();
+  ASSERT_EQ(series->size(), ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    auto one = this->store_->ReadSeries(ranges[i].key, ranges[i].metric, ranges[i].from,
+                                        ranges[i].to);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ((*series)[i].asset, ranges[i].key) << i;
+    EXPECT_EQ((*series)[i].metric, ranges[i].metric) << i;
+    EXPECT_EQ((*series)[i].ts, one->ts) << i;
+    EXPECT_EQ((*series)[i].values, one->values) << i;
+  }
+  EXPECT_EQ((*series)[0].values, (std::vector<double>{101, 102, 103}));
+  EXPECT_EQ((*series)[2].values, (std::vector<double>{13, 14, 15}));
+  EXPECT_TRUE((*series)[1].values.empty());
+  EXPECT_TRUE(this->store_->ReadSeriesMany({})->empty());
+}
+
 TYPED_TEST(StoreTest, OutboxLeasesDeliversRetriesAndDeadLetters) {
   WriteBatch b;
   for (int i = 0; i < 3; ++i) b.EnqueueAlert(MakeAlert(i, kT0 + seconds(i)));

@@ -49,6 +49,13 @@ struct AssetFilter {
 
 enum class Direction { kUpstream, kDownstream };
 
+// One series read of Store::ReadSeriesMany: the points of (key, metric) with from <= ts < to.
+struct SeriesRange {
+  model::AssetKey key;
+  std::string metric;
+  model::Timestamp from{}, to{};
+};
+
 struct AnomalyFilter {
   std::optional<model::AssetKey> asset;
   std::optional<model::Timestamp> since;
@@ -111,6 +118,14 @@ class Store {
       const model::AssetKey& key) = 0;
   // Keys of the assets an owner owns (any role), ordered.
   virtual Result<std::vector<model::AssetKey>> GetOwnedBy(std::string_view owner_id) = 0;
+  // GetAsset and GetOwnersOf for several keys at once, in the order of `keys`; an unknown key
+  // gives nullopt and no owners. Incident routing reads the roots of thousands of incidents
+  // together. The defaults call the one-key methods per key, so wrappers need not implement
+  // them; PostgreSQL answers each with one statement instead of a round trip per key.
+  virtual Result<std::vector<std::optional<model::Asset>>> GetAssets(
+      const std::vector<model::AssetKey>& keys);
+  virtual Result<std::vector<std::vector<std::pair<model::Owner, std::string>>>> GetOwnersOfMany(
+      const std::vector<model::AssetKey>& keys);
 
   // Lineage: the edges one hop away from `key` in `direction` (table and column level).
   virtual Result<std::vector<model::LineageEdge>> GetEdges(const model::AssetKey& key,
@@ -128,6 +143,11 @@ class Store {
   // Points of one series with from <= ts < to, in time order.
   virtual Result<model::Series> ReadSeries(const model::AssetKey& key, std::string_view metric,
                                            model::Timestamp from, model::Timestamp to) = 0;
+  // ReadSeries for each range, in the order given (incident recovery checks thousands of
+  // series at once). The default calls ReadSeries per range, so wrappers need not implement
+  // it; PostgreSQL reads them all in one statement per few thousand ranges.
+  virtual Result<std::vector<model::Series>> ReadSeriesMany(
+      const std::vector<SeriesRange>& ranges);
   // Metric names recorded for an asset, sorted.
   virtual Result<std::vector<std::string>> ListMetrics(const model::AssetKey& key) = 0;
   // Oldest first.
