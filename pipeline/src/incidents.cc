@@ -6,11 +6,13 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <span>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 namespace tidemark::pipeline {
@@ -319,7 +321,7 @@ class Announcer {
     // Channels: those the incident already reached, plus what its current root routes to.
     json& channels = w.props["channels"];
     if (!channels.is_array()) channels = json::array();
-    auto facts = GatherFacts(store_, w.inc.root);
+    auto facts = FactsFor(w.inc.root);
     if (facts.ok()) {
       facts->severity = w.inc.severity;
       for (const json& s : w.props.value("symptoms", json::array())) {
@@ -358,7 +360,25 @@ class Announcer {
     return Status::Ok();
   }
 
+  // Reads the routing facts of `roots` at once, for the Announce calls that follow.
+  Status Prefetch(std::vector<AssetKey> roots) {
+    std::sort(roots.begin(), roots.end());
+    roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+    if (roots.empty()) return Status::Ok();
+    TM_ASSIGN_OR_RETURN(auto facts, GatherFactsMany(store_, roots));
+    for (size_t i = 0; i < roots.size(); ++i) facts_.emplace(roots[i], std::move(facts[i]));
+    return Status::Ok();
+  }
+
  private:
+  // The routing facts of `root`: prefetched, or read now.
+  Result<IncidentFacts> FactsFor(const AssetKey& root) {
+    auto it = facts_.find(root);
+    if (it == facts_.end()) return GatherFacts(store_, root);
+    if (!it->second) return Status::NotFound("no asset '" + root.ToString() + "'");
+    return *it->second;
+  }
+
   json Payload(const Working& w, const std::string& event, long long seq,
                const std::string& key) const {
     const std::string base = routing_.base_url;
@@ -392,7 +412,43 @@ class Announcer {
   catalog::Store& store_;
   const RoutingConfig& routing_;
   const Timestamp now_;
+  std::map<AssetKey, std::optional<IncidentFacts>> facts_;  // prefetched; nullopt: unknown
 };
+
+// What recovery looks at in a symptom.
+struct Symptom {
+  std::string detector, metric;
+  Timestamp ts{};
+  std::optional<AssetKey> key;
+};
+
+Symptom ParseSymptom(const json& s, Timestamp now) {
+  return {s.value("detector", ""), s.value("metric", ""), ParseTs(s.value("ts", json()), now),
+          AssetKey::Parse(s.value("asset", ""))};
+}
+
+// The points that decide whether `s` recovered, when points decide it: those after it, or
+// for a late update the updates since the day before (one may have landed since).
+std::optional<catalog::SeriesRange> RecoveryRange(const Symptom& s, Timestamp now) {
+  if (!s.key) return std::nullopt;
+  if (s.detector != "volume" && s.detector != "column_metric" && s.detector != "freshness") {
+    return std::nullopt;
+  }
+  const bool late_update = s.detector == "freshness" && s.metric == model::kMetricLastModified;
+  const Timestamp from =
+      late_update ? s.ts - std::chrono::days(1) : s.ts + std::chrono::microseconds(1);
+  return catalog::SeriesRange{*s.key, s.metric, from, now + std::chrono::microseconds(1)};
+}
+
+using RangeKey = std::tuple<AssetKey, std::string, Timestamp, Timestamp>;
+RangeKey KeyOf(const catalog::SeriesRange& r) { return {r.key, r.metric, r.from, r.to}; }
+
+// An incident's symptoms (an empty array when it has none).
+const json& SymptomsOf(const json& props) {
+  static const json kNone = json::array();
+  auto it = props.find("symptoms");
+  return it != props.end() && it->is_array() ? *it : kNone;
+}
 
 class Updater {
  public:
@@ -408,6 +464,10 @@ class Updater {
   void Index(size_t i);
   Status Group(const model::Anomaly& a);
   Status Impact(Working& w);
+  void RememberFlagged(const std::vector<model::Anomaly>& recent, size_t limit);
+  Status PrefetchRecovery();
+  Result<model::Series> SeriesOf(const catalog::SeriesRange& range);
+  Result<bool> FlaggedAmong(const Symptom& s, Timestamp after, std::span<const Timestamp> ts);
   Result<bool> Recovered(const json& symptom);
   Status Advance(Working& w);
   Status Save(Working& w, catalog::WriteBatch& batch);
@@ -426,6 +486,11 @@ class Updater {
     by[node].push_back(i);
   }
   IncidentSummary summary_;
+  // Recovery reads, done in bulk before the incidents advance: series by range, and the
+  // anomalies flagged since flagged_since_ by (asset, metric) when that list is complete.
+  std::map<RangeKey, model::Series> series_;
+  std::map<std::pair<AssetKey, std::string>, std::set<Timestamp>> flagged_;
+  std::optional<Timestamp> flagged_since_;
 };
 
 Status Updater::LoadOpen() {
@@ -546,48 +611,80 @@ Status Updater::Impact(Working& w) {
   return Status::Ok();
 }
 
-Result<bool> Updater::Recovered(const json& s) {
-  if (s.value("recovered", false)) return true;
-  const std::string detector = s.value("detector", "");
-  const std::string metric = s.value("metric", "");
-  const Timestamp ts = ParseTs(s.value("ts", json()), now_);
-  auto key = AssetKey::Parse(s.value("asset", ""));
-  if (!key) return true;
-  const Timestamp after = ts + std::chrono::microseconds(1);
-  const Timestamp end = now_ + std::chrono::microseconds(1);
-  if (detector == "volume" || detector == "column_metric") {
-    TM_ASSIGN_OR_RETURN(model::Series series, store_.ReadSeries(*key, metric, after, end));
-    if (series.ts.size() < static_cast<size_t>(std::max(1, options_.recover_points))) return false;
-    TM_ASSIGN_OR_RETURN(auto flagged, store_.ListAnomalies({.asset = *key, .since = after, .incident_id = "",
-                                                             .limit = 100000}));
-    std::set<Timestamp> bad;
-    for (const model::Anomaly& a : flagged) {
-      if (a.metric == metric) bad.insert(a.ts);
+// Remembers which points `recent` (every anomaly since now - lookback, at most `limit`)
+// flagged, so that recovery checks need not read them again.
+void Updater::RememberFlagged(const std::vector<model::Anomaly>& recent, size_t limit) {
+  if (recent.size() >= limit) return;  // maybe cut short: recovery reads what it needs
+  flagged_since_ = now_ - options_.lookback;
+  for (const model::Anomaly& a : recent) flagged_[{a.asset, a.metric}].insert(a.ts);
+}
+
+// Reads the series every open symptom's recovery check needs, in one go.
+Status Updater::PrefetchRecovery() {
+  std::vector<catalog::SeriesRange> ranges;
+  std::set<RangeKey> seen;
+  for (const Working& w : working_) {
+    for (const json& s : SymptomsOf(w.props)) {
+      if (s.value("recovered", false)) continue;
+      auto range = RecoveryRange(ParseSymptom(s, now_), now_);
+      if (range && seen.insert(KeyOf(*range)).second) ranges.push_back(std::move(*range));
     }
-    for (size_t i = series.ts.size() - static_cast<size_t>(std::max(1, options_.recover_points));
-         i < series.ts.size(); ++i) {
-      if (bad.count(series.ts[i])) return false;
-    }
-    return true;
   }
-  if (detector == "freshness") {
-    if (metric == model::kMetricLastModified) {
-      TM_ASSIGN_OR_RETURN(model::Series series,
-                          store_.ReadSeries(*key, metric, ts - std::chrono::days(1), end));
-      const double late_at = static_cast<double>(model::ToMicros(ts)) / 1e6;
+  if (ranges.empty()) return Status::Ok();
+  TM_ASSIGN_OR_RETURN(auto series, store_.ReadSeriesMany(ranges));
+  for (size_t i = 0; i < ranges.size(); ++i) series_.emplace(KeyOf(ranges[i]), std::move(series[i]));
+  return Status::Ok();
+}
+
+Result<model::Series> Updater::SeriesOf(const catalog::SeriesRange& range) {
+  auto it = series_.find(KeyOf(range));
+  if (it != series_.end()) return it->second;
+  return store_.ReadSeries(range.key, range.metric, range.from, range.to);
+}
+
+// Whether an anomaly after `after` flagged any of the points `ts` of s's series.
+Result<bool> Updater::FlaggedAmong(const Symptom& s, Timestamp after,
+                                   std::span<const Timestamp> ts) {
+  if (flagged_since_ && after >= *flagged_since_) {
+    auto it = flagged_.find({*s.key, s.metric});
+    if (it == flagged_.end()) return false;
+    return std::any_of(ts.begin(), ts.end(), [&](Timestamp t) { return it->second.count(t) > 0; });
+  }
+  TM_ASSIGN_OR_RETURN(auto flagged, store_.ListAnomalies({.asset = *s.key, .since = after,
+                                                          .incident_id = "", .limit = 100000}));
+  std::set<Timestamp> bad;
+  for (const model::Anomaly& a : flagged) {
+    if (a.metric == s.metric) bad.insert(a.ts);
+  }
+  return std::any_of(ts.begin(), ts.end(), [&](Timestamp t) { return bad.count(t) > 0; });
+}
+
+Result<bool> Updater::Recovered(const json& json_symptom) {
+  if (json_symptom.value("recovered", false)) return true;
+  const Symptom s = ParseSymptom(json_symptom, now_);
+  if (!s.key) return true;
+  if (auto range = RecoveryRange(s, now_)) {
+    TM_ASSIGN_OR_RETURN(model::Series series, SeriesOf(*range));
+    if (s.detector == "freshness") {
+      if (s.metric != model::kMetricLastModified) return !series.ts.empty();
+      const double late_at = static_cast<double>(model::ToMicros(s.ts)) / 1e6;
       return std::any_of(series.values.begin(), series.values.end(),
                          [&](double v) { return v > late_at; });
     }
-    TM_ASSIGN_OR_RETURN(model::Series series, store_.ReadSeries(*key, metric, after, end));
-    return !series.ts.empty();
+    // Volume and column metrics: the last recover_points points after it, none flagged.
+    const size_t n = static_cast<size_t>(std::max(1, options_.recover_points));
+    if (series.ts.size() < n) return false;
+    TM_ASSIGN_OR_RETURN(bool flagged,
+                        FlaggedAmong(s, range->from, std::span(series.ts).last(n)));
+    return !flagged;
   }
-  if (detector == "dbt_test" || detector == "run") {
-    TM_ASSIGN_OR_RETURN(auto results, store_.GetRecentResults(*key, 200));
+  if (s.detector == "dbt_test" || s.detector == "run") {
+    TM_ASSIGN_OR_RETURN(auto results, store_.GetRecentResults(*s.key, 200));
     int passes = 0;
     for (const model::NodeResult& r : results) {  // newest first
-      if (r.node_id != metric) continue;
+      if (r.node_id != s.metric) continue;
       std::optional<Timestamp> at = r.completed_at ? r.completed_at : r.started_at;
-      if (!at || *at <= ts) break;
+      if (!at || *at <= s.ts) break;
       if (r.status == "pass" || r.status == "success") {
         if (++passes >= std::max(1, options_.recover_runs)) return true;
       } else {
@@ -596,7 +693,7 @@ Result<bool> Updater::Recovered(const json& s) {
     }
     return false;
   }
-  return now_ - ts >= options_.schema_quiet;
+  return now_ - s.ts >= options_.schema_quiet;
 }
 
 Status Updater::Advance(Working& w) {
@@ -672,8 +769,12 @@ Result<IncidentSummary> Updater::Run() {
   // Read before anything else, so that any change made after our reads fails our write.
   TM_ASSIGN_OR_RETURN(const std::string version, ReadVersion(store_));
   TM_RETURN_IF_ERROR(LoadOpen());
-  TM_ASSIGN_OR_RETURN(auto recent, store_.ListAnomalies({.asset = std::nullopt, .since = now_ - options_.lookback,
-                                                         .incident_id = "", .limit = 1000000}));
+  constexpr size_t kRecentLimit = 1000000;
+  TM_ASSIGN_OR_RETURN(auto recent, store_.ListAnomalies({.asset = std::nullopt,
+                                                         .since = now_ - options_.lookback,
+                                                         .incident_id = "",
+                                                         .limit = kRecentLimit}));
+  RememberFlagged(recent, kRecentLimit);
   std::vector<model::Anomaly> pending;
   for (model::Anomaly& a : recent) {
     if (a.incident_id.empty() && a.severity >= options_.min_severity) {
@@ -703,11 +804,15 @@ Result<IncidentSummary> Updater::Run() {
   }
   // Every decision of this run — incidents, anomaly links, alerts — in one transaction: a
   // crash leaves either all of it or none, and the next run decides again the same way.
-  catalog::WriteBatch batch;
+  TM_RETURN_IF_ERROR(PrefetchRecovery());
+  std::vector<AssetKey> announcing;
   for (Working& w : working_) {
     TM_RETURN_IF_ERROR(Advance(w));
-    TM_RETURN_IF_ERROR(Save(w, batch));
+    if (!w.events.empty()) announcing.push_back(w.inc.root);
   }
+  TM_RETURN_IF_ERROR(announcer_.Prefetch(std::move(announcing)));
+  catalog::WriteBatch batch;
+  for (Working& w : working_) TM_RETURN_IF_ERROR(Save(w, batch));
   if (!batch.empty()) {
     GuardWithVersion(batch, version);
     TM_ASSIGN_OR_RETURN(auto written, store_.Write(batch));

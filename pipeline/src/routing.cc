@@ -58,6 +58,35 @@ std::optional<std::string> Matches(const Route& r, const IncidentFacts& f) {
   return text.empty() ? std::string("matches everything") : text;
 }
 
+// What routing looks at in `root`'s asset and owners.
+IncidentFacts FactsOf(const model::AssetKey& root, const model::Asset& asset,
+                      const std::vector<std::pair<model::Owner, std::string>>& owners) {
+  IncidentFacts f;
+  f.root = root;
+  f.kind = std::string(model::AssetKindName(asset.kind));
+  f.tags = asset.tags;
+  if (!asset.properties.empty()) {
+    nlohmann::json p = nlohmann::json::parse(asset.properties, nullptr, false);
+    if (p.is_object()) {
+      auto meta = p.find("meta");
+      if (meta != p.end() && meta->is_object()) {
+        auto c = meta->find("alert_channel");
+        if (c != meta->end() && c->is_string()) f.meta_channel = c->get<std::string>();
+      }
+    }
+  }
+  for (const auto& [owner, role] : owners) {
+    f.owner_ids.push_back(owner.id);
+    if (owner.kind == model::OwnerKind::kTeam) {
+      f.teams.push_back(owner.id);
+      if (!owner.name.empty()) f.teams.push_back(owner.name);
+      if (owner.id.rfind("team:", 0) == 0) f.teams.push_back(owner.id.substr(5));
+    }
+    if (!owner.channel.empty()) f.owner_channels.push_back(owner.channel);
+  }
+  return f;
+}
+
 }  // namespace
 
 std::string_view ChannelKindName(ChannelKind kind) {
@@ -151,32 +180,20 @@ std::vector<RouteTarget> ResolveRoutes(const RoutingConfig& config, const Incide
 }
 
 model::Result<IncidentFacts> GatherFacts(catalog::Store& store, const model::AssetKey& root) {
-  IncidentFacts f;
-  f.root = root;
   TM_ASSIGN_OR_RETURN(model::Asset asset, store.GetAsset(root));
-  f.kind = std::string(model::AssetKindName(asset.kind));
-  f.tags = asset.tags;
-  if (!asset.properties.empty()) {
-    nlohmann::json p = nlohmann::json::parse(asset.properties, nullptr, false);
-    if (p.is_object()) {
-      auto meta = p.find("meta");
-      if (meta != p.end() && meta->is_object()) {
-        auto c = meta->find("alert_channel");
-        if (c != meta->end() && c->is_string()) f.meta_channel = c->get<std::string>();
-      }
-    }
-  }
   TM_ASSIGN_OR_RETURN(auto owners, store.GetOwnersOf(root));
-  for (const auto& [owner, role] : owners) {
-    f.owner_ids.push_back(owner.id);
-    if (owner.kind == model::OwnerKind::kTeam) {
-      f.teams.push_back(owner.id);
-      if (!owner.name.empty()) f.teams.push_back(owner.name);
-      if (owner.id.rfind("team:", 0) == 0) f.teams.push_back(owner.id.substr(5));
-    }
-    if (!owner.channel.empty()) f.owner_channels.push_back(owner.channel);
+  return FactsOf(root, asset, owners);
+}
+
+model::Result<std::vector<std::optional<IncidentFacts>>> GatherFactsMany(
+    catalog::Store& store, const std::vector<model::AssetKey>& roots) {
+  TM_ASSIGN_OR_RETURN(auto assets, store.GetAssets(roots));
+  TM_ASSIGN_OR_RETURN(auto owners, store.GetOwnersOfMany(roots));
+  std::vector<std::optional<IncidentFacts>> out(roots.size());
+  for (size_t i = 0; i < roots.size(); ++i) {
+    if (assets[i]) out[i] = FactsOf(roots[i], *assets[i], owners[i]);
   }
-  return f;
+  return out;
 }
 
 }  // namespace tidemark::pipeline

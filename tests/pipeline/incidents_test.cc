@@ -51,7 +51,7 @@ class IncidentsTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   // A volume drop on `asset` at day `d`, as the detection job stores it.
-  void Drop(const std::string& asset, int d) {
+  void Drop(const std::string& asset, int d, model::Severity severity = model::Severity::kError) {
     catalog::WriteBatch batch;
     model::Anomaly a;
     a.asset = Key(asset);
@@ -63,7 +63,7 @@ class IncidentsTest : public ::testing::Test {
     a.expected_high = 1100;
     a.score = -40;
     a.direction = "drop";
-    a.severity = model::Severity::kError;
+    a.severity = severity;
     a.explanation = "rows_affected dropped to 10";
     a.detected_at = Day(d);
     a.id = asset + "-drop-" + std::to_string(d);
@@ -167,6 +167,39 @@ TYPED_TEST(IncidentsTest, LateJoinIsSuppressedThenAnnouncedAndRecoveryResolves) 
   alerts = this->Alerts();
   ASSERT_EQ(alerts.size(), 3u);
   EXPECT_EQ(alerts[2].event, "resolved");
+}
+
+// Recovery reads the flagged points of the lookback from the grouping's own list of recent
+// anomalies, and older ones from the store: either way a point flagged again keeps the
+// incident open, and only unflagged points resolve it.
+TYPED_TEST(IncidentsTest, PointsFlaggedAgainKeepTheIncidentOpenWhateverTheirAge) {
+  for (auto lookback : {std::chrono::hours(24 * 7), std::chrono::hours(1)}) {
+    SCOPED_TRACE(lookback.count());
+    this->options_.lookback = lookback;
+    const int d = lookback.count() > 1 ? 60 : 70;
+    this->clock_.Set(Day(d));
+    this->Drop("unrelated", d);
+    ASSERT_EQ(this->Update().opened, 1);
+    // The next point is low again and flagged, below the severity that groups: only the
+    // recovery check sees it.
+    catalog::WriteBatch low;
+    low.AppendMetricPoint({Key("unrelated"), "rows_affected", Day(d + 1), 10});
+    this->Write(low);
+    this->Drop("unrelated", d + 1, model::Severity::kInfo);
+    this->clock_.Set(Day(d + 1) + 10min);
+    IncidentSummary s = this->Update();
+    EXPECT_EQ(s.anomalies_grouped, 0);
+    EXPECT_EQ(s.resolved, 0);
+    EXPECT_EQ(this->store_->ListIncidents(model::IncidentState::kOpen, 10)->size(), 1u);
+    // A good point after it resolves the incident.
+    catalog::WriteBatch good;
+    good.AppendMetricPoint({Key("unrelated"), "rows_affected", Day(d + 2), 1000});
+    this->Write(good);
+    this->clock_.Set(Day(d + 2) + 1h);
+    s = this->Update();
+    EXPECT_EQ(s.resolved, 1);
+    EXPECT_TRUE(this->store_->ListIncidents(model::IncidentState::kOpen, 10)->empty());
+  }
 }
 
 TYPED_TEST(IncidentsTest, FailedTestResolvesAfterPassingRuns) {

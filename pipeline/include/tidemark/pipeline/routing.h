@@ -13,8 +13,8 @@
 //
 // Channel URLs and secrets are secrets: Channel::Redacted() is what logs and APIs may show.
 //
-// Thread-safety: the types are plain values; the functions are pure except GatherFacts,
-// which reads the store.
+// Thread-safety: the types are plain values; the functions are pure except GatherFacts and
+// GatherFactsMany, which read the store.
 
 #include <chrono>
 #include <optional>
@@ -96,6 +96,9 @@ std::vector<RouteTarget> ResolveRoutes(const RoutingConfig& config, const Incide
 
 // Reads the root asset's kind, tags, owners and meta. NotFound when the asset is unknown.
 model::Result<IncidentFacts> GatherFacts(catalog::Store& store, const model::AssetKey& root);
+// GatherFacts for several roots in two reads, in their order; nullopt for an unknown asset.
+model::Result<std::vector<std::optional<IncidentFacts>>> GatherFactsMany(
+    catalog::Store& store, const std::vector<model::AssetKey>& roots);
 
 // True when `text` matches the glob `pattern` (`*`, `?`).
 bool GlobMatch(std::string_view pattern, std::string_view text);
