@@ -1373,15 +1373,17 @@ class BatchWriter {
   }
 
   // Runs `stmt` over `rows` in chunks of kRowsPerStatement, its parameters built by
-  // `arrays(chunk)`; returns the rows it affected.
+  // `arrays(first, chunk)` (`first`: the chunk's offset in `rows`); returns the rows it
+  // affected.
   template <typename T, typename Arrays>
   size_t ExecChunked(const PgStatement& stmt, const std::vector<const T*>& rows, Arrays arrays) {
     size_t affected = 0;
     for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
       const std::span<const T* const> chunk(rows.data() + begin,
                                             std::min(kRowsPerStatement, rows.size() - begin));
-      affected += std::apply([&](auto&&... a) { return tx_.Exec(stmt, a...); }, arrays(chunk))
-                      .affected_rows();
+      affected +=
+          std::apply([&](auto&&... a) { return tx_.Exec(stmt, a...); }, arrays(begin, chunk))
+              .affected_rows();
     }
     return affected;
   }
@@ -1398,33 +1400,31 @@ class BatchWriter {
       if (!i->root.empty()) roots.push_back(&i->root);
     }
     TM_RETURN_IF_ERROR(EnsureAssets(roots, "incidents"));
-    size_t row = 0;
-    ExecChunked(kUpsertIncidents, incidents, [&](std::span<const model::Incident* const> c) {
-      const size_t first = row;
-      row += c.size();
-      return std::tuple(
-          ArrayLiteral(c, [](auto* i) -> std::string_view { return i->id; }),
-          ArrayLiteral(c, [&](auto* i) {
-            return i->root.empty() ? std::nullopt
-                                   : std::optional<std::int64_t>(ids_.at(i->root.ToString()));
-          }),
-          ArrayLiteral(c, [](auto* i) { return model::IncidentStateName(i->state); }),
-          ArrayLiteral(c, [](auto* i) { return model::SeverityName(i->severity); }),
-          ArrayLiteral(c, [](auto* i) -> std::string_view { return i->title; }),
-          ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->opened_at); }),
-          ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->updated_at); }),
-          ArrayLiteral(c, [](auto* i) { return OptMicros(i->acknowledged_at); }),
-          ArrayLiteral(c, [](auto* i) { return OptMicros(i->resolved_at); }),
-          ArrayLiteral(std::span(props).subspan(first, c.size())));
-    });
+    const auto root_id = [&](const model::Incident* i) -> std::optional<std::int64_t> {
+      if (i->root.empty()) return std::nullopt;
+      return ids_.at(i->root.ToString());
+    };
+    ExecChunked(
+        kUpsertIncidents, incidents, [&](size_t first, std::span<const model::Incident* const> c) {
+          return std::tuple(
+              ArrayLiteral(c, [](auto* i) -> std::string_view { return i->id; }),
+              ArrayLiteral(c, root_id),
+              ArrayLiteral(c, [](auto* i) { return model::IncidentStateName(i->state); }),
+              ArrayLiteral(c, [](auto* i) { return model::SeverityName(i->severity); }),
+              ArrayLiteral(c, [](auto* i) -> std::string_view { return i->title; }),
+              ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->opened_at); }),
+              ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->updated_at); }),
+              ArrayLiteral(c, [](auto* i) { return OptMicros(i->acknowledged_at); }),
+              ArrayLiteral(c, [](auto* i) { return OptMicros(i->resolved_at); }),
+              ArrayLiteral(std::span(props).subspan(first, c.size())));
+        });
     summary_.incidents_written += incidents.size();
     return Status::Ok();
   }
 
   Status PutAnomalies(std::vector<const model::Anomaly*> anomalies) {
     if (anomalies.empty()) return Status::Ok();
-    anomalies =
-        LastOfEach(std::move(anomalies), [](auto& a) { return std::tie(a.asset, a.id); });
+    anomalies = LastOfEach(std::move(anomalies), [](auto& a) { return std::tie(a.asset, a.id); });
     std::vector<const AssetKey*> keys;
     for (const model::Anomaly* a : anomalies) {
       const std::string where = "anomalies/" + a->id;
@@ -1450,9 +1450,9 @@ class BatchWriter {
     for (size_t begin = 0; begin < anomalies.size(); begin += kRowsPerStatement) {
       const std::span<const model::Anomaly* const> c(
           anomalies.data() + begin, std::min(kRowsPerStatement, anomalies.size() - begin));
-      pqxx::result taken =
-          tx_.Exec(kAnomalyIdsTaken, ArrayLiteral(c, [](auto* a) -> std::string_view { return a->id; }),
-                   ArrayLiteral(c, asset_id));
+      pqxx::result taken = tx_.Exec(
+          kAnomalyIdsTaken, ArrayLiteral(c, [](auto* a) -> std::string_view { return a->id; }),
+          ArrayLiteral(c, asset_id));
       if (!taken.empty()) {
         return Status::InvalidArgument("anomaly id is already used for another asset",
                                        "anomalies/" + Text(taken[0][0]));
@@ -1464,7 +1464,7 @@ class BatchWriter {
     const auto number = [](auto member) {
       return [member](const model::Anomaly* a) { return a->*member; };
     };
-    ExecChunked(kUpsertAnomalies, anomalies, [&](std::span<const model::Anomaly* const> c) {
+    ExecChunked(kUpsertAnomalies, anomalies, [&](size_t, std::span<const model::Anomaly* const> c) {
       return std::tuple(
           ArrayLiteral(c, asset_id), ArrayLiteral(c, text(&model::Anomaly::id)),
           ArrayLiteral(c, text(&model::Anomaly::metric)),
@@ -1503,25 +1503,22 @@ class BatchWriter {
     const auto created = [&](const model::Alert* a) {
       return a->created_at == Timestamp{} ? now_ : model::ToMicros(a->created_at);
     };
-    size_t row = 0;
-    const size_t inserted =
-        ExecChunked(kInsertAlerts, alerts, [&](std::span<const model::Alert* const> c) {
-          const size_t first = row;
-          row += c.size();
+    const size_t inserted = ExecChunked(
+        kInsertAlerts, alerts, [&](size_t first, std::span<const model::Alert* const> c) {
           const auto text = [](auto member) {
             return [member](const model::Alert* a) -> std::string_view { return a->*member; };
           };
-          return std::tuple(
-              ArrayLiteral(c, text(&model::Alert::id)),
-              ArrayLiteral(c, text(&model::Alert::incident_id)),
-              ArrayLiteral(c, text(&model::Alert::channel)),
-              ArrayLiteral(c, text(&model::Alert::event)),
-              ArrayLiteral(std::span(payloads).subspan(first, c.size())),
-              ArrayLiteral(c, text(&model::Alert::idempotency_key)), ArrayLiteral(c, created),
-              ArrayLiteral(c, [&](auto* a) {
-                return a->next_attempt_at == Timestamp{} ? created(a)
-                                                         : model::ToMicros(a->next_attempt_at);
-              }));
+          return std::tuple(ArrayLiteral(c, text(&model::Alert::id)),
+                            ArrayLiteral(c, text(&model::Alert::incident_id)),
+                            ArrayLiteral(c, text(&model::Alert::channel)),
+                            ArrayLiteral(c, text(&model::Alert::event)),
+                            ArrayLiteral(std::span(payloads).subspan(first, c.size())),
+                            ArrayLiteral(c, text(&model::Alert::idempotency_key)),
+                            ArrayLiteral(c, created), ArrayLiteral(c, [&](auto* a) {
+                              return a->next_attempt_at == Timestamp{}
+                                         ? created(a)
+                                         : model::ToMicros(a->next_attempt_at);
+                            }));
         });
     summary_.alerts_enqueued += inserted;
     summary_.alerts_skipped += alerts.size() - inserted;
