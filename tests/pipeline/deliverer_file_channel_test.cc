@@ -31,13 +31,14 @@ std::vector<nlohmann::json> ReadLines(const std::filesystem::path& file) {
 }
 
 template <typename Factory>
-class FileChannelTest : public ::testing::Test {
+class FileChannelTest : public StoreFixture<Factory> {
  protected:
+  using StoreFixture<Factory>::clock_;
+  using StoreFixture<Factory>::store_;
+
   void SetUp() override {
-    if constexpr (std::is_same_v<Factory, PostgresFactory>) TM_REQUIRE_PG();
-    auto store = factory_.Open(&clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    StoreFixture<Factory>::SetUp();
+    if (this->SetUpStopped()) return;
     catalog::WriteBatch batch;
     batch.PutAsset(Table("orders"));
     model::Anomaly a = DropAnomaly("orders", Day(60), "drop-60");
@@ -47,10 +48,6 @@ class FileChannelTest : public ::testing::Test {
     // The folder does not exist yet: the first delivery creates it.
     routing_.channels = {{"log", ChannelKind::kFile, log_.string(), "", 1000ms, ""}};
     routing_.default_channel = "log";
-  }
-  void TearDown() override {
-    store_.reset();
-    factory_.Cleanup();
   }
   DeliveryStats Drain() {
     DelivererOptions o;
@@ -64,9 +61,6 @@ class FileChannelTest : public ::testing::Test {
 
   test::TempDir dir_{"tidemark-file-channel"};
   std::filesystem::path log_ = dir_.path() / "logs" / "alerts.jsonl";
-  Factory factory_;
-  model::ManualClock clock_{Day(60)};
-  std::unique_ptr<catalog::Store> store_;
   RoutingConfig routing_;
 };
 

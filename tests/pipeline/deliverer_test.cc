@@ -19,22 +19,19 @@ using catalog::testing::PostgresFactory;
 using catalog::testing::SqliteFileFactory;
 
 template <typename Factory>
-class DelivererTest : public ::testing::Test {
+class DelivererTest : public StoreFixture<Factory> {
  protected:
+  using StoreFixture<Factory>::clock_;
+  using StoreFixture<Factory>::store_;
+
   void SetUp() override {
-    if constexpr (std::is_same_v<Factory, PostgresFactory>) TM_REQUIRE_PG();
-    auto store = factory_.Open(&clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    StoreFixture<Factory>::SetUp();
+    if (this->SetUpStopped()) return;
     catalog::WriteBatch batch;
     batch.PutAsset(Table("orders"));
     ASSERT_TRUE(store_->Write(batch).ok());
     routing_.channels = {{"hook", ChannelKind::kWebhook, receiver_.Url(), "s3cret", 2000ms, ""}};
     routing_.default_channel = "hook";
-  }
-  void TearDown() override {
-    store_.reset();
-    factory_.Cleanup();
   }
   std::string OpenIncident() {
     catalog::WriteBatch batch;
@@ -53,9 +50,6 @@ class DelivererTest : public ::testing::Test {
   }
 
   Receiver receiver_;
-  Factory factory_;
-  model::ManualClock clock_{Day(60)};
-  std::unique_ptr<catalog::Store> store_;
   RoutingConfig routing_;
 };
 

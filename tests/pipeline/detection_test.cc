@@ -19,22 +19,11 @@ using catalog::testing::PostgresFactory;
 using catalog::testing::SqliteFileFactory;
 
 template <typename Factory>
-class DetectionTest : public ::testing::Test {
+class DetectionTest : public StoreFixture<Factory> {
  protected:
-  void SetUp() override {
-    if constexpr (std::is_same_v<Factory, PostgresFactory>) TM_REQUIRE_PG();
-    auto store = factory_.Open(&clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    factory_.Cleanup();
-  }
-  void Write(const catalog::WriteBatch& batch) {
-    auto r = store_->Write(batch);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-  }
+  using StoreFixture<Factory>::clock_;
+  using StoreFixture<Factory>::store_;
+  using StoreFixture<Factory>::Write;
 
   // Daily loads of "orders" over days [0, 60) with a drop on each day of `drops`; the clock
   // is at day 60.
@@ -51,9 +40,6 @@ class DetectionTest : public ::testing::Test {
     Write(batch);
   }
 
-  Factory factory_;
-  model::ManualClock clock_{Day(60)};
-  std::unique_ptr<catalog::Store> store_;
 };
 
 using Stores = ::testing::Types<SqliteFileFactory, PostgresFactory>;

@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 
 #include "catalog/test_stores.h"
 #include "tidemark/catalog/store.h"
@@ -95,5 +97,33 @@ inline model::Run DbtRun(const std::string& id, Timestamp at) {
   run.event_time = at;
   return run;
 }
+
+// A fresh store of Factory's kind (catalog::testing::SqliteFileFactory or PostgresFactory) on a
+// manual clock at Day(60), for the typed pipeline suites. A suite that sets up more calls
+// StoreFixture<Factory>::SetUp() first and returns when it failed or skipped.
+template <typename Factory>
+class StoreFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Factory, catalog::testing::PostgresFactory>) TM_REQUIRE_PG();
+    auto store = factory_.Open(&clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    store_.reset();
+    factory_.Cleanup();
+  }
+  // Writes `batch`, failing the test on an error.
+  void Write(const catalog::WriteBatch& batch) {
+    auto r = store_->Write(batch);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  bool SetUpStopped() { return this->HasFatalFailure() || this->IsSkipped(); }
+
+  Factory factory_;
+  model::ManualClock clock_{Day(60)};
+  std::unique_ptr<catalog::Store> store_;
+};
 
 }  // namespace tidemark::pipeline::testing

@@ -20,13 +20,15 @@ using catalog::testing::SqliteFileFactory;
 
 // raw_orders -> orders -> revenue (-> revenue_dashboard, an exposure)
 template <typename Factory>
-class IncidentsTest : public ::testing::Test {
+class IncidentsTest : public StoreFixture<Factory> {
  protected:
+  using StoreFixture<Factory>::clock_;
+  using StoreFixture<Factory>::store_;
+  using StoreFixture<Factory>::Write;
+
   void SetUp() override {
-    if constexpr (std::is_same_v<Factory, PostgresFactory>) TM_REQUIRE_PG();
-    auto store = factory_.Open(&clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    StoreFixture<Factory>::SetUp();
+    if (this->SetUpStopped()) return;
     catalog::WriteBatch batch;
     for (const char* n : {"raw_orders", "orders", "revenue", "unrelated"}) batch.PutAsset(Table(n));
     batch.PutAsset(Table("revenue_dashboard", model::AssetKind::kExposure));
@@ -41,14 +43,6 @@ class IncidentsTest : public ::testing::Test {
                          {"ops", ChannelKind::kSlack, "http://127.0.0.1:9/y", "", 1000ms, ""}};
     routing_.default_channel = "ops";
     routing_.base_url = "https://tidemark.example.com";
-  }
-  void TearDown() override {
-    store_.reset();
-    factory_.Cleanup();
-  }
-  void Write(const catalog::WriteBatch& batch) {
-    auto r = store_->Write(batch);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   // A volume drop on `asset` at day `d`, as the detection job stores it.
   void Drop(const std::string& asset, int d, model::Severity severity = model::Severity::kError) {
@@ -81,9 +75,6 @@ class IncidentsTest : public ::testing::Test {
     return s.ok() ? *s : IncidentSummary{};
   }
 
-  Factory factory_;
-  model::ManualClock clock_{Day(60)};
-  std::unique_ptr<catalog::Store> store_;
   RoutingConfig routing_;
   IncidentOptions options_;
 };

@@ -25,13 +25,14 @@ using catalog::testing::SqliteFileFactory;
 
 // raw_orders -> orders, with a volume drop on raw_orders grouped into one open incident.
 template <typename Factory>
-class ReportNoticeTest : public ::testing::Test {
+class ReportNoticeTest : public StoreFixture<Factory> {
  protected:
+  using StoreFixture<Factory>::clock_;
+  using StoreFixture<Factory>::store_;
+
   void SetUp() override {
-    if constexpr (std::is_same_v<Factory, PostgresFactory>) TM_REQUIRE_PG();
-    auto store = factory_.Open(&clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    StoreFixture<Factory>::SetUp();
+    if (this->SetUpStopped()) return;
     catalog::WriteBatch batch;
     batch.PutAsset(Table("raw_orders"));
     batch.PutAsset(Table("orders"));
@@ -73,10 +74,6 @@ class ReportNoticeTest : public ::testing::Test {
     notice_.url = notice_.base_url + "/reports/report-20260302T0600Z.html";
     notice_.channels = {"ops-slack", "data-teams", "hook"};
   }
-  void TearDown() override {
-    store_.reset();
-    factory_.Cleanup();
-  }
   size_t Enqueue(const ReportNotice& notice) {
     auto n = EnqueueReportSummary(*store_, routing_, report_, notice, clock_.Now());
     EXPECT_TRUE(n.ok()) << n.status().ToString();
@@ -89,9 +86,6 @@ class ReportNoticeTest : public ::testing::Test {
   }
 
   Receiver receiver_;
-  Factory factory_;
-  model::ManualClock clock_{Day(60)};
-  std::unique_ptr<catalog::Store> store_;
   RoutingConfig routing_;
   std::string incident_id_;
   ReportData report_;
