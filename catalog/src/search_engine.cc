@@ -123,6 +123,7 @@ std::string JoinLines(const std::vector<std::string>& items) { return Join(items
 
 std::vector<std::string> SplitLines(std::string_view text) {
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
   size_t start = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
@@ -745,14 +746,20 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
 
   // Facets over every match.
   std::map<std::string, std::map<std::string, long long>> counts;
+  auto& kinds = counts["kind"];
+  auto& owners = counts["owner"];
+  auto& tags = counts["tag"];
+  auto& databases = counts["database"];
+  auto& schemas = counts["schema"];
+  auto& sources = counts["source"];
   for (const Scored& s : scored) {
     const SearchDoc& d = *s.doc;
-    ++counts["kind"][d.kind];
-    for (const auto& o : d.owners) ++counts["owner"][o];
-    for (const auto& t : d.tags) ++counts["tag"][t];
-    if (!d.database.empty()) ++counts["database"][d.database];
-    if (!d.schema.empty()) ++counts["schema"][d.schema];
-    if (!d.source.empty()) ++counts["source"][d.source];
+    ++kinds[d.kind];
+    for (const auto& o : d.owners) ++owners[o];
+    for (const auto& t : d.tags) ++tags[t];
+    if (!d.database.empty()) ++databases[d.database];
+    if (!d.schema.empty()) ++schemas[d.schema];
+    if (!d.source.empty()) ++sources[d.source];
   }
   for (size_t i = 0; i < std::min(health_n, scored.size()); ++i) {
     ++counts["health"][health_of(scored[i].doc->id).Label()];
