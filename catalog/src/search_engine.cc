@@ -76,35 +76,46 @@ std::string AssetHealth::Label() const {
   return "healthy";
 }
 
-std::vector<std::string> Tokenize(std::string_view text) {
-  std::vector<std::string> out;
-  std::string cur;
+void Tokenize(std::string_view text, std::vector<std::string>& out) {
+  size_t n = 0;         // tokens written; out's later strings are reused, then dropped
+  std::string* cur = nullptr;  // the token being built, when there is one
   auto flush = [&] {
-    if (!cur.empty()) {
-      if (cur.size() > kMaxTokenBytes) cur.resize(kMaxTokenBytes);
-      out.push_back(std::move(cur));
-      cur.clear();
+    if (cur && cur->size() > kMaxTokenBytes) cur->resize(kMaxTokenBytes);
+    cur = nullptr;
+  };
+  auto append = [&](char c) {
+    if (!cur) {
+      if (n == out.size()) out.emplace_back();
+      cur = &out[n++];
+      cur->clear();
     }
+    *cur += c;
   };
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {  // part of a UTF-8 sequence: a word character, kept as is
-      cur += static_cast<char>(c);
+      append(static_cast<char>(c));
       continue;
     }
     if (!IsAlnum(c)) {
       flush();
       continue;
     }
-    if (IsUpper(c) && !cur.empty()) {
+    if (IsUpper(c) && cur) {
       unsigned char prev = static_cast<unsigned char>(text[i - 1]);
       bool next_lower = i + 1 < text.size() && IsLower(static_cast<unsigned char>(text[i + 1]));
       // fctOrders: lower -> Upper; HTTPServer: the S of Server (upper followed by lower).
       if (IsLower(prev) || (std::isdigit(prev) == 0 && IsUpper(prev) && next_lower)) flush();
     }
-    cur += Lower(static_cast<char>(c));
+    append(Lower(static_cast<char>(c)));
   }
   flush();
+  out.resize(n);
+}
+
+std::vector<std::string> Tokenize(std::string_view text) {
+  std::vector<std::string> out;
+  Tokenize(text, out);
   return out;
 }
 
@@ -112,6 +123,7 @@ std::string JoinLines(const std::vector<std::string>& items) { return Join(items
 
 std::vector<std::string> SplitLines(std::string_view text) {
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
   size_t start = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
@@ -364,81 +376,117 @@ struct GroupMatch {
   SearchMatch match;
 };
 
-struct DocTokens {
-  std::vector<std::string> name, full, description;
-  std::vector<std::vector<std::string>> columns, tags, owners;
-};
-
-DocTokens TokensOf(const SearchDoc& d) {
-  DocTokens t;
-  t.name = Tokenize(d.name);
-  t.full = Tokenize(d.key.name);
-  t.description = Tokenize(d.description);
-  for (const auto& c : d.columns) t.columns.push_back(Tokenize(c));
-  for (const auto& c : d.tags) t.tags.push_back(Tokenize(c));
-  for (const auto& c : d.owners) t.owners.push_back(Tokenize(c));
-  return t;
-}
-
 bool HasToken(const std::vector<std::string>& tokens, const std::string& t) {
   return std::find(tokens.begin(), tokens.end(), t) != tokens.end();
 }
 
-// The best match of `g` in the document, or weight 0.
-GroupMatch MatchGroup(const Group& g, const SearchDoc& d, const DocTokens& t) {
+// Whether `needle` (lower case, as every token is) occurs in `text` ignoring ASCII case. A
+// token of a field is a run of the field's bytes, lower-cased, so a field without the
+// substring cannot hold the token.
+bool ContainsFolded(std::string_view text, std::string_view needle) {
+  if (needle.size() > text.size()) return false;
+  if (needle.empty()) return true;
+  const char first = needle[0];
+  const char first_upper = IsLower(static_cast<unsigned char>(first)) ? static_cast<char>(first - 32) : first;
+  for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    if (text[i] != first && text[i] != first_upper) continue;
+    size_t k = 1;
+    while (k < needle.size() && Lower(text[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
+
+// A candidate's fields in match order (name, full name, columns, tags, owners, description),
+// each tokenised only when a query word occurs in it as a substring. Tokenising every field
+// of every candidate was most of a query's time, though most fields hold no query word.
+class DocFields {
+ public:
+  struct Field {
+    std::string_view kind;  // as in SearchMatch::field
+    std::int64_t weight;
+    const std::string* text;   // what is tokenised
+    const std::string* value;  // what SearchMatch shows
+  };
+
+  // Points at `d` (which must outlive the use), keeping the buffers of the previous document.
+  void Reset(const SearchDoc& d) {
+    static const std::string kNone;
+    fields_.clear();
+    fields_.push_back({"name", kWName, &d.name, &d.name});
+    fields_.push_back({"full_name", kWFullName, &d.key.name, &d.key.name});
+    for (const auto& c : d.columns) fields_.push_back({"column", kWColumn, &c, &c});
+    for (const auto& t : d.tags) fields_.push_back({"tag", kWTag, &t, &t});
+    for (const auto& o : d.owners) fields_.push_back({"owner", kWOwner, &o, &o});
+    fields_.push_back({"description", kWDescription, &d.description, &kNone});
+    if (tokens_.size() < fields_.size()) tokens_.resize(fields_.size());
+    valid_.assign(fields_.size(), false);
+  }
+
+  size_t size() const { return fields_.size(); }
+  const Field& field(size_t i) const { return fields_[i]; }
+  const std::vector<std::string>& Name() { return Tokens(0); }
+  const std::vector<std::string>& FullName() { return Tokens(1); }
+
+  const std::vector<std::string>& Tokens(size_t i) {
+    if (!valid_[i]) {
+      Tokenize(*fields_[i].text, tokens_[i]);
+      valid_[i] = true;
+    }
+    return tokens_[i];
+  }
+
+  // Whether field i has `seq` as consecutive tokens.
+  bool Has(size_t i, const std::vector<std::string>& seq) {
+    for (const std::string& t : seq) {
+      if (!ContainsFolded(*fields_[i].text, t)) return false;
+    }
+    return ContainsSeq(Tokens(i), seq);
+  }
+  bool HasWord(size_t i, const std::string& word) {
+    return ContainsFolded(*fields_[i].text, word) && HasToken(Tokens(i), word);
+  }
+
+ private:
+  std::vector<Field> fields_;
+  std::vector<std::vector<std::string>> tokens_;  // kept across Reset: no allocation per document
+  std::vector<bool> valid_;
+};
+
+// The best match of `g` in the document, or weight 0 (the first field wins a tie).
+GroupMatch MatchGroup(const Group& g, DocFields& f) {
   GroupMatch best;
-  auto consider = [&](std::int64_t w, std::string_view field, const std::string& value,
-                      std::string_view how) {
-    if (w > best.weight) best = {w, {std::string(field), value, std::string(how)}};
+  auto consider = [&](std::int64_t w, const DocFields::Field& field, std::string_view how) {
+    if (w > best.weight) best = {w, {std::string(field.kind), *field.value, std::string(how)}};
   };
   if (g.kind == GroupKind::kPrefix) {
     const std::string& p = g.tokens[0];
-    for (const auto& tok : t.name) {
-      if (tok.compare(0, p.size(), p) == 0) consider(kWPrefix, "name", d.name, "prefix");
+    for (const auto& tok : f.Name()) {
+      if (tok.compare(0, p.size(), p) == 0) consider(kWPrefix, f.field(0), "prefix");
     }
     return best;
   }
   const std::int64_t n = static_cast<std::int64_t>(g.tokens.size());
   // Exact words (a phrase: consecutive tokens of one field).
-  auto has = [&](const std::vector<std::string>& field) {
-    return g.kind == GroupKind::kPhrase ? ContainsSeq(field, g.tokens) : HasToken(field, g.tokens[0]);
-  };
   std::string_view how = g.kind == GroupKind::kPhrase ? "phrase" : "word";
-  if (has(t.name)) consider(kWName * n, "name", d.name, how);
-  if (has(t.full)) consider(kWFullName * n, "full_name", d.key.name, how);
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    if (has(t.columns[i])) consider(kWColumn * n, "column", d.columns[i], how);
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f.Has(i, g.tokens)) consider(f.field(i).weight * n, f.field(i), how);
   }
-  for (size_t i = 0; i < t.tags.size(); ++i) {
-    if (has(t.tags[i])) consider(kWTag * n, "tag", d.tags[i], how);
-  }
-  for (size_t i = 0; i < t.owners.size(); ++i) {
-    if (has(t.owners[i])) consider(kWOwner * n, "owner", d.owners[i], how);
-  }
-  if (has(t.description)) consider(kWDescription * n, "description", "", how);
   if (g.kind != GroupKind::kWord || g.typo_terms.empty()) return best;
-  // One edit away, at half weight.
+  // One edit away, at half weight (owners are not searched for typos).
   for (const std::string& typo : g.typo_terms) {
-    if (HasToken(t.name, typo)) consider(kWName / 2, "name", d.name, "typo");
-    if (HasToken(t.full, typo)) consider(kWFullName / 2, "full_name", d.key.name, "typo");
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      if (HasToken(t.columns[i], typo)) consider(kWColumn / 2, "column", d.columns[i], "typo");
+    for (size_t i = 0; i < f.size(); ++i) {
+      if (f.field(i).kind != "owner" && f.HasWord(i, typo)) {
+        consider(f.field(i).weight / 2, f.field(i), "typo");
+      }
     }
-    for (size_t i = 0; i < t.tags.size(); ++i) {
-      if (HasToken(t.tags[i], typo)) consider(kWTag / 2, "tag", d.tags[i], "typo");
-    }
-    if (HasToken(t.description, typo)) consider(kWDescription / 2, "description", "", "typo");
   }
   return best;
 }
 
-bool MentionsAnywhere(const Group& g, const DocTokens& t) {
-  auto has = [&](const std::vector<std::string>& f) { return ContainsSeq(f, g.tokens); };
-  if (has(t.name) || has(t.full) || has(t.description)) return true;
-  for (const auto* list : {&t.columns, &t.tags, &t.owners}) {
-    for (const auto& f : *list) {
-      if (has(f)) return true;
-    }
+bool MentionsAnywhere(const Group& g, DocFields& f) {
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f.Has(i, g.tokens)) return true;
   }
   return false;
 }
@@ -638,18 +686,20 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
 
   TM_ASSIGN_OR_RETURN(std::vector<SearchDoc> docs, reader.Docs(candidates));
   std::vector<Scored> scored;
+  scored.reserve(docs.size());
   const std::string joined = Join(q.plain_tokens);
+  DocFields f;
   for (const SearchDoc& d : docs) {
     if (!PassesFilters(query, d)) continue;
-    DocTokens t = TokensOf(d);
+    f.Reset(d);
     Scored s{&d, d.boost, {}};
     bool ok = true;
     for (const Group& g : q.groups) {
       if (g.kind == GroupKind::kExclude) {
-        if (MentionsAnywhere(g, t)) ok = false;
+        if (MentionsAnywhere(g, f)) ok = false;
         continue;
       }
-      GroupMatch m = MatchGroup(g, d, t);
+      GroupMatch m = MatchGroup(g, f);
       if (m.weight == 0) {
         ok = false;
         break;
@@ -658,17 +708,17 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
       s.matched.push_back(std::move(m.match));
     }
     if (!ok) continue;
-    if (q.plain && joined == Join(t.name)) {
+    if (q.plain && joined == Join(f.Name())) {
       s.score += kExactName;
       s.matched.insert(s.matched.begin(), {"name", d.name, "exact"});
-    } else if (q.plain && joined == Join(t.full)) {
+    } else if (q.plain && joined == Join(f.FullName())) {
       s.score += kExactFullName;
       s.matched.insert(s.matched.begin(), {"full_name", d.key.name, "exact"});
     }
-    if (!t.name.empty()) {
+    if (const auto& name = f.Name(); !name.empty()) {
       size_t hit = 0;
-      for (const auto& tok : t.name) hit += HasToken(q.plain_tokens, tok);
-      s.score += static_cast<std::int64_t>(200 * hit / t.name.size());
+      for (const auto& tok : name) hit += HasToken(q.plain_tokens, tok);
+      s.score += static_cast<std::int64_t>(200 * hit / name.size());
     }
     scored.push_back(std::move(s));
   }
@@ -696,14 +746,20 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
 
   // Facets over every match.
   std::map<std::string, std::map<std::string, long long>> counts;
+  auto& kinds = counts["kind"];
+  auto& owners = counts["owner"];
+  auto& tags = counts["tag"];
+  auto& databases = counts["database"];
+  auto& schemas = counts["schema"];
+  auto& sources = counts["source"];
   for (const Scored& s : scored) {
     const SearchDoc& d = *s.doc;
-    ++counts["kind"][d.kind];
-    for (const auto& o : d.owners) ++counts["owner"][o];
-    for (const auto& t : d.tags) ++counts["tag"][t];
-    if (!d.database.empty()) ++counts["database"][d.database];
-    if (!d.schema.empty()) ++counts["schema"][d.schema];
-    if (!d.source.empty()) ++counts["source"][d.source];
+    ++kinds[d.kind];
+    for (const auto& o : d.owners) ++owners[o];
+    for (const auto& t : d.tags) ++tags[t];
+    if (!d.database.empty()) ++databases[d.database];
+    if (!d.schema.empty()) ++schemas[d.schema];
+    if (!d.source.empty()) ++sources[d.source];
   }
   for (size_t i = 0; i < std::min(health_n, scored.size()); ++i) {
     ++counts["health"][health_of(scored[i].doc->id).Label()];

@@ -74,6 +74,8 @@ inline constexpr size_t kHealthFacetCap = 100;
 // is not part of a UTF-8 sequence, and inside words at camelCase boundaries ("fctOrders" ->
 // fct, orders; "HTTPServer" -> http, server). Tokens are cut to 64 bytes.
 std::vector<std::string> Tokenize(std::string_view text);
+// The same into `out`, reusing its strings (no allocation when they are large enough).
+void Tokenize(std::string_view text, std::vector<std::string>& out);
 
 // What an asset's document is built from, as loaded by a store inside its transaction.
 struct SearchDocInput {

@@ -292,6 +292,7 @@ class SqliteReader final : public SearchReader, public LineageReader {
   Result<std::vector<SearchDoc>> Docs(const std::vector<std::int64_t>& ids) override {
     std::vector<SearchDoc> out;
     if (ids.empty()) return out;
+    out.reserve(ids.size());
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectDocs));
     s.Bind(1, IdsJson(ids));
     while (true) {

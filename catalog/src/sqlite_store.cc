@@ -1317,15 +1317,16 @@ class SqliteStore final : public Store {
     });
   }
 
+  // One read transaction per search: its statements see one snapshot and share one lock.
   Result<SearchResults> Search(const SearchQuery& query) override {
-    return WithReader([&](SqliteDb& db) -> Result<SearchResults> {
+    return WithReadTxn([&](SqliteDb& db) -> Result<SearchResults> {
       auto reader = NewSqliteSearchReader(db);
       return RunSearch(query, *reader);
     });
   }
 
   Result<std::vector<Suggestion>> Suggest(const SuggestQuery& query) override {
-    return WithReader([&](SqliteDb& db) -> Result<std::vector<Suggestion>> {
+    return WithReadTxn([&](SqliteDb& db) -> Result<std::vector<Suggestion>> {
       auto reader = NewSqliteSearchReader(db);
       return RunSuggest(query, *reader);
     });

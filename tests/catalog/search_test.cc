@@ -152,6 +152,38 @@ TYPED_TEST(SearchTest, ColumnBeatsTagBeatsDescription) {
   EXPECT_EQ(this->Names("widget"), (std::vector<std::string>{"alpha", "beta", "gamma"}));
 }
 
+// The engine only tokenises a field when a query word occurs in it as a substring, ignoring
+// ASCII case: upper-case, camelCase, UTF-8 and over-long words must still be found in every field.
+TYPED_TEST(SearchTest, WordsMatchInEveryFieldWhateverTheirCase) {
+  WriteBatch b;
+  const std::string long_word(70, 'q');  // tokens are cut to 64 bytes
+  this->Put(b, "db.s.t_name", AssetKind::kTable, "", {"id"});
+  this->Put(b, "db.s.t_column", AssetKind::kTable, "", {"CustomerEMAIL"});
+  this->Put(b, "db.s.t_tag", AssetKind::kTable, "", {}, {"GoldTier"});
+  this->Put(b, "db.s.t_description", AssetKind::kTable,
+            "Lists RÉSUMÉ uploads per USER; see " + long_word + ".");
+  this->Put(b, "db.s.t_phrase", AssetKind::kTable, "Counts the MonthlyActive Users");
+  this->Write(b);
+  auto why = [&](const std::string& q) {
+    SearchQuery query;
+    query.text = q;
+    auto r = this->store_->Search(query);
+    EXPECT_TRUE(r.ok()) << q << ": " << r.status().ToString();
+    if (!r.ok() || r->hits.empty()) return std::string("-");
+    const SearchHit& h = r->hits[0];
+    return h.name + " " + h.matched.at(0).field + " " + h.matched.at(0).how;
+  };
+  EXPECT_EQ(why("NAME"), "t_name name word");
+  EXPECT_EQ(why("email"), "t_column column word");
+  EXPECT_EQ(why("Tier"), "t_tag tag word");
+  EXPECT_EQ(why("user"), "t_description description word");
+  EXPECT_EQ(why("RÉSUMÉ"), "t_description description word");
+  EXPECT_EQ(why(long_word), "t_description description word");
+  EXPECT_EQ(why("\"monthly active users\""), "t_phrase description phrase");
+  EXPECT_EQ(why("emial"), "t_column column typo");
+  EXPECT_EQ(why("résumé"), "-");  // only ASCII letters fold
+}
+
 TYPED_TEST(SearchTest, TypoOfOneEditOnLongWordsOnly) {
   this->SeedShop();
   EXPECT_EQ(this->Names("custmers").at(0), "dim_customers");  // deletion
