@@ -13,15 +13,19 @@
 //                              above), grouped into incidents with their impact and alerts;
 //                              the issue's target: 10,000 in under 2 s. SQLite, median of 3
 //                              runs of --benchmark_filter=BM_IncidentGroupingBigLineage/10000,
-//                              contended (load 2.6-3): 1.58 s wall / 1.55 s CPU (was 2.8 s).
-//                              About 40% of it is the two bulk lineage reads (1.27M edge rows).
+//                              quiet (load 1.1-1.2): 1.49 s wall / 1.45 s CPU (was 2.8 s).
 //   BM_IncidentGroupingBigLineagePostgres/10000
-//                              The same on PostgreSQL (needs TIDEMARK_BENCH_PG_URL). One run,
-//                              contended: 10.3 s wall / 3.1 s CPU, target not met: about 2.5 s
-//                              is one round trip per symptom (recovery) and two per incident
-//                              (routing facts), 2.2-2.8 s the write, 1.8 + 1.4 s the walks.
+//                              The same on PostgreSQL (needs TIDEMARK_BENCH_PG_URL), quiet:
+//                              4.17 and 4.26 s wall, 1.3 s CPU in two runs (was 10.3 s
+//                              contended), target not met. Recovery series, routing facts
+//                              and the write now go in bulk; what is left is mostly the
+//                              server walking 1.27M edge rows up and down.
 //   BM_AlertFanout/2000        2,000 outbox rows delivered to a local HTTP receiver (signed
 //                              webhook, new connection each), target >= 1,000 alerts/s.
+//   BM_AlertDrain/100000       100,000 pending alerts drained to the receiver (counting
+//                              only), target: no memory growth. Resident memory is read after
+//                              the first 10,000 and at the end (rss_growth_mb), and the outbox
+//                              must be empty afterwards.
 //
 //   build/bench/alerts_bench --benchmark_repetitions=1   (run 3 times, take the median)
 //
@@ -33,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <pqxx/pqxx>
 #include <random>
 #include <string>
@@ -284,6 +289,64 @@ void BM_AlertFanout(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_AlertFanout)->Arg(2000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Resident memory of this process in MB (VmRSS).
+double RssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+void BM_AlertDrain(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  ScratchStore s;
+  tidemark::pipeline::testing::Receiver receiver(/*keep=*/false);
+  for (int at = 0; at < n; at += 10000) {
+    catalog::WriteBatch b;
+    for (int i = at; i < std::min(n, at + 10000); ++i) {
+      model::Alert a;
+      a.id = "alr-" + std::to_string(i);
+      a.incident_id = "inc-" + std::to_string(i % 997);
+      a.channel = "hook";
+      a.event = "opened";
+      a.idempotency_key = a.id + ":opened:1:hook";
+      a.payload = R"({"incident_id":")" + a.incident_id +
+                  R"(","title":"t_1: rows dropped","symptoms":[{"metric":"row_count"}]})";
+      b.EnqueueAlert(a);
+    }
+    Write(state, *s.store, b);
+  }
+  pipeline::RoutingConfig routing;
+  routing.channels = {{"hook", pipeline::ChannelKind::kWebhook, receiver.Url(), "secret", 2s, ""}};
+  pipeline::DelivererOptions options;
+  options.batch = 256;
+  pipeline::Deliverer deliverer(*s.store, model::SystemClock(), routing, options);
+  double rss_warm = 0, rss_end = 0;
+  long long delivered = 0;
+  for (auto _ : state) {
+    while (delivered < n) {
+      auto r = deliverer.DeliverOnce();
+      if (!r.ok() || r->claimed == 0) break;
+      delivered += r->delivered;
+      if (rss_warm == 0 && delivered >= 10000) rss_warm = RssMb();
+    }
+    rss_end = RssMb();
+  }
+  auto left = s.store->CountAlerts();
+  if (delivered != n || !left.ok() || left->pending != 0) {
+    state.SkipWithError("not all delivered");
+  }
+  state.counters["alerts_per_s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rss_after_10k_mb"] = rss_warm;
+  state.counters["rss_end_mb"] = rss_end;
+  state.counters["rss_growth_mb"] = rss_end - rss_warm;
+  state.counters["received"] = static_cast<double>(receiver.Count());
+}
+BENCHMARK(BM_AlertDrain)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
