@@ -1372,20 +1372,36 @@ class BatchWriter {
     return out;
   }
 
-  // Runs `stmt` over `rows` in chunks of kRowsPerStatement, its parameters built by
-  // `arrays(first, chunk)` (`first`: the chunk's offset in `rows`); returns the rows it
-  // affected.
+  // Calls `fn(first, chunk)` for `rows` in chunks of kRowsPerStatement (`first`: the chunk's
+  // offset in `rows`), until one returns an error.
+  template <typename T, typename Fn>
+  static Status ForChunks(const std::vector<const T*>& rows, Fn fn) {
+    for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
+      TM_RETURN_IF_ERROR(
+          fn(begin, std::span<const T* const>(rows.data() + begin,
+                                              std::min(kRowsPerStatement, rows.size() - begin))));
+    }
+    return Status::Ok();
+  }
+
+  // Runs `stmt` over `rows` in chunks, its parameters built by `arrays(first, chunk)`;
+  // returns the rows it affected.
   template <typename T, typename Arrays>
   size_t ExecChunked(const PgStatement& stmt, const std::vector<const T*>& rows, Arrays arrays) {
     size_t affected = 0;
-    for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
-      const std::span<const T* const> chunk(rows.data() + begin,
-                                            std::min(kRowsPerStatement, rows.size() - begin));
+    (void)ForChunks(rows, [&](size_t first, std::span<const T* const> chunk) {
       affected +=
-          std::apply([&](auto&&... a) { return tx_.Exec(stmt, a...); }, arrays(begin, chunk))
+          std::apply([&](auto&&... a) { return tx_.Exec(stmt, a...); }, arrays(first, chunk))
               .affected_rows();
-    }
+      return Status::Ok();
+    });
     return affected;
+  }
+
+  // ArrayLiteral's projection of a row to one of its members.
+  template <typename T, typename M>
+  static auto Member(M T::*member) {
+    return [member](const T* row) -> const M& { return row->*member; };
   }
 
   Status PutIncidents(std::vector<const model::Incident*> incidents) {
@@ -1404,20 +1420,19 @@ class BatchWriter {
       if (i->root.empty()) return std::nullopt;
       return ids_.at(i->root.ToString());
     };
-    ExecChunked(
-        kUpsertIncidents, incidents, [&](size_t first, std::span<const model::Incident* const> c) {
-          return std::tuple(
-              ArrayLiteral(c, [](auto* i) -> std::string_view { return i->id; }),
-              ArrayLiteral(c, root_id),
-              ArrayLiteral(c, [](auto* i) { return model::IncidentStateName(i->state); }),
-              ArrayLiteral(c, [](auto* i) { return model::SeverityName(i->severity); }),
-              ArrayLiteral(c, [](auto* i) -> std::string_view { return i->title; }),
-              ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->opened_at); }),
-              ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->updated_at); }),
-              ArrayLiteral(c, [](auto* i) { return OptMicros(i->acknowledged_at); }),
-              ArrayLiteral(c, [](auto* i) { return OptMicros(i->resolved_at); }),
-              ArrayLiteral(std::span(props).subspan(first, c.size())));
-        });
+    ExecChunked(kUpsertIncidents, incidents,
+                [&](size_t first, std::span<const model::Incident* const> c) {
+                  return std::tuple(
+                      ArrayLiteral(c, Member(&model::Incident::id)), ArrayLiteral(c, root_id),
+                      ArrayLiteral(c, [](auto* i) { return model::IncidentStateName(i->state); }),
+                      ArrayLiteral(c, [](auto* i) { return model::SeverityName(i->severity); }),
+                      ArrayLiteral(c, Member(&model::Incident::title)),
+                      ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->opened_at); }),
+                      ArrayLiteral(c, [](auto* i) { return model::ToMicros(i->updated_at); }),
+                      ArrayLiteral(c, [](auto* i) { return OptMicros(i->acknowledged_at); }),
+                      ArrayLiteral(c, [](auto* i) { return OptMicros(i->resolved_at); }),
+                      ArrayLiteral(std::span(props).subspan(first, c.size())));
+                });
     summary_.incidents_written += incidents.size();
     return Status::Ok();
   }
@@ -1447,42 +1462,34 @@ class BatchWriter {
                                        "anomalies/" + a->id);
       }
     }
-    for (size_t begin = 0; begin < anomalies.size(); begin += kRowsPerStatement) {
-      const std::span<const model::Anomaly* const> c(
-          anomalies.data() + begin, std::min(kRowsPerStatement, anomalies.size() - begin));
-      pqxx::result taken = tx_.Exec(
-          kAnomalyIdsTaken, ArrayLiteral(c, [](auto* a) -> std::string_view { return a->id; }),
-          ArrayLiteral(c, asset_id));
-      if (!taken.empty()) {
-        return Status::InvalidArgument("anomaly id is already used for another asset",
-                                       "anomalies/" + Text(taken[0][0]));
-      }
-    }
-    const auto text = [](auto member) {
-      return [member](const model::Anomaly* a) -> std::string_view { return a->*member; };
-    };
-    const auto number = [](auto member) {
-      return [member](const model::Anomaly* a) { return a->*member; };
-    };
+    TM_RETURN_IF_ERROR(
+        ForChunks(anomalies, [&](size_t, std::span<const model::Anomaly* const> c) -> Status {
+          pqxx::result taken =
+              tx_.Exec(kAnomalyIdsTaken, ArrayLiteral(c, Member(&model::Anomaly::id)),
+                       ArrayLiteral(c, asset_id));
+          if (taken.empty()) return Status::Ok();
+          return Status::InvalidArgument("anomaly id is already used for another asset",
+                                         "anomalies/" + Text(taken[0][0]));
+        }));
     ExecChunked(kUpsertAnomalies, anomalies, [&](size_t, std::span<const model::Anomaly* const> c) {
       return std::tuple(
-          ArrayLiteral(c, asset_id), ArrayLiteral(c, text(&model::Anomaly::id)),
-          ArrayLiteral(c, text(&model::Anomaly::metric)),
-          ArrayLiteral(c, text(&model::Anomaly::detector)),
+          ArrayLiteral(c, asset_id), ArrayLiteral(c, Member(&model::Anomaly::id)),
+          ArrayLiteral(c, Member(&model::Anomaly::metric)),
+          ArrayLiteral(c, Member(&model::Anomaly::detector)),
           ArrayLiteral(c, [](auto* a) { return model::ToMicros(a->ts); }),
-          ArrayLiteral(c, number(&model::Anomaly::value)),
-          ArrayLiteral(c, number(&model::Anomaly::expected_low)),
-          ArrayLiteral(c, number(&model::Anomaly::expected_high)),
-          ArrayLiteral(c, number(&model::Anomaly::score)),
-          ArrayLiteral(c, text(&model::Anomaly::direction)),
+          ArrayLiteral(c, Member(&model::Anomaly::value)),
+          ArrayLiteral(c, Member(&model::Anomaly::expected_low)),
+          ArrayLiteral(c, Member(&model::Anomaly::expected_high)),
+          ArrayLiteral(c, Member(&model::Anomaly::score)),
+          ArrayLiteral(c, Member(&model::Anomaly::direction)),
           ArrayLiteral(c, [](auto* a) { return model::SeverityName(a->severity); }),
           ArrayLiteral(c, [](auto* a) { return OptMicros(a->train_start); }),
           ArrayLiteral(c, [](auto* a) { return OptMicros(a->train_end); }),
           ArrayLiteral(c, [](auto* a) { return static_cast<std::int64_t>(a->train_size); }),
-          ArrayLiteral(c, text(&model::Anomaly::seasonality)),
-          ArrayLiteral(c, text(&model::Anomaly::explanation)),
+          ArrayLiteral(c, Member(&model::Anomaly::seasonality)),
+          ArrayLiteral(c, Member(&model::Anomaly::explanation)),
           ArrayLiteral(c, [](auto* a) { return model::ToMicros(a->detected_at); }),
-          ArrayLiteral(c, text(&model::Anomaly::incident_id)));
+          ArrayLiteral(c, Member(&model::Anomaly::incident_id)));
     });
     summary_.anomalies_written += anomalies.size();
     return Status::Ok();
@@ -1505,15 +1512,12 @@ class BatchWriter {
     };
     const size_t inserted = ExecChunked(
         kInsertAlerts, alerts, [&](size_t first, std::span<const model::Alert* const> c) {
-          const auto text = [](auto member) {
-            return [member](const model::Alert* a) -> std::string_view { return a->*member; };
-          };
-          return std::tuple(ArrayLiteral(c, text(&model::Alert::id)),
-                            ArrayLiteral(c, text(&model::Alert::incident_id)),
-                            ArrayLiteral(c, text(&model::Alert::channel)),
-                            ArrayLiteral(c, text(&model::Alert::event)),
+          return std::tuple(ArrayLiteral(c, Member(&model::Alert::id)),
+                            ArrayLiteral(c, Member(&model::Alert::incident_id)),
+                            ArrayLiteral(c, Member(&model::Alert::channel)),
+                            ArrayLiteral(c, Member(&model::Alert::event)),
                             ArrayLiteral(std::span(payloads).subspan(first, c.size())),
-                            ArrayLiteral(c, text(&model::Alert::idempotency_key)),
+                            ArrayLiteral(c, Member(&model::Alert::idempotency_key)),
                             ArrayLiteral(c, created), ArrayLiteral(c, [&](auto* a) {
                               return a->next_attempt_at == Timestamp{}
                                          ? created(a)
@@ -2215,18 +2219,15 @@ class PostgresStore final : public Store {
         out.push_back({r.key, r.metric, {}, {}});
         keys.push_back(r.key);
       }
-      std::unordered_map<std::string, std::int64_t> ids;
-      for (const pqxx::row& r : tx.Exec(kSelectAssetIds, KeyArray(keys))) {
-        ids.emplace(Text(r[0]), Int(r[1]));
-      }
+      PgReader reader(tx);
+      TM_ASSIGN_OR_RETURN(auto ids, reader.IdsOf(keys));
       // Ranges of known assets, by their index in `ranges`.
       std::vector<size_t> known;
       std::vector<std::int64_t> known_ids;
       for (size_t i = 0; i < ranges.size(); ++i) {
-        auto it = ids.find(keys[i].ToString());
-        if (it == ids.end()) continue;
+        if (!ids[i]) continue;
         known.push_back(i);
-        known_ids.push_back(it->second);
+        known_ids.push_back(*ids[i]);
       }
       for (size_t begin = 0; begin < known.size(); begin += kSeriesPerStatement) {
         const size_t n = std::min(kSeriesPerStatement, known.size() - begin);

@@ -955,21 +955,6 @@ Result<std::vector<std::optional<std::int64_t>>> LineageReader::IdsOf(
   return out;
 }
 
-Result<std::vector<std::pair<std::int64_t, std::int64_t>>> LineageReader::TableEdges(
-    const std::vector<std::int64_t>& ids, bool upstream) {
-  TM_ASSIGN_OR_RETURN(std::vector<EdgeRow> rows, Edges(ids, upstream));
-  std::vector<std::pair<std::int64_t, std::int64_t>> out;
-  out.reserve(rows.size());
-  for (const EdgeRow& r : rows) out.emplace_back(r.from, r.to);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-Result<std::vector<NodeRow>> LineageReader::NodeNames(const std::vector<std::int64_t>& ids) {
-  return Nodes(ids);
-}
-
 Result<LineageGraph> RunLineage(const LineageQuery& query, LineageReader& reader) {
   if (query.depth < 1 || query.depth > kMaxLineageDepth) {
     return Status::InvalidArgument("depth must be between 1 and " +

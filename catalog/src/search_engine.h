@@ -216,13 +216,12 @@ class LineageReader {
   virtual model::Result<std::vector<EdgeRow>> Edges(const std::vector<std::int64_t>& ids,
                                                     bool upstream) = 0;
   virtual model::Result<std::vector<NodeRow>> Nodes(const std::vector<std::int64_t>& ids) = 0;
-  // What a table-level walk needs of Edges: each (from, to) pair once, without columns. By
-  // default Edges' pairs; the stores override it so as not to read column names.
+  // What a table-level walk needs of Edges: each (from, to) pair once, without columns.
   virtual model::Result<std::vector<std::pair<std::int64_t, std::int64_t>>> TableEdges(
-      const std::vector<std::int64_t>& ids, bool upstream);
-  // What a walk needs of Nodes: id, key, kind and name (status and owners left empty). By
-  // default Nodes; the stores override it so as not to read every node's owners.
-  virtual model::Result<std::vector<NodeRow>> NodeNames(const std::vector<std::int64_t>& ids);
+      const std::vector<std::int64_t>& ids, bool upstream) = 0;
+  // What a walk needs of Nodes: id, key, kind and name (status and owners left empty), without
+  // reading every node's owners.
+  virtual model::Result<std::vector<NodeRow>> NodeNames(const std::vector<std::int64_t>& ids) = 0;
   virtual model::Result<std::map<std::int64_t, AssetHealth>> Health(
       const std::vector<std::int64_t>& ids) = 0;
 };

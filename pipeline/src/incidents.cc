@@ -60,10 +60,17 @@ json SymptomJson(const model::Anomaly& a) {
           {"explanation", a.explanation}, {"recovered", false}};
 }
 
+// An incident's symptoms (an empty array when it has none).
+const json& SymptomsOf(const json& props) {
+  static const json kNone = json::array();
+  auto it = props.find("symptoms");
+  return it != props.end() && it->is_array() ? *it : kNone;
+}
+
 // The detectors among an incident's symptoms.
 std::set<std::string> SymptomDetectors(const json& props) {
   std::set<std::string> out;
-  for (const json& s : props.value("symptoms", json::array())) {
+  for (const json& s : SymptomsOf(props)) {
     if (s.is_object()) out.insert(s.value("detector", ""));
   }
   return out;
@@ -324,7 +331,7 @@ class Announcer {
     auto facts = FactsFor(w.inc.root);
     if (facts.ok()) {
       facts->severity = w.inc.severity;
-      for (const json& s : w.props.value("symptoms", json::array())) {
+      for (const json& s : SymptomsOf(w.props)) {
         facts->detectors.push_back(s.value("detector", ""));
       }
       for (const RouteTarget& t : ResolveRoutes(routing_, *facts)) {
@@ -383,7 +390,7 @@ class Announcer {
                const std::string& key) const {
     const std::string base = routing_.base_url;
     json symptoms = json::array();
-    const json all = w.props.value("symptoms", json::array());
+    const json& all = SymptomsOf(w.props);
     for (size_t i = 0; i < all.size() && i < kShownSymptoms; ++i) symptoms.push_back(all[i]);
     json p;
     p["incident_id"] = w.inc.id;
@@ -442,13 +449,6 @@ std::optional<catalog::SeriesRange> RecoveryRange(const Symptom& s, Timestamp no
 
 using RangeKey = std::tuple<AssetKey, std::string, Timestamp, Timestamp>;
 RangeKey KeyOf(const catalog::SeriesRange& r) { return {r.key, r.metric, r.from, r.to}; }
-
-// An incident's symptoms (an empty array when it has none).
-const json& SymptomsOf(const json& props) {
-  static const json kNone = json::array();
-  auto it = props.find("symptoms");
-  return it != props.end() && it->is_array() ? *it : kNone;
-}
 
 class Updater {
  public:
@@ -645,18 +645,19 @@ Result<model::Series> Updater::SeriesOf(const catalog::SeriesRange& range) {
 // Whether an anomaly after `after` flagged any of the points `ts` of s's series.
 Result<bool> Updater::FlaggedAmong(const Symptom& s, Timestamp after,
                                    std::span<const Timestamp> ts) {
+  std::set<Timestamp> read;  // when the run's own list does not reach back to `after`
+  const std::set<Timestamp>* bad = &read;
   if (flagged_since_ && after >= *flagged_since_) {
     auto it = flagged_.find({*s.key, s.metric});
-    if (it == flagged_.end()) return false;
-    return std::any_of(ts.begin(), ts.end(), [&](Timestamp t) { return it->second.count(t) > 0; });
+    if (it != flagged_.end()) bad = &it->second;
+  } else {
+    TM_ASSIGN_OR_RETURN(auto flagged, store_.ListAnomalies({.asset = *s.key, .since = after,
+                                                            .incident_id = "", .limit = 100000}));
+    for (const model::Anomaly& a : flagged) {
+      if (a.metric == s.metric) read.insert(a.ts);
+    }
   }
-  TM_ASSIGN_OR_RETURN(auto flagged, store_.ListAnomalies({.asset = *s.key, .since = after,
-                                                          .incident_id = "", .limit = 100000}));
-  std::set<Timestamp> bad;
-  for (const model::Anomaly& a : flagged) {
-    if (a.metric == s.metric) bad.insert(a.ts);
-  }
-  return std::any_of(ts.begin(), ts.end(), [&](Timestamp t) { return bad.count(t) > 0; });
+  return std::any_of(ts.begin(), ts.end(), [&](Timestamp t) { return bad->count(t) > 0; });
 }
 
 Result<bool> Updater::Recovered(const json& json_symptom) {
