@@ -172,6 +172,7 @@ int main(int argc, char** argv) {
   std::string only;  // --only TEXT: time only the query types whose label contains TEXT (perf)
   bool reuse = false;  // --reuse 1 with --db: the catalog is already there (same --assets)
   std::string dump;    // --dump FILE: write every result of the timed queries' texts (diffable)
+  bool rebuild = false;  // --rebuild 1: then build the whole index again from scratch, timed
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--keep")) keep = std::strcmp(argv[i + 1], "0") != 0;
     if (!std::strcmp(argv[i], "--assets")) n = std::stoul(argv[i + 1]);
@@ -180,6 +181,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
     if (!std::strcmp(argv[i], "--reuse")) reuse = std::strcmp(argv[i + 1], "0") != 0;
     if (!std::strcmp(argv[i], "--dump")) dump = argv[i + 1];
+    if (!std::strcmp(argv[i], "--rebuild")) rebuild = std::strcmp(argv[i + 1], "0") != 0;
   }
   std::filesystem::path file;
   if (url.empty()) {
@@ -261,6 +263,18 @@ int main(int argc, char** argv) {
               " max RSS %ld MB\n",
               ingest_s, static_cast<double>(n) / ingest_s, counts.ok() ? counts->columns : -1,
               counts.ok() ? counts->edges : -1, MaxRssMb());
+
+  // ---- the index from scratch (tidemark reindex, migration 2) ---------------------------------
+  if (rebuild) {
+    const auto r0 = Clock::now();
+    auto st = store.RebuildSearchIndex();
+    if (!st.ok()) {
+      std::fprintf(stderr, "rebuild: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    std::printf("index built from scratch: %.1f s for %zu assets, max RSS %ld MB\n",
+                std::chrono::duration<double>(Clock::now() - r0).count(), n, MaxRssMb());
+  }
 
   // ---- queries ----------------------------------------------------------------------------------
   auto time = [&](const char* label, const std::function<bool(size_t)>& run) {

@@ -2013,6 +2013,24 @@ class PostgresStore final : public Store {
     });
   }
 
+  Status RebuildSearchIndex() override {
+    Status rebuilt = Transact<pqxx::work>("rebuild search index", [&](PgTx& tx) -> Status {
+      // TRUNCATE, not DELETE: fifty million dead postings would outlive the rebuild. It locks
+      // the tables, so searches wait for the commit rather than read a half-built index.
+      tx.ExecUnprepared("TRUNCATE search_postings, search_typos, search_docs");
+      {
+        std::unique_lock lock(typo_mu_);
+        known_typos_.clear();
+      }
+      return RebuildSearchIndexIn(tx);
+    });
+    if (!rebuilt.ok()) {
+      std::unique_lock lock(typo_mu_);
+      known_typos_.clear();  // it was refilled for rows now rolled back
+    }
+    return rebuilt;
+  }
+
   Result<SearchResults> Search(const SearchQuery& query) override {
     return Read("search", [&](PgTx& tx) -> Result<SearchResults> {
       PgReader reader(tx);

@@ -197,13 +197,16 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   d.exposures = in.exposures;
   d.boost = SearchBoost(in);
 
-  std::unordered_map<std::string, std::int64_t> best;
-  auto post = [&](const std::string& term, std::int64_t weight) {
-    auto [it, inserted] = best.emplace(term, weight);
-    if (!inserted) it->second = std::max(it->second, weight);
+  // Every (term, field weight) seen; each term then keeps its best weight.
+  std::vector<Posting>& all = out.postings;
+  all.reserve(64);
+  auto post = [&](std::string term, std::int64_t weight) {
+    all.push_back({std::move(term), weight});
   };
+  std::vector<std::string> tokens;  // reused: Tokenize keeps its strings' buffers
   auto post_all = [&](std::string_view text, std::int64_t weight) {
-    for (const std::string& t : Tokenize(text)) post(t, weight);
+    Tokenize(text, tokens);
+    for (const std::string& t : tokens) post(t, weight);
   };
   std::vector<std::string> name_tokens = Tokenize(in.name);
   std::vector<std::string> full_tokens = Tokenize(in.key.name);
@@ -225,15 +228,16 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   for (const std::string& o : in.owners) post_all(o, kWOwner);
   post_all(d.description, kWDescription);
 
-  out.postings.reserve(best.size());
-  for (auto& [term, weight] : best) {
-    out.postings.push_back({term, weight + d.boost});
-    if (term.size() >= 5 && AllAsciiLetters(term)) {
-      out.typo_terms.push_back(term);
-    }
+  std::sort(all.begin(), all.end(), [](const Posting& a, const Posting& b) {
+    return a.term != b.term ? a.term < b.term : a.score > b.score;
+  });
+  all.erase(std::unique(all.begin(), all.end(),
+                        [](const Posting& a, const Posting& b) { return a.term == b.term; }),
+            all.end());
+  for (Posting& p : all) {
+    p.score += d.boost;
+    if (p.term.size() >= 5 && AllAsciiLetters(p.term)) out.typo_terms.push_back(p.term);
   }
-  std::sort(out.postings.begin(), out.postings.end(),
-            [](const Posting& a, const Posting& b) { return a.term < b.term; });
   return out;
 }
 
@@ -254,16 +258,20 @@ Status ReindexAssets(SearchIndexWriter& writer, const std::vector<std::int64_t>&
       BuiltDoc built = BuildSearchDoc(inputs[i]);
       SearchIndexWriter::Change c;
       c.encoded = EncodePostings(built.postings);
-      std::vector<Posting> old = DecodePostings(olds[i]);
-      auto key = [](const Posting& p) { return std::tie(p.term, p.score); };
-      auto less = [&](const Posting& a, const Posting& b) { return key(a) < key(b); };
-      std::sort(old.begin(), old.end(), less);
-      std::vector<Posting> now = built.postings;
-      std::sort(now.begin(), now.end(), less);
-      std::set_difference(old.begin(), old.end(), now.begin(), now.end(),
-                          std::back_inserter(c.removed), less);
-      std::set_difference(now.begin(), now.end(), old.begin(), old.end(),
-                          std::back_inserter(c.added), less);
+      if (olds[i].empty()) {  // a new document (every one, in a rebuild): all of it is added
+        c.added = std::move(built.postings);
+      } else {
+        std::vector<Posting> old = DecodePostings(olds[i]);
+        auto key = [](const Posting& p) { return std::tie(p.term, p.score); };
+        auto less = [&](const Posting& a, const Posting& b) { return key(a) < key(b); };
+        std::sort(old.begin(), old.end(), less);
+        // Built postings are sorted by term, and terms are unique: sorted by key too.
+        const std::vector<Posting>& now = built.postings;
+        std::set_difference(old.begin(), old.end(), now.begin(), now.end(),
+                            std::back_inserter(c.removed), less);
+        std::set_difference(now.begin(), now.end(), old.begin(), old.end(),
+                            std::back_inserter(c.added), less);
+      }
       for (const std::string& t : built.typo_terms) {
         if (known_typos.count(t) || !fresh.insert(t).second) continue;
         for (std::string& v : TypoVariants(t)) typos.emplace_back(std::move(v), t);

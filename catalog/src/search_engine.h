@@ -112,7 +112,7 @@ struct SearchDoc {
 
 struct BuiltDoc {
   SearchDoc doc;
-  std::vector<Posting> postings;      // unique terms
+  std::vector<Posting> postings;      // unique terms, sorted by term
   std::vector<std::string> typo_terms;  // terms eligible for the deletion index
 };
 

@@ -10,7 +10,9 @@
 
 namespace tidemark::catalog {
 
-std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db);
+// `bulk`: the index was emptied and every asset is being indexed (a rebuild): postings are
+// held until Finish and written as one sorted run.
+std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db, bool bulk = false);
 std::unique_ptr<SearchReader> NewSqliteSearchReader(SqliteDb& db);
 std::unique_ptr<LineageReader> NewSqliteLineageReader(SqliteDb& db);
 

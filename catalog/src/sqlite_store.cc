@@ -989,6 +989,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(write_mu_);
     TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     Status st = MigrateLocked(apply);
+    if (!st.ok()) known_typos_.clear();  // a rolled-back migration 2 may have filled it
     TM_RETURN_IF_ERROR(writer_->Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
     return st;
   }
@@ -1391,13 +1392,23 @@ class SqliteStore final : public Store {
     });
   }
 
-  // Rebuilds every search document, in one transaction (bench and migration 2).
-  Status RebuildSearchIndex() {
+  Status RebuildSearchIndex() override {
     std::lock_guard lock(write_mu_);
     TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     Status st = RebuildSearchIndexLocked();
-    TM_RETURN_IF_ERROR(writer_->Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
-    return st;
+    if (!st.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      known_typos_.clear();  // it was refilled for rows now rolled back
+      return st.WithContext("rebuild search index");
+    }
+    Status commit = writer_->Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      known_typos_.clear();
+      return commit.WithContext("commit");
+    }
+    ++generation_;
+    return Status::Ok();
   }
 
   Result<AlertCounts> CountAlerts() override {
@@ -1463,9 +1474,14 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  // Empties the index and indexes every asset in bulk (sqlite_search.h); the caller commits,
+  // or rolls back and clears known_typos_.
   Status RebuildSearchIndexLocked() {
+    TM_RETURN_IF_ERROR(writer_->Exec(
+        "DELETE FROM search_postings; DELETE FROM search_typos; DELETE FROM search_docs"));
+    known_typos_.clear();
     TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids, SqliteAllAssetIds(*writer_));
-    auto writer = NewSqliteSearchIndexWriter(*writer_);
+    auto writer = NewSqliteSearchIndexWriter(*writer_, /*bulk=*/true);
     std::vector<std::string> added;
     TM_RETURN_IF_ERROR(ReindexAssets(*writer, ids, known_typos_, added));
     known_typos_.insert(added.begin(), added.end());

@@ -272,6 +272,14 @@ TEST(CliTest, SearchAndLineageReadTheIngestedShop) {
   ExpectOneErrorLine(RunTidemark({"--db", db, "search", std::string(5000, 'x')}));
   Outcome missing = RunTidemark({"--db", db, "lineage", "nope/nothing"});
   EXPECT_EQ(missing.exit_code, 1) << missing.err;
+
+  // Rebuilt from scratch, the index answers as before.
+  Outcome reindex = RunTidemark({"--db", db, "reindex"});
+  ASSERT_EQ(reindex.exit_code, 0) << reindex.err;
+  EXPECT_NE(reindex.out.find("search index rebuilt: "), std::string::npos) << reindex.out;
+  Outcome again = RunTidemark({"--db", db, "search", "orders", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out), body);
 }
 
 TEST(CliTest, IngestRejectsMalformedArtifactInOneLine) {

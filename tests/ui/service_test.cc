@@ -31,6 +31,7 @@ class UnreachableWhenToldStore final : public catalog::Store {
   model::Result<catalog::WriteSummary> Write(const catalog::WriteBatch& batch) override {
     return inner_->Write(batch);
   }
+  model::Status RebuildSearchIndex() override { return inner_->RebuildSearchIndex(); }
   model::Result<model::Asset> GetAsset(const model::AssetKey& key) override {
     return inner_->GetAsset(key);
   }

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <cstdio>
 #include <fstream>
@@ -315,6 +316,19 @@ int RunMigrate(const Config& config) {
   auto report = catalog::Migrate({.url = config.db});
   if (!report.ok()) return Fail(Describe(report.status()), ExitCodeFor(report.status()));
   std::printf("schema version %d -> %d\n", report->from, report->to);
+  return kExitOk;
+}
+
+// `reindex`: the search index built again from the stored assets.
+int RunReindex(const Config& config) {
+  auto store = catalog::OpenStore({.url = config.db});
+  if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
+  const auto start = std::chrono::steady_clock::now();
+  Status rebuilt = (*store)->RebuildSearchIndex();
+  if (!rebuilt.ok()) return Fail(Describe(rebuilt), ExitCodeFor(rebuilt));
+  auto counts = (*store)->Counts();
+  std::printf("search index rebuilt: %lld assets in %.1f s\n", counts.ok() ? counts->assets : 0LL,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return kExitOk;
 }
 
@@ -654,6 +668,8 @@ int RunCli(int argc, char** argv) {
 
   auto* migrate = app.add_subcommand("migrate", "Bring the store's schema up to this version");
   auto* version = app.add_subcommand("version", "Print the version and build");
+  auto* reindex = app.add_subcommand(
+      "reindex", "Build the search index again from the stored assets (one transaction)");
 
   IngestArgs ingest_args;
   auto* ingest = app.add_subcommand("ingest", "Load artifacts into the catalog");
@@ -786,6 +802,7 @@ int RunCli(int argc, char** argv) {
   SetUpLogging(config->log_level, config->log_format);
 
   if (migrate->parsed()) return RunMigrate(*config);
+  if (reindex->parsed()) return RunReindex(*config);
   if (ingest->parsed()) return RunIngest(*config, ingest_args);
   if (search->parsed()) return RunSearch(*config, search_args);
   if (lineage->parsed()) return RunLineage(*config, lineage_args);

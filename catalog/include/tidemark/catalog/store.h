@@ -210,6 +210,10 @@ class Store {
   // and the same on every store. InvalidArgument (where "q") for a query too long, with too
   // many words or with no word to search for. The index is kept current by Write itself.
   virtual Result<SearchResults> Search(const SearchQuery& query) = 0;
+  // Builds the whole search index again from the stored assets, in one transaction: for
+  // `tidemark reindex` after a ranking change, and for migration 2. Searches see the old
+  // index until it commits (SQLite) or wait for the commit (PostgreSQL).
+  virtual Status RebuildSearchIndex() = 0;
   // Assets whose short name has a token starting with the query's last word (type-ahead).
   virtual Result<std::vector<Suggestion>> Suggest(const SuggestQuery& query) = 0;
   // The lineage neighbourhood of query.key, cycle-safe, at most query.max_nodes nodes
