@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <future>
+#include <memory>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -198,7 +201,7 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   d.boost = SearchBoost(in);
 
   // Every (term, field weight) seen; each term then keeps its best weight.
-  std::vector<Posting>& all = out.postings;
+  std::vector<Posting> all;
   all.reserve(64);
   auto post = [&](std::string term, std::int64_t weight) {
     all.push_back({std::move(term), weight});
@@ -228,60 +231,103 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   for (const std::string& o : in.owners) post_all(o, kWOwner);
   post_all(d.description, kWDescription);
 
-  std::sort(all.begin(), all.end(), [](const Posting& a, const Posting& b) {
-    return a.term != b.term ? a.term < b.term : a.score > b.score;
+  // Sorted through indices (cheaper to swap than strings): by term, the best weight first.
+  std::vector<std::uint32_t> order(all.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    int c = all[a].term.compare(all[b].term);
+    return c != 0 ? c < 0 : all[a].score > all[b].score;
   });
-  all.erase(std::unique(all.begin(), all.end(),
-                        [](const Posting& a, const Posting& b) { return a.term == b.term; }),
-            all.end());
-  for (Posting& p : all) {
+  std::vector<Posting> postings;
+  postings.reserve(all.size());
+  for (std::uint32_t i : order) {
+    if (!postings.empty() && postings.back().term == all[i].term) continue;
+    Posting& p = postings.emplace_back(std::move(all[i]));
     p.score += d.boost;
     if (p.term.size() >= 5 && AllAsciiLetters(p.term)) out.typo_terms.push_back(p.term);
   }
+  out.postings = std::move(postings);
   return out;
 }
+
+namespace {
+
+// The index's changes for one chunk of loaded documents.
+struct ChunkChanges {
+  std::vector<SearchIndexWriter::Change> changes;
+  std::vector<std::pair<std::string, std::string>> typos;  // (variant, term)
+};
+
+// Builds each document and diffs its postings with the old ones. `fresh` collects the terms
+// this reindex adds to the deletion index (only this function touches it).
+ChunkChanges BuildChanges(const std::vector<SearchDocInput>& inputs,
+                          const std::vector<std::string>& olds,
+                          const std::unordered_set<std::string>& known_typos,
+                          std::unordered_set<std::string>& fresh) {
+  ChunkChanges out;
+  out.changes.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    BuiltDoc built = BuildSearchDoc(inputs[i]);
+    SearchIndexWriter::Change c;
+    c.encoded = EncodePostings(built.postings);
+    if (olds[i].empty()) {  // a new document (every one, in a rebuild): all of it is added
+      c.added = std::move(built.postings);
+    } else {
+      std::vector<Posting> old = DecodePostings(olds[i]);
+      auto key = [](const Posting& p) { return std::tie(p.term, p.score); };
+      auto less = [&](const Posting& a, const Posting& b) { return key(a) < key(b); };
+      std::sort(old.begin(), old.end(), less);
+      // Built postings are sorted by term, and terms are unique: sorted by key too.
+      const std::vector<Posting>& now = built.postings;
+      std::set_difference(old.begin(), old.end(), now.begin(), now.end(),
+                          std::back_inserter(c.removed), less);
+      std::set_difference(now.begin(), now.end(), old.begin(), old.end(),
+                          std::back_inserter(c.added), less);
+    }
+    for (const std::string& t : built.typo_terms) {
+      if (known_typos.count(t) || !fresh.insert(t).second) continue;
+      for (std::string& v : TypoVariants(t)) out.typos.emplace_back(std::move(v), t);
+    }
+    c.doc = std::move(built.doc);
+    out.changes.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
 
 Status ReindexAssets(SearchIndexWriter& writer, const std::vector<std::int64_t>& ids,
                      const std::unordered_set<std::string>& known_typos,
                      std::vector<std::string>& new_typos) {
   constexpr size_t kChunk = 500;  // bounds the memory of one statement's arrays
   std::unordered_set<std::string> fresh;
+  auto apply = [&](const ChunkChanges& built) -> Status {
+    TM_RETURN_IF_ERROR(writer.Apply(built.changes));
+    if (!built.typos.empty()) TM_RETURN_IF_ERROR(writer.AddTypos(built.typos));
+    return Status::Ok();
+  };
+  // More than one chunk (a large batch, a rebuild): documents of chunk k are built on a second
+  // thread while this one writes chunk k-1 and loads chunk k+1. The writer (and its connection
+  // or transaction) is only ever used from this thread.
+  std::future<ChunkChanges> building;  // declared after `fresh`, which it uses: joined first
   for (size_t at = 0; at < ids.size(); at += kChunk) {
     std::vector<std::int64_t> chunk(ids.begin() + static_cast<std::ptrdiff_t>(at),
                                     ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), at + kChunk)));
-    std::vector<SearchDocInput> inputs;
-    std::vector<std::string> olds;
-    TM_RETURN_IF_ERROR(writer.Load(chunk, inputs, olds));
-    std::vector<SearchIndexWriter::Change> changes;
-    std::vector<std::pair<std::string, std::string>> typos;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      BuiltDoc built = BuildSearchDoc(inputs[i]);
-      SearchIndexWriter::Change c;
-      c.encoded = EncodePostings(built.postings);
-      if (olds[i].empty()) {  // a new document (every one, in a rebuild): all of it is added
-        c.added = std::move(built.postings);
-      } else {
-        std::vector<Posting> old = DecodePostings(olds[i]);
-        auto key = [](const Posting& p) { return std::tie(p.term, p.score); };
-        auto less = [&](const Posting& a, const Posting& b) { return key(a) < key(b); };
-        std::sort(old.begin(), old.end(), less);
-        // Built postings are sorted by term, and terms are unique: sorted by key too.
-        const std::vector<Posting>& now = built.postings;
-        std::set_difference(old.begin(), old.end(), now.begin(), now.end(),
-                            std::back_inserter(c.removed), less);
-        std::set_difference(now.begin(), now.end(), old.begin(), old.end(),
-                            std::back_inserter(c.added), less);
-      }
-      for (const std::string& t : built.typo_terms) {
-        if (known_typos.count(t) || !fresh.insert(t).second) continue;
-        for (std::string& v : TypoVariants(t)) typos.emplace_back(std::move(v), t);
-      }
-      c.doc = std::move(built.doc);
-      changes.push_back(std::move(c));
+    auto inputs = std::make_shared<std::vector<SearchDocInput>>();
+    auto olds = std::make_shared<std::vector<std::string>>();
+    TM_RETURN_IF_ERROR(writer.Load(chunk, *inputs, *olds));
+    if (ids.size() <= kChunk) {
+      TM_RETURN_IF_ERROR(apply(BuildChanges(*inputs, *olds, known_typos, fresh)));
+      break;
     }
-    TM_RETURN_IF_ERROR(writer.Apply(changes));
-    if (!typos.empty()) TM_RETURN_IF_ERROR(writer.AddTypos(typos));
+    std::optional<ChunkChanges> previous;
+    if (building.valid()) previous = building.get();
+    building = std::async(std::launch::async, [inputs, olds, &known_typos, &fresh] {
+      return BuildChanges(*inputs, *olds, known_typos, fresh);
+    });
+    if (previous) TM_RETURN_IF_ERROR(apply(*previous));
   }
+  if (building.valid()) TM_RETURN_IF_ERROR(apply(building.get()));
   TM_RETURN_IF_ERROR(writer.Finish());
   new_typos.insert(new_typos.end(), fresh.begin(), fresh.end());
   return Status::Ok();

@@ -51,11 +51,12 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int bu
   // durable before Write returns (the promise behind a 2xx); batching keeps it cheap.
   // Readers map the file (no read syscall per page) and keep a larger cache: a search
   // touches a few hundred scattered documents of a catalog that can be gigabytes.
-  const char* setup = read_only ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; "
-                                  "PRAGMA mmap_size=4294967296; PRAGMA cache_size=-16384;"
-                                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                                  "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-                                  "PRAGMA cache_size=-65536;";  // 64 MiB: bulk ingest
+  const std::string setup =
+      read_only ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; PRAGMA mmap_size=" +
+                      std::to_string(kReaderMmapBytes) + "; PRAGMA cache_size=-16384;"
+                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                  "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+                  "PRAGMA cache_size=-65536;";  // 64 MiB: bulk ingest
   TM_RETURN_IF_ERROR(db->Exec(setup).WithContext("configure '" + path + "'"));
   return db;
 }

@@ -26,6 +26,9 @@ model::Status SqliteError(sqlite3* db, int rc, std::string_view context);
 
 class SqliteStmt;
 
+// How much of the file a read connection maps (PRAGMA mmap_size).
+inline constexpr long long kReaderMmapBytes = 4LL << 30;
+
 class SqliteDb {
  public:
   // Opens (creating if needed) the database at `path` and applies the connection settings

@@ -5,12 +5,11 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace tidemark::catalog {
@@ -260,16 +259,62 @@ class InputScan {
   std::int64_t last_ = INT64_MIN;
 };
 
+// Distinct terms, each numbered in order of first use: open addressing on the numbers, with
+// each term's hash kept. A node-based map spent as long finding a rebuild's terms as SQLite
+// spent writing them.
+class TermTable {
+ public:
+  size_t size() const { return terms_.size(); }
+  const std::string& operator[](std::uint32_t id) const { return terms_[id]; }
+
+  std::uint32_t Intern(std::string_view term) {
+    if ((terms_.size() + 1) * 2 > slots_.size()) Grow();
+    const std::uint64_t hash = std::hash<std::string_view>{}(term);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const std::uint32_t slot = slots_[i];
+      if (slot == 0) {  // a new term
+        terms_.emplace_back(term);
+        hashes_.push_back(hash);
+        slots_[i] = static_cast<std::uint32_t>(terms_.size());
+        return slot_to_id(slots_[i]);
+      }
+      if (hashes_[slot_to_id(slot)] == hash && terms_[slot_to_id(slot)] == term) {
+        return slot_to_id(slot);
+      }
+    }
+  }
+
+ private:
+  static std::uint32_t slot_to_id(std::uint32_t slot) { return slot - 1; }  // 0: empty
+
+  void Grow() {
+    std::vector<std::uint32_t> slots(std::max<size_t>(1024, slots_.size() * 2), 0);
+    const size_t mask = slots.size() - 1;
+    for (std::uint32_t id = 0; id < terms_.size(); ++id) {
+      size_t i = hashes_[id] & mask;
+      while (slots[i] != 0) i = (i + 1) & mask;
+      slots[i] = id + 1;
+    }
+    slots_ = std::move(slots);
+  }
+
+  std::vector<std::string> terms_;
+  std::vector<std::uint64_t> hashes_;  // of terms_, by id
+  std::vector<std::uint32_t> slots_;   // id + 1, or 0; a power of two, at most half full
+};
+
 class SqliteIndexWriter final : public SearchIndexWriter {
  public:
-  SqliteIndexWriter(SqliteDb& db, bool bulk) : db_(db), bulk_(bulk) {}
+  SqliteIndexWriter(SqliteDb& db, bool bulk, SqliteDb& source)
+      : db_(db), source_(source), bulk_(bulk) {}
 
 
   Status Load(const std::vector<std::int64_t>& ids, std::vector<SearchDocInput>& inputs,
               std::vector<std::string>& old_postings) override {
     if (bulk_) {  // the index was emptied: no old postings
       if (!scan_) {
-        TM_ASSIGN_OR_RETURN(scan_, InputScan::Open(db_));
+        TM_ASSIGN_OR_RETURN(scan_, InputScan::Open(source_));
       }
       TM_RETURN_IF_ERROR(scan_->Read(ids, inputs));
       old_postings.resize(inputs.size());
@@ -305,12 +350,16 @@ class SqliteIndexWriter final : public SearchIndexWriter {
       for (const Posting& p : c.removed) removed_.Add(p.term, p.score, c.doc.id);
       for (const Posting& p : c.added) added_.Add(p.term, p.score, c.doc.id);
       const SearchDoc& d = c.doc;
-      s.Bind(1, d.id).Bind(2, d.kind).Bind(3, d.name).Bind(4, d.description).Bind(5, d.source);
-      s.Bind(6, d.database).Bind(7, d.schema).Bind(8, d.status).Bind(9, JoinLines(d.columns));
-      s.Bind(10, JoinLines(d.tags)).Bind(11, JoinLines(d.owners));
-      s.Bind(12, static_cast<std::int64_t>(d.downstream));
-      s.Bind(13, static_cast<std::int64_t>(d.exposures)).Bind(14, d.boost).Bind(15, c.encoded);
-      TM_RETURN_IF_ERROR(s.Run().WithContext("index asset " + d.key.ToString()));
+      // Every text outlives Run: bound without copies.
+      const std::string columns = JoinLines(d.columns), tags = JoinLines(d.tags),
+                        owners = JoinLines(d.owners);
+      s.Bind(1, d.id).BindStatic(2, d.kind).BindStatic(3, d.name).BindStatic(4, d.description);
+      s.BindStatic(5, d.source).BindStatic(6, d.database).BindStatic(7, d.schema);
+      s.BindStatic(8, d.status).BindStatic(9, columns).BindStatic(10, tags);
+      s.BindStatic(11, owners).Bind(12, static_cast<std::int64_t>(d.downstream));
+      s.Bind(13, static_cast<std::int64_t>(d.exposures)).Bind(14, d.boost);
+      s.BindStatic(15, c.encoded);
+      if (Status st = s.Run(); !st.ok()) return st.WithContext("index asset " + d.key.ToString());
     }
     if (!bulk_ && removed_.size() + added_.size() + typos_.size() > kPendingRows) {
       return Finish();
@@ -345,23 +394,18 @@ class SqliteIndexWriter final : public SearchIndexWriter {
  private:
   // (term, score, asset_id) rows, 12 bytes each with the terms interned: a rebuild of a
   // million assets holds fifty million rows but only a few million distinct terms. Rows are
-  // kept in runs of fixed size (no reallocation doubling the peak), each sorted on its own
-  // and merged while writing.
+  // kept in runs of fixed size (no reallocation doubling the peak) until Write sorts them.
   class PostingRows {
    public:
     size_t size() const { return size_; }
 
     void Add(std::string_view term, std::int64_t score, std::int64_t id) {
-      auto it = term_ids_.find(term);
-      if (it == term_ids_.end()) {  // the key views the stored copy, not the caller's text
-        terms_.emplace_back(term);
-        it = term_ids_.emplace(terms_.back(), static_cast<std::uint32_t>(terms_.size() - 1)).first;
-      }
+      const std::uint32_t term_id = terms_.Intern(term);
       if (score < INT32_MIN || score > INT32_MAX || id < 0 || id > UINT32_MAX) overflow_ = true;
       if (runs_.empty() || runs_.back().size() == kRunRows) {
         runs_.emplace_back().reserve(kRunRows);
       }
-      runs_.back().push_back({it->second, static_cast<std::int32_t>(score),
+      runs_.back().push_back({term_id, static_cast<std::int32_t>(score),
                               static_cast<std::uint32_t>(id)});
       ++size_;
     }
@@ -374,38 +418,42 @@ class SqliteIndexWriter final : public SearchIndexWriter {
       if (overflow_ || terms_.size() > UINT32_MAX) {
         return Status::Internal("search index rows out of range");
       }
-      // Term ids in order of first use -> their rank in byte order (SQLite's BINARY), so
-      // rows sort on integers.
+      // Term ids in order of first use -> their rank in byte order (SQLite's BINARY).
       std::vector<std::uint32_t> by_text(terms_.size());
       for (std::uint32_t i = 0; i < by_text.size(); ++i) by_text[i] = i;
       std::sort(by_text.begin(), by_text.end(),
                 [this](std::uint32_t a, std::uint32_t b) { return terms_[a] < terms_[b]; });
       std::vector<std::uint32_t> rank(terms_.size());
       for (std::uint32_t r = 0; r < by_text.size(); ++r) rank[by_text[r]] = r;
-      auto key = [](const Row& r) { return std::tuple(r.term, r.score, r.id); };
-      for (std::vector<Row>& run : runs_) {
-        for (Row& r : run) r.term = rank[r.term];
-        std::sort(run.begin(), run.end(), [&](const Row& a, const Row& b) { return key(a) < key(b); });
+      // A counting sort on the rank: (score, id) pairs land in their term's slice, each run
+      // freed once scattered; then each slice is sorted (most are a handful of rows).
+      std::vector<size_t> start(terms_.size() + 1, 0);
+      for (const std::vector<Row>& run : runs_) {
+        for (const Row& r : run) ++start[rank[r.term] + 1];
       }
-      // Merge the runs: a heap of (run, position), smallest row on top.
-      std::vector<std::pair<size_t, size_t>> heap;
-      auto later = [&](const auto& a, const auto& b) {
-        return key(runs_[b.first][b.second]) < key(runs_[a.first][a.second]);
-      };
-      for (size_t i = 0; i < runs_.size(); ++i) heap.emplace_back(i, 0);
-      std::make_heap(heap.begin(), heap.end(), later);
-      auto next = [&]() -> const Row& {
-        std::pop_heap(heap.begin(), heap.end(), later);
-        auto& [run, at] = heap.back();
-        const Row& r = runs_[run][at];
-        if (++at == runs_[run].size()) {
-          heap.pop_back();
-        } else {
-          std::push_heap(heap.begin(), heap.end(), later);
+      for (size_t t = 1; t < start.size(); ++t) start[t] += start[t - 1];
+      std::vector<Entry> sorted(size_);
+      {
+        std::vector<size_t> fill(start.begin(), start.end() - 1);
+        for (std::vector<Row>& run : runs_) {
+          for (const Row& r : run) sorted[fill[rank[r.term]]++] = {r.score, r.id};
+          std::vector<Row>().swap(run);
         }
-        return r;
+      }
+      for (size_t t = 0; t + 1 < start.size(); ++t) {
+        if (start[t + 1] - start[t] > 1) {
+          std::sort(sorted.begin() + static_cast<std::ptrdiff_t>(start[t]),
+                    sorted.begin() + static_cast<std::ptrdiff_t>(start[t + 1]));
+        }
+      }
+      // Rows in key order: the term whose slice holds position `at`, then the entry.
+      size_t term = 0, at = 0;
+      auto next = [&]() -> Row {
+        while (start[term + 1] <= at) ++term;
+        const Entry& e = sorted[at++];
+        return {static_cast<std::uint32_t>(term), e.score, e.id};
       };
-      auto bind = [&](SqliteStmt& s, int i, const Row& r) {
+      auto bind = [&](SqliteStmt& s, int i, Row r) {
         s.BindStatic(3 * i + 1, terms_[by_text[r.term]]).Bind(3 * i + 2, std::int64_t{r.score});
         s.Bind(3 * i + 3, std::int64_t{r.id});
       };
@@ -428,25 +476,30 @@ class SqliteIndexWriter final : public SearchIndexWriter {
 
    private:
     struct Row {
-      std::uint32_t term;  // an index into terms_ (its rank once Write sorts)
+      std::uint32_t term;  // an index into terms_ (a rank, in Write)
       std::int32_t score;
       std::uint32_t id;    // asset ids are rowids, counted from 1
     };
-    static constexpr size_t kRunRows = size_t{1} << 16;  // 768 KiB: sorts in cache
+    struct Entry {  // a row within its term's slice, in Write
+      std::int32_t score;
+      std::uint32_t id;
+      bool operator<(const Entry& o) const { return score != o.score ? score < o.score : id < o.id; }
+    };
+    static constexpr size_t kRunRows = size_t{1} << 16;
 
    public:
     static constexpr size_t kRowsPerStatement = 64;
 
    private:
     std::vector<std::vector<Row>> runs_;
-    std::deque<std::string> terms_;  // stable: term_ids_ keys view them
-    std::unordered_map<std::string_view, std::uint32_t> term_ids_;
+    TermTable terms_;
     size_t size_ = 0;
     bool overflow_ = false;
   };
 
   static constexpr size_t kPendingRows = size_t{1} << 20;
   SqliteDb& db_;
+  SqliteDb& source_;  // where a bulk_ writer reads the inputs
   const bool bulk_;
   std::unique_ptr<InputScan> scan_;  // bulk_: reads the inputs
   PostingRows removed_, added_;
@@ -600,8 +653,9 @@ class SqliteReader final : public SearchReader, public LineageReader {
 
 }  // namespace
 
-std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db, bool bulk) {
-  return std::make_unique<SqliteIndexWriter>(db, bulk);
+std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db, bool bulk,
+                                                              SqliteDb* source) {
+  return std::make_unique<SqliteIndexWriter>(db, bulk, source ? *source : db);
 }
 std::unique_ptr<SearchReader> NewSqliteSearchReader(SqliteDb& db) {
   return std::make_unique<SqliteReader>(db);

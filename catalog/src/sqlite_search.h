@@ -11,8 +11,10 @@
 namespace tidemark::catalog {
 
 // `bulk`: the index was emptied and every asset is being indexed (a rebuild): postings are
-// held until Finish and written as one sorted run.
-std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db, bool bulk = false);
+// held until Finish and written as one sorted run, and the inputs are read from `source`
+// (default `db`) by scanning each table once.
+std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db, bool bulk = false,
+                                                              SqliteDb* source = nullptr);
 std::unique_ptr<SearchReader> NewSqliteSearchReader(SqliteDb& db);
 std::unique_ptr<LineageReader> NewSqliteLineageReader(SqliteDb& db);
 

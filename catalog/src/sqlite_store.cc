@@ -1395,7 +1395,7 @@ class SqliteStore final : public Store {
   Status RebuildSearchIndex() override {
     std::lock_guard lock(write_mu_);
     TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-    Status st = RebuildSearchIndexLocked();
+    Status st = RebuildSearchIndexLocked(/*read_from_reader=*/true);
     if (!st.ok()) {
       (void)writer_->Exec("ROLLBACK");
       known_typos_.clear();  // it was refilled for rows now rolled back
@@ -1469,21 +1469,33 @@ class SqliteStore final : public Store {
                                        std::to_string(v) + ", " +
                                        std::to_string(model::ToMicros(clock_.Now())) + ")"));
       // Migration 2 creates the search index: index the assets already stored.
-      if (v == 2) TM_RETURN_IF_ERROR(RebuildSearchIndexLocked());
+      // (From the writer: a reader's snapshot has none of this transaction's tables.)
+      if (v == 2) TM_RETURN_IF_ERROR(RebuildSearchIndexLocked(/*read_from_reader=*/false));
     }
     return Status::Ok();
   }
 
   // Empties the index and indexes every asset in bulk (sqlite_search.h); the caller commits,
   // or rolls back and clears known_typos_.
-  Status RebuildSearchIndexLocked() {
+  Status RebuildSearchIndexLocked(bool read_from_reader) {
     TM_RETURN_IF_ERROR(writer_->Exec(
         "DELETE FROM search_postings; DELETE FROM search_typos; DELETE FROM search_docs"));
     known_typos_.clear();
     TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids, SqliteAllAssetIds(*writer_));
-    auto writer = NewSqliteSearchIndexWriter(*writer_, /*bulk=*/true);
+    // The assets, columns, tags, owners and edges are read through a read connection when
+    // there is one: its snapshot (from before this transaction, which changes none of them)
+    // never looks into the gigabytes of WAL the rebuild writes. Without its memory map for
+    // the scan: a million assets' tables would otherwise count in the process's resident set.
+    std::optional<ReaderLease> lease;
+    if (read_from_reader && !readers_.empty()) lease.emplace(*this);
+    SqliteDb& source = lease ? lease->db() : *writer_;
+    if (lease) TM_RETURN_IF_ERROR(source.Exec("PRAGMA mmap_size=0; BEGIN"));
+    auto writer = NewSqliteSearchIndexWriter(*writer_, /*bulk=*/true, &source);
     std::vector<std::string> added;
-    TM_RETURN_IF_ERROR(ReindexAssets(*writer, ids, known_typos_, added));
+    Status st = ReindexAssets(*writer, ids, known_typos_, added);
+    writer.reset();  // its statements on `source` are reset before the read ends
+    if (lease) (void)source.Exec("COMMIT; PRAGMA mmap_size=" + std::to_string(kReaderMmapBytes));
+    TM_RETURN_IF_ERROR(st);
     known_typos_.insert(added.begin(), added.end());
     return Status::Ok();
   }
@@ -1506,21 +1518,35 @@ class SqliteStore final : public Store {
       std::lock_guard lock(write_mu_);
       return fn(*writer_);
     }
-    SqliteDb* db;
-    {
-      std::unique_lock lock(read_mu_);
-      read_cv_.wait(lock, [&] { return !readers_idle_.empty(); });
-      db = readers_idle_.back();
-      readers_idle_.pop_back();
-    }
-    auto result = fn(*db);
-    {
-      std::lock_guard lock(read_mu_);
-      readers_idle_.push_back(db);
-    }
-    read_cv_.notify_one();
-    return result;
+    ReaderLease lease(*this);
+    return fn(lease.db());
   }
+
+  // An idle read connection (waiting for one) until the lease goes out of scope. Only for
+  // a store with readers (not :memory:).
+  class ReaderLease {
+   public:
+    explicit ReaderLease(SqliteStore& store) : store_(store) {
+      std::unique_lock lock(store_.read_mu_);
+      store_.read_cv_.wait(lock, [&] { return !store_.readers_idle_.empty(); });
+      db_ = store_.readers_idle_.back();
+      store_.readers_idle_.pop_back();
+    }
+    ~ReaderLease() {
+      {
+        std::lock_guard lock(store_.read_mu_);
+        store_.readers_idle_.push_back(db_);
+      }
+      store_.read_cv_.notify_one();
+    }
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    SqliteDb& db() { return *db_; }
+
+   private:
+    SqliteStore& store_;
+    SqliteDb* db_;
+  };
 
   // Runs `fn` on the writer inside one IMMEDIATE transaction, committing if it succeeds.
   template <typename Fn>

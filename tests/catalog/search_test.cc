@@ -488,7 +488,7 @@ std::string Answers(T* t, const std::vector<std::string>& queries) {
 TYPED_TEST(SearchTest, RebuildingFromScratchAnswersWhatIncrementalWritesKept) {
   this->SeedShop();
   SeedGraph(this);
-  // More postings than one sorted run of the bulk writer holds (65,536), so runs are merged.
+  // More postings than one run of the bulk writer holds (65,536 rows).
   constexpr int kAssets = 3000;
   WriteBatch many;
   for (int i = 0; i < kAssets; ++i) {
