@@ -238,6 +238,7 @@ constexpr char kAlertExists[] = "SELECT 1 FROM alerts WHERE id = ?1";
 constexpr char kSelectAlerts[] =
     "SELECT " TM_ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR state = ?1)"
     " ORDER BY created_at, id LIMIT ?2";
+constexpr char kAnySearchDoc[] = "SELECT 1 FROM search_docs LIMIT 1";
 constexpr char kUpsertCheckpoint[] =
     "INSERT INTO checkpoints (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)"
     " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
@@ -945,10 +946,18 @@ class BatchApplier {
   }
 
   // Rebuilds the search documents of every asset this batch changed (search_engine.h).
+  // A store's first write (no document yet: no asset was ever indexed, so every asset is in
+  // this batch) takes the rebuild's bulk path: table scans instead of a lookup per asset, and
+  // one sorted run of postings. A first ingest of a large dbt project is most of them.
   Status ReindexDirty() {
     if (dirty_.empty()) return Status::Ok();
     static const std::unordered_set<std::string> kNone;
-    auto writer = NewSqliteSearchIndexWriter(db_);
+    bool indexed;
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt any, db_.Prepare(kAnySearchDoc));
+      TM_ASSIGN_OR_RETURN(indexed, any.Step());
+    }
+    auto writer = NewSqliteSearchIndexWriter(db_, /*bulk=*/!indexed);
     std::vector<std::int64_t> ids(dirty_.begin(), dirty_.end());
     return ReindexAssets(*writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
         .WithContext("update search index");
