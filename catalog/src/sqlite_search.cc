@@ -4,11 +4,13 @@
 #include "sqlite_search.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <unordered_set>
 
@@ -440,16 +442,29 @@ class SqliteIndexWriter final : public SearchIndexWriter {
           std::vector<Row>().swap(run);
         }
       }
-      for (size_t t = 0; t + 1 < start.size(); ++t) {
-        if (start[t + 1] - start[t] > 1) {
-          std::sort(sorted.begin() + static_cast<std::ptrdiff_t>(start[t]),
-                    sorted.begin() + static_cast<std::ptrdiff_t>(start[t + 1]));
+      // Slices are sorted in term order; a large write sorts them on a second thread while
+      // this one inserts the slices already sorted (`ready` counts them).
+      std::atomic<size_t> ready{0};
+      auto sort_slices = [&] {
+        for (size_t t = 0; t + 1 < start.size(); ++t) {
+          if (start[t + 1] - start[t] > 1) {
+            std::sort(sorted.begin() + static_cast<std::ptrdiff_t>(start[t]),
+                      sorted.begin() + static_cast<std::ptrdiff_t>(start[t + 1]));
+          }
+          ready.store(t + 1, std::memory_order_release);
         }
+      };
+      std::jthread sorter;  // joined on every return, before what it sorts goes away
+      if (size_ >= kSortAsideRows) {
+        sorter = std::jthread(sort_slices);
+      } else {
+        sort_slices();
       }
       // Rows in key order: the term whose slice holds position `at`, then the entry.
       size_t term = 0, at = 0;
       auto next = [&]() -> Row {
         while (start[term + 1] <= at) ++term;
+        while (ready.load(std::memory_order_acquire) <= term) std::this_thread::yield();
         const Entry& e = sorted[at++];
         return {static_cast<std::uint32_t>(term), e.score, e.id};
       };
@@ -489,6 +504,7 @@ class SqliteIndexWriter final : public SearchIndexWriter {
 
    public:
     static constexpr size_t kRowsPerStatement = 64;
+    static constexpr size_t kSortAsideRows = size_t{1} << 16;
 
    private:
     std::vector<std::vector<Row>> runs_;
