@@ -19,7 +19,7 @@ namespace {
 struct Pending {
   const std::vector<OpenLineageDocument>* events = nullptr;
   // events[i] parsed by the caller's own thread; empty when one of them is not JSON.
-  std::vector<nlohmann::json> parsed;
+  std::vector<openlineage::ParsedEvent> parsed;
   std::optional<Result<OpenLineageReport>> result;  // set by the writer
 };
 
