@@ -141,25 +141,25 @@ class EventMapper {
   Result<std::string> RequiredString(V obj, const std::string& path,
                                      std::string_view name) const {
     Opt v = Member(obj, name);
-    std::string at = Join(path, name);
-    if (!v) return Invalid(at, "missing");
-    if (!IsString(*v)) return Invalid(at, "must be a string");
-    if (Str(*v).empty()) return Invalid(at, "must not be empty");
+    auto at = [&] { return Join(path, name); };  // built only for an error: this is hot
+    if (!v) return Invalid(at(), "missing");
+    if (!IsString(*v)) return Invalid(at(), "must be a string");
+    if (Str(*v).empty()) return Invalid(at(), "must not be empty");
     return std::string(Str(*v));
   }
 
   Result<model::Timestamp> Time(V obj, const std::string& path, std::string_view name,
                                 bool required) const {
     Opt v = Member(obj, name);
-    std::string at = Join(path, name);
+    auto at = [&] { return Join(path, name); };
     if (!v) {
-      if (required) return Invalid(at, "missing");
+      if (required) return Invalid(at(), "missing");
       return model::Timestamp{};
     }
-    if (!IsString(*v)) return Invalid(at, "must be an ISO-8601 date-time string");
+    if (!IsString(*v)) return Invalid(at(), "must be an ISO-8601 date-time string");
     auto ts = model::ParseTimestamp(Str(*v));
     if (!ts) {
-      return Invalid(at, "not an ISO-8601 date-time: '" + std::string(Str(*v)) + "'");
+      return Invalid(at(), "not an ISO-8601 date-time: '" + std::string(Str(*v)) + "'");
     }
     return *ts;
   }
@@ -432,17 +432,22 @@ class EventMapper {
     const std::vector<V> elements = Elements(fields);
     for (size_t i = 0; i < elements.size(); ++i) {
       V f = elements[i];
-      std::string at = Join(path, i);
-      if (!IsObject(f)) return Invalid(at, "a field must be an object");
-      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(f, at, "name"));
+      // A schema can be most of an event: its paths are built only for an error.
+      auto at = [&] { return Join(path, i); };
+      if (!IsObject(f)) return Invalid(at(), "a field must be an object");
+      Opt name = Member(f, "name");
+      if (!name || !IsString(*name) || Str(*name).empty()) {
+        return RequiredString(f, at(), "name").status();
+      }
       model::Column c;
-      c.name = prefix + name;
+      c.name = prefix;
+      c.name += Str(*name);
       c.position = static_cast<int>(out.size()) + 1;
       c.data_type = OptString(f, "type");
       c.description = OptString(f, "description");
       out.push_back(std::move(c));
       if (Opt nested = Member(f, "fields")) {
-        TM_RETURN_IF_ERROR(Fields(*nested, Join(at, "fields"), out.back().name + ".", out));
+        TM_RETURN_IF_ERROR(Fields(*nested, Join(at(), "fields"), out.back().name + ".", out));
       }
     }
     return Status::Ok();
@@ -792,7 +797,7 @@ Result<Mapper::PendingAsset*> Mapper::Pending(const AssetKey& key, const model::
     if (p.asset.database.empty()) p.asset.database = fresh.database;
     if (p.asset.schema.empty()) p.asset.schema = fresh.schema;
     p.facets = p.stored->facets;
-    p.columns = p.stored->columns;
+    p.columns = std::move(p.stored->columns);  // read nowhere else: not copied twice
   }
   return &assets_.emplace(key, std::move(p)).first->second;
 }
@@ -817,8 +822,10 @@ void Mapper::Flush(catalog::WriteBatch& batch) {
       batch.PutAsset(p.asset);
     }
     if (cache_) {
+      // The columns go to the batch or to the cache, copied only when both need them.
       flushed_assets_.emplace_back(
-          key, MapperCache::StoredAsset{p.asset, std::move(p.facets), p.columns});
+          key, MapperCache::StoredAsset{p.asset, std::move(p.facets),
+                                        p.has_columns ? p.columns : std::move(p.columns)});
     }
     if (p.has_columns) batch.SetColumns(key, std::move(p.columns));
   }
