@@ -470,10 +470,18 @@ class EventMapper {
     m_.rest_.PutSchemaSnapshot(std::move(snap));
     ++report_.schema_snapshots;
     // What others said of a column (dbt's description, tags, tests) stays with it.
-    std::map<std::string, const model::Column*> old_by_name;
-    for (const model::Column& old : pending.columns) old_by_name.emplace(Lower(old.name), &old);
+    // By lower-cased name, the first of equal names winning: a sorted vector, one
+    // allocation rather than a map node per column (this runs for every dataset of every
+    // event).
+    std::vector<std::pair<std::string, const model::Column*>> old_by_name;
+    old_by_name.reserve(pending.columns.size());
+    for (const model::Column& old : pending.columns) old_by_name.emplace_back(Lower(old.name), &old);
+    auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+    std::stable_sort(old_by_name.begin(), old_by_name.end(), by_name);
     for (model::Column& c : columns) {
-      if (auto it = old_by_name.find(Lower(c.name)); it != old_by_name.end()) {
+      std::pair<std::string, const model::Column*> wanted{Lower(c.name), nullptr};
+      auto it = std::lower_bound(old_by_name.begin(), old_by_name.end(), wanted, by_name);
+      if (it != old_by_name.end() && it->first == wanted.first) {
         const model::Column& old = *it->second;
         if (c.description.empty()) c.description = old.description;
         if (c.data_type.empty()) c.data_type = old.data_type;
