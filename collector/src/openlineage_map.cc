@@ -697,11 +697,13 @@ Result<ParsedEvent> ParseEvent(const OpenLineageDocument& doc) {
   thread_local simdjson::dom::parser parser;
   ParsedEvent out;
   simdjson::dom::element root;
-  if (parser.parse_into_document(out.fast_, doc.json_text.data(), doc.json_text.size())
-          .get(root) == simdjson::SUCCESS) {
-    out.is_fast_ = true;
-    return out;
-  }
+  out.is_fast_ = parser.parse_into_document(out.fast_, doc.json_text.data(), doc.json_text.size())
+                     .get(root) == simdjson::SUCCESS;
+  // The parser's buffers grow to the largest text it read (some bytes per input byte): a
+  // large batch's are let go rather than kept by every handler thread for its lifetime.
+  constexpr size_t kKeptCapacity = 1 << 20;
+  if (parser.capacity() > kKeptCapacity) parser = simdjson::dom::parser();
+  if (out.is_fast_) return out;
   // Refused (not JSON, or JSON simdjson does not take: a byte order mark, a number out of
   // its range, deep nesting): nlohmann decides, and names the error as it always has.
   TM_ASSIGN_OR_RETURN(out.slow_, ParseEventWithNlohmann(doc));
