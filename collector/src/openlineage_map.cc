@@ -15,6 +15,7 @@
 
 #include "dataset_join.h"
 #include "json_input.h"
+#include "openlineage_json.h"
 #include "openlineage_map.h"
 
 namespace tidemark::collector::openlineage {
@@ -23,6 +24,7 @@ using json = nlohmann::json;
 using model::AssetKey;
 using model::Result;
 using model::Status;
+using namespace json_view;  // NOLINT: the accessors EventMapper is written against
 
 namespace {
 
@@ -45,13 +47,6 @@ std::string Join(const std::string& path, std::string_view segment) {
 }
 std::string Join(const std::string& path, size_t index) {
   return path + "/" + std::to_string(index);
-}
-
-const json* Member(const json& obj, std::string_view name) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
 }
 
 std::string LastPart(std::string_view name, char sep) {
@@ -93,19 +88,23 @@ model::Owner OwnerFromName(std::string_view name) {
 
 }  // namespace
 
-// Maps one event. Lives for one Mapper::Add call.
+// Maps one event read through json_view (V: a value of either parser). Lives for one
+// Mapper::Add call.
+template <class V>
 class EventMapper {
  public:
+  using Opt = std::optional<V>;
+
   EventMapper(Mapper& m, const OpenLineageDocument& doc, OpenLineageReport& report)
       : m_(m), doc_(doc), report_(report) {}
 
-  Status Map(const json& event) {
-    if (!event.is_object()) return Invalid("", "an event must be a JSON object");
+  Status Map(V event) {
+    if (!IsObject(event)) return Invalid("", "an event must be a JSON object");
     TM_ASSIGN_OR_RETURN(event_time_, Time(event, "", "eventTime", /*required=*/true));
     producer_ = OptString(event, "producer");
-    const json* run = Member(event, "run");
-    const json* job = Member(event, "job");
-    const json* dataset = Member(event, "dataset");
+    Opt run = Member(event, "run");
+    Opt job = Member(event, "job");
+    Opt dataset = Member(event, "dataset");
     if (run) {
       ++report_.run_events;
       TM_RETURN_IF_ERROR(MapJob(job));
@@ -134,75 +133,73 @@ class EventMapper {
                                    doc_.name_for_errors + ": " + (path.empty() ? "/" : path));
   }
 
-  static std::string OptString(const json& obj, std::string_view name) {
-    const json* v = Member(obj, name);
-    return v && v->is_string() ? v->get<std::string>() : std::string();
+  static std::string OptString(V obj, std::string_view name) {
+    Opt v = Member(obj, name);
+    return v && IsString(*v) ? std::string(Str(*v)) : std::string();
   }
 
-  Result<std::string> RequiredString(const json& obj, const std::string& path,
+  Result<std::string> RequiredString(V obj, const std::string& path,
                                      std::string_view name) const {
-    const json* v = Member(obj, name);
-    std::string at = Join(path, name);
-    if (!v) return Invalid(at, "missing");
-    if (!v->is_string()) return Invalid(at, "must be a string");
-    if (v->get_ref<const std::string&>().empty()) return Invalid(at, "must not be empty");
-    return v->get<std::string>();
+    Opt v = Member(obj, name);
+    auto at = [&] { return Join(path, name); };  // built only for an error: this is hot
+    if (!v) return Invalid(at(), "missing");
+    if (!IsString(*v)) return Invalid(at(), "must be a string");
+    if (Str(*v).empty()) return Invalid(at(), "must not be empty");
+    return std::string(Str(*v));
   }
 
-  Result<model::Timestamp> Time(const json& obj, const std::string& path, std::string_view name,
+  Result<model::Timestamp> Time(V obj, const std::string& path, std::string_view name,
                                 bool required) const {
-    const json* v = Member(obj, name);
-    std::string at = Join(path, name);
+    Opt v = Member(obj, name);
+    auto at = [&] { return Join(path, name); };
     if (!v) {
-      if (required) return Invalid(at, "missing");
+      if (required) return Invalid(at(), "missing");
       return model::Timestamp{};
     }
-    if (!v->is_string()) return Invalid(at, "must be an ISO-8601 date-time string");
-    auto ts = model::ParseTimestamp(v->get_ref<const std::string&>());
+    if (!IsString(*v)) return Invalid(at(), "must be an ISO-8601 date-time string");
+    auto ts = model::ParseTimestamp(Str(*v));
     if (!ts) {
-      return Invalid(at, "not an ISO-8601 date-time: '" + v->get<std::string>() + "'");
+      return Invalid(at(), "not an ISO-8601 date-time: '" + std::string(Str(*v)) + "'");
     }
     return *ts;
   }
 
   // An optional number; null and absent give nullopt, other types are an error.
-  Result<std::optional<double>> Number(const json& obj, const std::string& path,
+  Result<std::optional<double>> Number(V obj, const std::string& path,
                                        std::string_view name) const {
-    const json* v = Member(obj, name);
+    Opt v = Member(obj, name);
     if (!v) return std::optional<double>();
-    if (!v->is_number()) return Invalid(Join(path, name), "must be a number");
-    double d = v->get<double>();
+    if (!IsNumber(*v)) return Invalid(Join(path, name), "must be a number");
+    double d = Num(*v);
     if (!std::isfinite(d)) return Invalid(Join(path, name), "must be finite");
     return std::optional<double>(d);
   }
 
   // The facets object at obj[name] (null/absent: empty). Not an object: an error.
-  Result<const json*> Facets(const json& obj, const std::string& path,
-                             std::string_view name) const {
-    const json* v = Member(obj, name);
-    if (!v) return static_cast<const json*>(nullptr);
-    if (!v->is_object()) return Invalid(Join(path, name), "facets must be an object");
+  Result<Opt> Facets(V obj, const std::string& path, std::string_view name) const {
+    Opt v = Member(obj, name);
+    if (!v) return Opt();
+    if (!IsObject(*v)) return Invalid(Join(path, name), "facets must be an object");
     return v;
   }
 
   // A known facet must be an object when present; its absence (or null) is nullptr.
-  Result<const json*> Facet(const json* facets, const std::string& path,
-                            std::string_view name) const {
-    if (!facets) return static_cast<const json*>(nullptr);
-    const json* f = Member(*facets, name);
-    if (!f) return static_cast<const json*>(nullptr);
-    if (!f->is_object()) return Invalid(Join(path, name), "a facet must be an object");
+  Result<Opt> Facet(Opt facets, const std::string& path, std::string_view name) const {
+    if (!facets) return Opt();
+    Opt f = Member(*facets, name);
+    if (!f) return Opt();
+    if (!IsObject(*f)) return Invalid(Join(path, name), "a facet must be an object");
     return f;
   }
 
   // ---- job -----------------------------------------------------------------------------
-  Status MapJob(const json* job) {
+  Status MapJob(Opt job) {
     if (!job) return Invalid("/job", "missing");
-    if (!job->is_object()) return Invalid("/job", "must be an object");
+    if (!IsObject(*job)) return Invalid("/job", "must be an object");
     TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(*job, "/job", "namespace"));
     TM_ASSIGN_OR_RETURN(std::string name, RequiredString(*job, "/job", "name"));
     job_ = AssetKey{std::move(ns), std::move(name)};
-    TM_ASSIGN_OR_RETURN(const json* facets, Facets(*job, "/job", "facets"));
+    TM_ASSIGN_OR_RETURN(Opt facets, Facets(*job, "/job", "facets"));
     model::Asset fresh;
     fresh.key = job_;
     fresh.kind = model::AssetKind::kJob;
@@ -223,38 +220,39 @@ class EventMapper {
   // Facets already mapped to catalog records (columns, edges, owners, description) are not
   // stored twice: a schema facet can be most of an event, and the asset's properties are
   // read back on every later event touching it.
-  void KeepFacets(Mapper::PendingAsset& pending, const json& facets) {
+  void KeepFacets(Mapper::PendingAsset& pending, V facets) {
     static constexpr std::string_view kMapped[] = {"schema", "columnLineage", "ownership",
                                                    "documentation"};
     if (!pending.facets.is_object()) pending.facets = json::object();
-    for (const auto& [k, v] : facets.items()) {
+    for (const auto& [k, v] : Items(facets)) {
       if (std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped)) continue;
-      pending.facets[k] = v;
+      pending.facets[std::string(k)] = ToJson(v);
     }
   }
 
-  Status Describe(Mapper::PendingAsset& pending, const json* facets, const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* doc, Facet(facets, path, "documentation"));
+  Status Describe(Mapper::PendingAsset& pending, Opt facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(Opt doc, Facet(facets, path, "documentation"));
     if (!doc) return Status::Ok();
-    const json* d = Member(*doc, "description");
-    if (d && !d->is_string()) {
+    Opt d = Member(*doc, "description");
+    if (d && !IsString(*d)) {
       return Invalid(Join(Join(path, "documentation"), "description"), "must be a string");
     }
-    if (d && !d->get_ref<const std::string&>().empty()) pending.asset.description = d->get<std::string>();
+    if (d && !Str(*d).empty()) pending.asset.description = std::string(Str(*d));
     return Status::Ok();
   }
 
-  Status Ownership(const AssetKey& key, const json* facets, const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* own, Facet(facets, path, "ownership"));
+  Status Ownership(const AssetKey& key, Opt facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(Opt own, Facet(facets, path, "ownership"));
     if (!own) return Status::Ok();
     std::string at = Join(Join(path, "ownership"), "owners");
-    const json* owners = Member(*own, "owners");
+    Opt owners = Member(*own, "owners");
     if (!owners) return Status::Ok();
-    if (!owners->is_array()) return Invalid(at, "must be an array");
+    if (!IsArray(*owners)) return Invalid(at, "must be an array");
     std::vector<model::Ownership> list;
-    for (size_t i = 0; i < owners->size(); ++i) {
-      const json& o = (*owners)[i];
-      if (!o.is_object()) return Invalid(Join(at, i), "an owner must be an object");
+    const std::vector<V> elements = Elements(*owners);
+    for (size_t i = 0; i < elements.size(); ++i) {
+      V o = elements[i];
+      if (!IsObject(o)) return Invalid(Join(at, i), "an owner must be an object");
       TM_ASSIGN_OR_RETURN(std::string name, RequiredString(o, Join(at, i), "name"));
       model::Owner owner = OwnerFromName(name);
       std::string role = Lower(OptString(o, "type"));
@@ -271,14 +269,13 @@ class EventMapper {
   }
 
   // ---- run -----------------------------------------------------------------------------
-  Status MapRun(const json& event, const json& run) {
-    if (!run.is_object()) return Invalid("/run", "must be an object");
+  Status MapRun(V event, V run) {
+    if (!IsObject(run)) return Invalid("/run", "must be an object");
     TM_ASSIGN_OR_RETURN(std::string run_id, RequiredString(run, "/run", "runId"));
     if (!IsUuid(run_id)) return Invalid("/run/runId", "not a UUID: '" + run_id + "'");
     model::RunState state = model::RunState::kOther;
-    if (const json* t = Member(event, "eventType")) {
-      auto parsed = t->is_string() ? model::ParseRunState(t->get_ref<const std::string&>())
-                                   : std::nullopt;
+    if (Opt t = Member(event, "eventType")) {
+      auto parsed = IsString(*t) ? model::ParseRunState(Str(*t)) : std::nullopt;
       if (!parsed) {
         return Invalid("/eventType",
                        "must be one of START, RUNNING, COMPLETE, ABORT, FAIL, OTHER");
@@ -293,32 +290,34 @@ class EventMapper {
     r.event_time = event_time_;
     if (state == model::RunState::kStart) r.started_at = event_time_;
     if (model::IsTerminal(state)) r.ended_at = event_time_;
-    TM_ASSIGN_OR_RETURN(const json* facets, Facets(run, "/run", "facets"));
+    TM_ASSIGN_OR_RETURN(Opt facets, Facets(run, "/run", "facets"));
     json props = json::object();
     if (facets) {
       const std::string path = "/run/facets";
-      TM_ASSIGN_OR_RETURN(const json* nominal, Facet(facets, path, "nominalTime"));
+      TM_ASSIGN_OR_RETURN(Opt nominal, Facet(facets, path, "nominalTime"));
       if (nominal) {
         TM_ASSIGN_OR_RETURN(model::Timestamp t,
                             Time(*nominal, Join(path, "nominalTime"), "nominalStartTime", true));
         r.nominal_time = t;
       }
-      TM_ASSIGN_OR_RETURN(const json* parent, Facet(facets, path, "parent"));
+      TM_ASSIGN_OR_RETURN(Opt parent, Facet(facets, path, "parent"));
       if (parent) {
-        const json* prun = Member(*parent, "run");
+        Opt prun = Member(*parent, "run");
         std::string at = Join(path, "parent") + "/run";
-        if (!prun || !prun->is_object()) return Invalid(at, "missing");
+        if (!prun || !IsObject(*prun)) return Invalid(at, "missing");
         TM_ASSIGN_OR_RETURN(std::string pid, RequiredString(*prun, at, "runId"));
         r.parent_run_id = Lower(pid);
       }
-      TM_ASSIGN_OR_RETURN(const json* error, Facet(facets, path, "errorMessage"));
+      TM_ASSIGN_OR_RETURN(Opt error, Facet(facets, path, "errorMessage"));
       if (error) {
         TM_ASSIGN_OR_RETURN(r.error_message, RequiredString(*error, Join(path, "errorMessage"),
                                                             "message"));
       }
       // Every run facet kept, known ones included (processing_engine, errorMessage's stack
       // trace, ...), one property each so runs merge facet by facet.
-      for (const auto& [k, v] : facets->items()) props[std::string(kFacetPrefix) + k] = v;
+      for (const auto& [k, v] : Items(*facets)) {
+        props[std::string(kFacetPrefix) + std::string(k)] = ToJson(v);
+      }
     }
     json entry = json::object();
     if (!producer_.empty()) entry["producer"] = producer_;
@@ -332,15 +331,16 @@ class EventMapper {
   }
 
   // ---- datasets ------------------------------------------------------------------------
-  Status MapDatasets(const json& event) {
+  Status MapDatasets(V event) {
     for (Role role : {Role::kInput, Role::kOutput}) {
       const char* name = role == Role::kInput ? "inputs" : "outputs";
-      const json* list = Member(event, name);
+      Opt list = Member(event, name);
       if (!list) continue;
       std::string path = std::string("/") + name;
-      if (!list->is_array()) return Invalid(path, "must be an array");
-      for (size_t i = 0; i < list->size(); ++i) {
-        TM_RETURN_IF_ERROR(MapDataset((*list)[i], Join(path, i), role));
+      if (!IsArray(*list)) return Invalid(path, "must be an array");
+      const std::vector<V> elements = Elements(*list);
+      for (size_t i = 0; i < elements.size(); ++i) {
+        TM_RETURN_IF_ERROR(MapDataset(elements[i], Join(path, i), role));
       }
     }
     // Table-level lineage through the job: every input feeds every output.
@@ -368,8 +368,8 @@ class EventMapper {
     return Status::Ok();
   }
 
-  Status MapDataset(const json& ds, const std::string& path, Role role) {
-    if (!ds.is_object()) return Invalid(path, "a dataset must be an object");
+  Status MapDataset(V ds, const std::string& path, Role role) {
+    if (!IsObject(ds)) return Invalid(path, "a dataset must be an object");
     TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(ds, path, "namespace"));
     TM_ASSIGN_OR_RETURN(std::string name, RequiredString(ds, path, "name"));
     AssetKey given{CanonicalDatasetNamespace(ns), name};
@@ -402,7 +402,7 @@ class EventMapper {
     if (role == Role::kInput) inputs_.push_back(key);
     if (role == Role::kOutput) outputs_.push_back(key);
 
-    TM_ASSIGN_OR_RETURN(const json* facets, Facets(ds, path, "facets"));
+    TM_ASSIGN_OR_RETURN(Opt facets, Facets(ds, path, "facets"));
     const std::string fpath = Join(path, "facets");
     if (facets) {
       TM_RETURN_IF_ERROR(Describe(*pending, facets, fpath));
@@ -415,7 +415,7 @@ class EventMapper {
       KeepFacets(*pending, *facets);
     }
     for (const char* member : {"inputFacets", "outputFacets"}) {
-      TM_ASSIGN_OR_RETURN(const json* more, Facets(ds, path, member));
+      TM_ASSIGN_OR_RETURN(Opt more, Facets(ds, path, member));
       if (!more) continue;
       const std::string mpath = Join(path, member);
       TM_RETURN_IF_ERROR(QualityMetrics(key, more, mpath));
@@ -426,32 +426,38 @@ class EventMapper {
   }
 
   // Flattens nested fields ("address.city") in declaration order.
-  Status Fields(const json& fields, const std::string& path, const std::string& prefix,
+  Status Fields(V fields, const std::string& path, const std::string& prefix,
                 std::vector<model::Column>& out) {
-    if (!fields.is_array()) return Invalid(path, "must be an array");
-    for (size_t i = 0; i < fields.size(); ++i) {
-      const json& f = fields[i];
-      std::string at = Join(path, i);
-      if (!f.is_object()) return Invalid(at, "a field must be an object");
-      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(f, at, "name"));
+    if (!IsArray(fields)) return Invalid(path, "must be an array");
+    const std::vector<V> elements = Elements(fields);
+    for (size_t i = 0; i < elements.size(); ++i) {
+      V f = elements[i];
+      // A schema can be most of an event: its paths are built only for an error.
+      auto at = [&] { return Join(path, i); };
+      if (!IsObject(f)) return Invalid(at(), "a field must be an object");
+      Opt name = Member(f, "name");
+      if (!name || !IsString(*name) || Str(*name).empty()) {
+        return RequiredString(f, at(), "name").status();
+      }
       model::Column c;
-      c.name = prefix + name;
+      c.name = prefix;
+      c.name += Str(*name);
       c.position = static_cast<int>(out.size()) + 1;
       c.data_type = OptString(f, "type");
       c.description = OptString(f, "description");
       out.push_back(std::move(c));
-      if (const json* nested = Member(f, "fields")) {
-        TM_RETURN_IF_ERROR(Fields(*nested, Join(at, "fields"), out.back().name + ".", out));
+      if (Opt nested = Member(f, "fields")) {
+        TM_RETURN_IF_ERROR(Fields(*nested, Join(at(), "fields"), out.back().name + ".", out));
       }
     }
     return Status::Ok();
   }
 
-  Status Schema(Mapper::PendingAsset& pending, const AssetKey& key, const json* facets,
+  Status Schema(Mapper::PendingAsset& pending, const AssetKey& key, Opt facets,
                 const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* schema, Facet(facets, path, "schema"));
+    TM_ASSIGN_OR_RETURN(Opt schema, Facet(facets, path, "schema"));
     if (!schema) return Status::Ok();
-    const json* fields = Member(*schema, "fields");
+    Opt fields = Member(*schema, "fields");
     if (!fields) return Status::Ok();
     std::vector<model::Column> columns;
     TM_RETURN_IF_ERROR(Fields(*fields, Join(Join(path, "schema"), "fields"), "", columns));
@@ -464,10 +470,18 @@ class EventMapper {
     m_.rest_.PutSchemaSnapshot(std::move(snap));
     ++report_.schema_snapshots;
     // What others said of a column (dbt's description, tags, tests) stays with it.
-    std::map<std::string, const model::Column*> old_by_name;
-    for (const model::Column& old : pending.columns) old_by_name.emplace(Lower(old.name), &old);
+    // By lower-cased name, the first of equal names winning: a sorted vector, one
+    // allocation rather than a map node per column (this runs for every dataset of every
+    // event).
+    std::vector<std::pair<std::string, const model::Column*>> old_by_name;
+    old_by_name.reserve(pending.columns.size());
+    for (const model::Column& old : pending.columns) old_by_name.emplace_back(Lower(old.name), &old);
+    auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+    std::stable_sort(old_by_name.begin(), old_by_name.end(), by_name);
     for (model::Column& c : columns) {
-      if (auto it = old_by_name.find(Lower(c.name)); it != old_by_name.end()) {
+      std::pair<std::string, const model::Column*> wanted{Lower(c.name), nullptr};
+      auto it = std::lower_bound(old_by_name.begin(), old_by_name.end(), wanted, by_name);
+      if (it != old_by_name.end() && it->first == wanted.first) {
         const model::Column& old = *it->second;
         if (c.description.empty()) c.description = old.description;
         if (c.data_type.empty()) c.data_type = old.data_type;
@@ -485,16 +499,17 @@ class EventMapper {
     return Status::Ok();
   }
 
-  Status Symlinks(const AssetKey& key, const json* facets, const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* links, Facet(facets, path, "symlinks"));
+  Status Symlinks(const AssetKey& key, Opt facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(Opt links, Facet(facets, path, "symlinks"));
     if (!links) return Status::Ok();
-    const json* ids = Member(*links, "identifiers");
+    Opt ids = Member(*links, "identifiers");
     std::string at = Join(Join(path, "symlinks"), "identifiers");
     if (!ids) return Status::Ok();
-    if (!ids->is_array()) return Invalid(at, "must be an array");
-    for (size_t i = 0; i < ids->size(); ++i) {
-      const json& id = (*ids)[i];
-      if (!id.is_object()) return Invalid(Join(at, i), "an identifier must be an object");
+    if (!IsArray(*ids)) return Invalid(at, "must be an array");
+    const std::vector<V> elements = Elements(*ids);
+    for (size_t i = 0; i < elements.size(); ++i) {
+      V id = elements[i];
+      if (!IsObject(id)) return Invalid(Join(at, i), "an identifier must be an object");
       TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(id, Join(at, i), "namespace"));
       TM_ASSIGN_OR_RETURN(std::string name, RequiredString(id, Join(at, i), "name"));
       AssetKey alias{CanonicalDatasetNamespace(ns), name};
@@ -503,32 +518,33 @@ class EventMapper {
     return Status::Ok();
   }
 
-  Status ColumnLineage(const AssetKey& key, const json* facets, const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* cl, Facet(facets, path, "columnLineage"));
+  Status ColumnLineage(const AssetKey& key, Opt facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(Opt cl, Facet(facets, path, "columnLineage"));
     if (!cl) return Status::Ok();
-    const json* fields = Member(*cl, "fields");
+    Opt fields = Member(*cl, "fields");
     std::string at = Join(Join(path, "columnLineage"), "fields");
     if (!fields) return Status::Ok();
-    if (!fields->is_object()) return Invalid(at, "must be an object");
-    for (const auto& [column, spec] : fields->items()) {
+    if (!IsObject(*fields)) return Invalid(at, "must be an object");
+    for (const auto& [column, spec] : Items(*fields)) {
       std::string cat = Join(at, column);
-      if (!spec.is_object()) return Invalid(cat, "must be an object");
-      const json* ins = Member(spec, "inputFields");
+      if (!IsObject(spec)) return Invalid(cat, "must be an object");
+      Opt ins = Member(spec, "inputFields");
       if (!ins) continue;
-      if (!ins->is_array()) return Invalid(Join(cat, "inputFields"), "must be an array");
+      if (!IsArray(*ins)) return Invalid(Join(cat, "inputFields"), "must be an array");
       std::string field_level = OptString(spec, "transformationType");
-      for (size_t i = 0; i < ins->size(); ++i) {
-        const json& in = (*ins)[i];
+      const std::vector<V> elements = Elements(*ins);
+      for (size_t i = 0; i < elements.size(); ++i) {
+        V in = elements[i];
         std::string iat = Join(Join(cat, "inputFields"), i);
-        if (!in.is_object()) return Invalid(iat, "must be an object");
+        if (!IsObject(in)) return Invalid(iat, "must be an object");
         TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(in, iat, "namespace"));
         TM_ASSIGN_OR_RETURN(std::string name, RequiredString(in, iat, "name"));
         TM_ASSIGN_OR_RETURN(std::string field, RequiredString(in, iat, "field"));
         TM_ASSIGN_OR_RETURN(AssetKey up,
                             m_.ResolveDataset({CanonicalDatasetNamespace(ns), name}));
         std::vector<std::string> kinds;
-        if (const json* ts = Member(in, "transformations"); ts && ts->is_array()) {
-          for (const json& t : *ts) {
+        if (Opt ts = Member(in, "transformations"); ts && IsArray(*ts)) {
+          for (V t : Elements(*ts)) {
             std::string k = OptString(t, "subtype");
             if (k.empty()) k = OptString(t, "type");
             if (!k.empty() && std::find(kinds.begin(), kinds.end(), k) == kinds.end()) {
@@ -543,7 +559,7 @@ class EventMapper {
         e.upstream = up;
         e.downstream = key;
         e.upstream_column = field;
-        e.downstream_column = column;
+        e.downstream_column = std::string(column);
         e.via = job_;
         e.origin = std::string(kSource);
         e.transformation = transformation;
@@ -559,8 +575,8 @@ class EventMapper {
     ++report_.metric_points;
   }
 
-  Status QualityMetrics(const AssetKey& key, const json* facets, const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* dq, Facet(facets, path, "dataQualityMetrics"));
+  Status QualityMetrics(const AssetKey& key, Opt facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(Opt dq, Facet(facets, path, "dataQualityMetrics"));
     if (!dq) return Status::Ok();
     const std::string at = Join(path, "dataQualityMetrics");
     TM_ASSIGN_OR_RETURN(auto rows, Number(*dq, at, "rowCount"));
@@ -569,33 +585,37 @@ class EventMapper {
     if (rows) Point(key, std::string(model::kMetricRowCount), *rows);
     if (bytes) Point(key, std::string(model::kMetricBytes), *bytes);
     if (files) Point(key, "file_count", *files);
-    const json* cols = Member(*dq, "columnMetrics");
+    Opt cols = Member(*dq, "columnMetrics");
     if (!cols) return Status::Ok();
     const std::string cat = Join(at, "columnMetrics");
-    if (!cols->is_object()) return Invalid(cat, "must be an object");
+    if (!IsObject(*cols)) return Invalid(cat, "must be an object");
     static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
         {"nullCount", "null_count"}, {"distinctCount", "distinct_count"}, {"sum", "sum"},
         {"count", "count"},          {"min", "min"},                      {"max", "max"}};
-    for (const auto& [column, m] : cols->items()) {
+    for (const auto& [column, m] : Items(*cols)) {
       std::string mat = Join(cat, column);
-      if (!m.is_object()) return Invalid(mat, "must be an object");
+      if (!IsObject(m)) return Invalid(mat, "must be an object");
       for (const auto& [field, metric] : kNames) {
         TM_ASSIGN_OR_RETURN(auto v, Number(m, mat, field));
-        if (v) Point(key, std::string(metric) + ":" + column, *v);
+        if (v) Point(key, std::string(metric) + ":" + std::string(column), *v);
       }
       TM_ASSIGN_OR_RETURN(auto nulls, Number(m, mat, "nullCount"));
-      if (nulls && rows && *rows > 0) Point(key, "null_rate:" + column, *nulls / *rows);
-      if (const json* q = Member(m, "quantiles"); q && q->is_object()) {
-        for (const auto& [quantile, value] : q->items()) {
-          if (value.is_number()) Point(key, "quantile_" + quantile + ":" + column, value.get<double>());
+      if (nulls && rows && *rows > 0) {
+        Point(key, "null_rate:" + std::string(column), *nulls / *rows);
+      }
+      if (Opt q = Member(m, "quantiles"); q && IsObject(*q)) {
+        for (const auto& [quantile, value] : Items(*q)) {
+          if (IsNumber(value)) {
+            Point(key, "quantile_" + std::string(quantile) + ":" + std::string(column), Num(value));
+          }
         }
       }
     }
     return Status::Ok();
   }
 
-  Status OutputStatistics(const AssetKey& key, const json* facets, const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* st, Facet(facets, path, "outputStatistics"));
+  Status OutputStatistics(const AssetKey& key, Opt facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(Opt st, Facet(facets, path, "outputStatistics"));
     if (!st) return Status::Ok();
     const std::string at = Join(path, "outputStatistics");
     TM_ASSIGN_OR_RETURN(auto rows, Number(*st, at, "rowCount"));
@@ -608,20 +628,21 @@ class EventMapper {
     return Status::Ok();
   }
 
-  Status Assertions(const AssetKey& key, const json* facets, const std::string& path) {
-    TM_ASSIGN_OR_RETURN(const json* dq, Facet(facets, path, "dataQualityAssertions"));
+  Status Assertions(const AssetKey& key, Opt facets, const std::string& path) {
+    TM_ASSIGN_OR_RETURN(Opt dq, Facet(facets, path, "dataQualityAssertions"));
     if (!dq) return Status::Ok();
     const std::string at = Join(Join(path, "dataQualityAssertions"), "assertions");
-    const json* list = Member(*dq, "assertions");
+    Opt list = Member(*dq, "assertions");
     if (!list) return Status::Ok();
-    if (!list->is_array()) return Invalid(at, "must be an array");
-    for (size_t i = 0; i < list->size(); ++i) {
-      const json& a = (*list)[i];
+    if (!IsArray(*list)) return Invalid(at, "must be an array");
+    const std::vector<V> elements = Elements(*list);
+    for (size_t i = 0; i < elements.size(); ++i) {
+      V a = elements[i];
       std::string aat = Join(at, i);
-      if (!a.is_object()) return Invalid(aat, "an assertion must be an object");
+      if (!IsObject(a)) return Invalid(aat, "an assertion must be an object");
       TM_ASSIGN_OR_RETURN(std::string name, RequiredString(a, aat, "assertion"));
-      const json* ok = Member(a, "success");
-      if (!ok || !ok->is_boolean()) return Invalid(Join(aat, "success"), "must be true or false");
+      Opt ok = Member(a, "success");
+      if (!ok || !IsBool(*ok)) return Invalid(Join(aat, "success"), "must be true or false");
       // A DatasetEvent or JobEvent has no run to hold a result: its assertions stay in the
       // asset's facets only.
       if (run_id_.empty()) continue;
@@ -631,11 +652,11 @@ class EventMapper {
       n.node_id = "assertion:" + key.ToString() + ":" + name + (column.empty() ? "" : ":" + column);
       n.asset = key;
       n.node_kind = "test";
-      n.status = ok->get<bool>() ? "pass" : "fail";
+      n.status = Bool(*ok) ? "pass" : "fail";
       n.completed_at = event_time_;
       json props = {{"assertion", name}};
       if (!column.empty()) props["column"] = column;
-      if (const json* sev = Member(a, "severity"); sev && sev->is_string()) props["severity"] = *sev;
+      if (Opt sev = Member(a, "severity"); sev && IsString(*sev)) props["severity"] = Str(*sev);
       n.properties = props.dump();
       m_.rest_.PutNodeResult(std::move(n));
       ++report_.test_results;
@@ -653,7 +674,7 @@ class EventMapper {
   std::vector<AssetKey> inputs_, outputs_;
 };
 
-Result<json> ParseEvent(const OpenLineageDocument& doc) {
+Result<json> ParseEventWithNlohmann(const OpenLineageDocument& doc) {
   try {
     return json::parse(doc.json_text);
   } catch (const json::parse_error& e) {
@@ -663,17 +684,45 @@ Result<json> ParseEvent(const OpenLineageDocument& doc) {
     return Status::InvalidArgument("not valid JSON: " + what,
                                    doc.name_for_errors + ", line " + std::to_string(lc.line) +
                                        ", column " + std::to_string(lc.column));
+  } catch (const json::exception& e) {
+    // A number out of range ("1e400") is not a parse_error and carries no position.
+    std::string what = e.what();
+    if (size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return Status::InvalidArgument("not valid JSON: " + what, doc.name_for_errors);
   }
 }
 
+Result<ParsedEvent> ParseEvent(const OpenLineageDocument& doc) {
+  // One parser per thread, reused: its buffers are grown once. The document owns its values.
+  thread_local simdjson::dom::parser parser;
+  ParsedEvent out;
+  simdjson::dom::element root;
+  out.is_fast_ = parser.parse_into_document(out.fast_, doc.json_text.data(), doc.json_text.size())
+                     .get(root) == simdjson::SUCCESS;
+  // The parser's buffers grow to the largest text it read (some bytes per input byte): a
+  // large batch's are let go rather than kept by every handler thread for its lifetime.
+  constexpr size_t kKeptCapacity = 1 << 20;
+  if (parser.capacity() > kKeptCapacity) parser = simdjson::dom::parser();
+  if (out.is_fast_) return out;
+  // Refused (not JSON, or JSON simdjson does not take: a byte order mark, a number out of
+  // its range, deep nesting): nlohmann decides, and names the error as it always has.
+  TM_ASSIGN_OR_RETURN(out.slow_, ParseEventWithNlohmann(doc));
+  return out;
+}
+
 Status Mapper::Add(const OpenLineageDocument& doc, OpenLineageReport& report) {
-  TM_ASSIGN_OR_RETURN(json event, ParseEvent(doc));
+  TM_ASSIGN_OR_RETURN(ParsedEvent event, ParseEvent(doc));
   return Add(doc, event, report);
 }
 
+Status Mapper::Add(const OpenLineageDocument& doc, const ParsedEvent& event,
+                   OpenLineageReport& report) {
+  if (event.is_fast_) return EventMapper<SValue>(*this, doc, report).Map(event.fast_.root());
+  return Add(doc, event.slow_, report);
+}
+
 Status Mapper::Add(const OpenLineageDocument& doc, const json& event, OpenLineageReport& report) {
-  EventMapper mapper(*this, doc, report);
-  return mapper.Map(event);
+  return EventMapper<NValue>(*this, doc, report).Map(&event);
 }
 
 Result<AssetKey> Mapper::ResolveDataset(const AssetKey& key) {
@@ -758,7 +807,7 @@ Result<Mapper::PendingAsset*> Mapper::Pending(const AssetKey& key, const model::
     if (p.asset.database.empty()) p.asset.database = fresh.database;
     if (p.asset.schema.empty()) p.asset.schema = fresh.schema;
     p.facets = p.stored->facets;
-    p.columns = p.stored->columns;
+    p.columns = std::move(p.stored->columns);  // read nowhere else: not copied twice
   }
   return &assets_.emplace(key, std::move(p)).first->second;
 }
@@ -783,8 +832,10 @@ void Mapper::Flush(catalog::WriteBatch& batch) {
       batch.PutAsset(p.asset);
     }
     if (cache_) {
+      // The columns go to the batch or to the cache, copied only when both need them.
       flushed_assets_.emplace_back(
-          key, MapperCache::StoredAsset{p.asset, std::move(p.facets), p.columns});
+          key, MapperCache::StoredAsset{p.asset, std::move(p.facets),
+                                        p.has_columns ? p.columns : std::move(p.columns)});
     }
     if (p.has_columns) batch.SetColumns(key, std::move(p.columns));
   }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 #include <string>
 #include <string_view>
 
@@ -50,8 +51,29 @@ struct MapperCache {
   }
 };
 
-// The event's JSON; InvalidArgument naming the document, line and column when it is not JSON.
-model::Result<nlohmann::json> ParseEvent(const OpenLineageDocument& doc);
+// One event's JSON as parsed: by simdjson's DOM when it takes the text (no allocation per
+// value), else by nlohmann (what simdjson refuses yet nlohmann takes). Move-only.
+class ParsedEvent {
+ public:
+  bool read_by_simdjson() const { return is_fast_; }
+
+ private:
+  friend class Mapper;
+  friend model::Result<ParsedEvent> ParseEvent(const OpenLineageDocument& doc);
+  // Its values point at the document object itself: the root is taken at use, after moves.
+  simdjson::dom::document fast_;
+  bool is_fast_ = false;  // false: slow_ holds the event
+  nlohmann::json slow_;
+};
+
+// The event's JSON; InvalidArgument naming the document, line and column when it is not JSON
+// (nlohmann's message, whichever parser refused first).
+model::Result<ParsedEvent> ParseEvent(const OpenLineageDocument& doc);
+// nlohmann alone: what ParseEvent falls back on, and what its tests compare it with.
+model::Result<nlohmann::json> ParseEventWithNlohmann(const OpenLineageDocument& doc);
+
+template <class V>
+class EventMapper;
 
 // Writes gathered from several events before they go into one WriteBatch, so two events of
 // one batch touching the same asset merge instead of the later overwriting the earlier.
@@ -68,6 +90,9 @@ class Mapper {
   // mapper (the caller discards the whole mapper anyway, so a batch is all or nothing).
   model::Status Add(const OpenLineageDocument& doc, OpenLineageReport& report);
   // The same for an event already parsed (ParseEvent) from `doc`.
+  model::Status Add(const OpenLineageDocument& doc, const ParsedEvent& event,
+                    OpenLineageReport& report);
+  // The same for an event parsed by nlohmann (the fallback; tests compare the two).
   model::Status Add(const OpenLineageDocument& doc, const nlohmann::json& event,
                     OpenLineageReport& report);
 
@@ -78,6 +103,7 @@ class Mapper {
   void Committed();
 
  private:
+  template <class V>
   friend class EventMapper;
   struct PendingAsset {
     model::Asset asset;

@@ -19,8 +19,11 @@ namespace {
 struct Pending {
   const std::vector<OpenLineageDocument>* events = nullptr;
   // events[i] parsed by the caller's own thread; empty when one of them is not JSON.
-  std::vector<nlohmann::json> parsed;
+  std::vector<openlineage::ParsedEvent> parsed;
   std::optional<Result<OpenLineageReport>> result;  // set by the writer
+  // Woken when `result` is set, or when this one heads the queue and nobody writes: one
+  // wake-up per waiter and group, not every waiter's on every commit.
+  std::condition_variable wake;
 };
 
 }  // namespace
@@ -29,7 +32,6 @@ struct OpenLineageWriter::State {
   catalog::Store& store;
   size_t max_group;
   std::mutex mu;
-  std::condition_variable done;
   std::deque<Pending*> queue;
   bool writing = false;
   // Used by the writer of the moment alone (one at a time), so unguarded: what is stored
@@ -97,7 +99,7 @@ struct OpenLineageWriter::State {
 };
 
 OpenLineageWriter::OpenLineageWriter(catalog::Store& store, size_t max_group_events)
-    : state_(new State{store, max_group_events, {}, {}, {}, false, {}, 0}) {}
+    : state_(new State{store, max_group_events, {}, {}, false, {}, 0}) {}
 
 OpenLineageWriter::~OpenLineageWriter() = default;
 
@@ -124,7 +126,7 @@ Result<OpenLineageReport> OpenLineageWriter::Ingest(
   s.queue.push_back(&self);
   while (!self.result) {
     if (s.writing) {
-      s.done.wait(lock);
+      self.wake.wait(lock);
       continue;
     }
     // Become the writer: take what has queued, up to max_group events.
@@ -139,9 +141,12 @@ Result<OpenLineageReport> OpenLineageWriter::Ingest(
     lock.unlock();
     auto results = s.WriteGroup(group);
     lock.lock();
-    for (auto& [pending, result] : results) pending->result = std::move(result);
+    for (auto& [pending, result] : results) {
+      pending->result = std::move(result);
+      pending->wake.notify_one();
+    }
     s.writing = false;
-    s.done.notify_all();
+    if (!s.queue.empty()) s.queue.front()->wake.notify_one();  // it writes the next group
   }
   Result<OpenLineageReport> out = std::move(*self.result);
   if (out.ok()) {
