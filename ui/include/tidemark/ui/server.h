@@ -32,7 +32,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";  // an address or a name that resolves to one
   uint16_t port = 8080;            // 0 picks a free port; see Server::port()
   int io_threads = 2;
-  int blocking_threads = 4;  // for routes marked `blocking`
+  // For routes marked `blocking`. They mostly wait on the store, and a group commit (the
+  // OpenLineage endpoint's) can only gather as many events as there are threads waiting:
+  // with 4, durable ingest stopped near 4 events per fsync.
+  int blocking_threads = 16;
   size_t body_limit_bytes = 8 << 20;
   size_t header_limit_bytes = 16 << 10;
   std::chrono::milliseconds read_timeout{30'000};
