@@ -17,8 +17,8 @@
 // docs/search.md has the table): common and very common words, two words, typos, phrases
 // p50 0.5-1.2 ms, p99 0.9-2.7 ms; exact name 0.11 ms; suggest p50 0.14 ms, p99 4.2 ms.
 // Ingest with the live index: 51 min for 1M (326 assets/s), max RSS 813 MB. The index built
-// from scratch (--rebuild 1, what `tidemark reindex` runs): 72 s for 1M on SQLite, max RSS
-// 1.42 GB (contended; docs/search.md): the 60 s target is not met yet. Each line also shows
+// from scratch (--rebuild 1, what `tidemark reindex` runs): 50 s for 1M on SQLite (median
+// of 3, quiet machine; 72 s contended), max RSS 1.42 GB (docs/search.md). Each line also shows
 // the query's CPU time: elapsed p99 on a busy machine is mostly waiting. --dump FILE writes every result of a fixed query list, to check that a
 // change to the engine keeps results identical (diff the files of two builds).
 
