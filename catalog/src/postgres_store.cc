@@ -1996,21 +1996,25 @@ class PostgresStore final : public Store {
   }
 
   Result<WriteSummary> Write(const WriteBatch& batch) override {
-    return Transact<pqxx::work>("write batch", [&](PgTx& tx) -> Result<WriteSummary> {
-      BatchWriter writer(tx, clock_.Now());
-      std::shared_lock typo_lock(typo_mu_);
-      writer.SetTypoCache(&known_typos_);
-      Result<WriteSummary> result = writer.Apply(batch);
-      typo_lock.unlock();
-      // Applied only once this attempt commits (Transact commits right after we return),
-      // so a cached term may be missing from a rolled-back attempt: harmless, re-inserting is
-      // ON CONFLICT DO NOTHING; a term absent from the cache just costs a few inserts.
-      if (result.ok()) {
-        std::unique_lock lock(typo_mu_);
-        known_typos_.insert(writer.new_typos().begin(), writer.new_typos().end());
-      }
-      return result;
-    });
+    // The terms this batch added to the deletion index join the cache only once the write
+    // has committed: a cached term is one whose typo rows are stored, and a commit can fail
+    // after the batch applied. (A term missing from the cache only costs a few inserts that
+    // ON CONFLICT DO NOTHING skips.)
+    std::vector<std::string> added;
+    Result<WriteSummary> result =
+        Transact<pqxx::work>("write batch", [&](PgTx& tx) -> Result<WriteSummary> {
+          BatchWriter writer(tx, clock_.Now());
+          std::shared_lock typo_lock(typo_mu_);
+          writer.SetTypoCache(&known_typos_);
+          Result<WriteSummary> applied = writer.Apply(batch);
+          added = std::move(writer.new_typos());  // this attempt's, if it is the one that commits
+          return applied;
+        });
+    if (result.ok()) {
+      std::unique_lock lock(typo_mu_);
+      known_typos_.insert(added.begin(), added.end());
+    }
+    return result;
   }
 
   Status RebuildSearchIndex() override {
