@@ -19,8 +19,9 @@
 // Ingest with the live index: 51 min for 1M (326 assets/s), max RSS 813 MB. The index built
 // from scratch (--rebuild 1, what `tidemark reindex` runs): 50 s for 1M on SQLite (median
 // of 3, quiet machine; 72 s contended), max RSS 1.42 GB (docs/search.md). Each line also shows
-// the query's CPU time: elapsed p99 on a busy machine is mostly waiting. --dump FILE writes every result of a fixed query list, to check that a
-// change to the engine keeps results identical (diff the files of two builds).
+// the query's CPU time: elapsed p99 on a busy machine is mostly waiting. --dump FILE writes
+// every result of a fixed query list, to check that a change to the engine keeps results
+// identical (diff the files of two builds).
 
 #include <sys/resource.h>
 #include <unistd.h>

@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <tuple>
 #include <unordered_set>
 
 namespace tidemark::catalog {
@@ -311,7 +310,6 @@ class SqliteIndexWriter final : public SearchIndexWriter {
   SqliteIndexWriter(SqliteDb& db, bool bulk, SqliteDb& source)
       : db_(db), source_(source), bulk_(bulk) {}
 
-
   Status Load(const std::vector<std::int64_t>& ids, std::vector<SearchDocInput>& inputs,
               std::vector<std::string>& old_postings) override {
     if (bulk_) {  // the index was emptied: no old postings
@@ -399,6 +397,8 @@ class SqliteIndexWriter final : public SearchIndexWriter {
   // kept in runs of fixed size (no reallocation doubling the peak) until Write sorts them.
   class PostingRows {
    public:
+    static constexpr size_t kRowsPerStatement = 64;  // of Write's `sql_many`
+
     size_t size() const { return size_; }
 
     void Add(std::string_view term, std::int64_t score, std::int64_t id) {
@@ -501,12 +501,9 @@ class SqliteIndexWriter final : public SearchIndexWriter {
       bool operator<(const Entry& o) const { return score != o.score ? score < o.score : id < o.id; }
     };
     static constexpr size_t kRunRows = size_t{1} << 16;
-
-   public:
-    static constexpr size_t kRowsPerStatement = 64;
+    // A write of this many rows sorts its terms' slices on a second thread.
     static constexpr size_t kSortAsideRows = size_t{1} << 16;
 
-   private:
     std::vector<std::vector<Row>> runs_;
     TermTable terms_;
     size_t size_ = 0;
