@@ -394,17 +394,25 @@ constexpr PgStatement kUpsertAnomalies{
         "   train_size = excluded.train_size, seasonality = excluded.seasonality,"
         "   explanation = excluded.explanation, detected_at = excluded.detected_at,"
         "   incident_id = excluded.incident_id"};
+#define TM_SELECT_ANOMALIES                                                            \
+  "SELECT a.namespace, a.name, x.id, x.metric, x.detector, tm_micros(x.ts), x.value,"   \
+  " x.expected_low, x.expected_high, x.score, x.direction, x.severity,"                 \
+  " tm_micros(x.train_start), tm_micros(x.train_end), x.train_size, x.seasonality,"     \
+  " x.explanation, tm_micros(x.detected_at), x.incident_id"                             \
+  " FROM anomalies x JOIN assets a USING (asset_id)"
+#define TM_ANOMALY_FILTERS                                                                \
+  " AND ($2::bigint IS NULL OR x.ts >= tm_timestamp($2)) AND ($3 = '' OR x.incident_id = $3)" \
+  " ORDER BY x.ts DESC, x.id LIMIT $4"
 constexpr PgStatement kSelectAnomalies{
     .name = "select_anomalies",
-    .sql =
-        "SELECT a.namespace, a.name, x.id, x.metric, x.detector, tm_micros(x.ts), x.value,"
-        " x.expected_low, x.expected_high, x.score, x.direction, x.severity,"
-        " tm_micros(x.train_start), tm_micros(x.train_end), x.train_size, x.seasonality,"
-        " x.explanation, tm_micros(x.detected_at), x.incident_id"
-        " FROM anomalies x JOIN assets a USING (asset_id)"
-        " WHERE ($1::bigint IS NULL OR x.asset_id = $1) AND ($2::bigint IS NULL OR"
-        "       x.ts >= tm_timestamp($2)) AND ($3 = '' OR x.incident_id = $3)"
-        " ORDER BY x.ts DESC, x.id LIMIT $4"};
+    .sql = TM_SELECT_ANOMALIES " WHERE $1::bigint IS NULL" TM_ANOMALY_FILTERS};
+// One asset's: a statement of its own, so that its generic plan uses the asset's index (a
+// plan for "$1 IS NULL OR x.asset_id = $1" scans every anomaly; detection asks per asset).
+constexpr PgStatement kSelectAssetAnomalies{
+    .name = "select_asset_anomalies",
+    .sql = TM_SELECT_ANOMALIES " WHERE x.asset_id = $1::bigint" TM_ANOMALY_FILTERS};
+#undef TM_ANOMALY_FILTERS
+#undef TM_SELECT_ANOMALIES
 // Skipped on any conflict: a stored idempotency key (or alert id) means "already queued".
 constexpr PgStatement kInsertAlerts{
     .name = "insert_alerts",
@@ -2300,7 +2308,7 @@ class PostgresStore final : public Store {
         if (!id) return std::vector<model::Anomaly>{};
       }
       return ReadAll<model::Anomaly>(
-          tx.Exec(kSelectAnomalies, Nullable(id).get(), Nullable(OptMicros(filter.since)).get(),
+          tx.Exec(id ? kSelectAssetAnomalies : kSelectAnomalies, Nullable(id).get(), Nullable(OptMicros(filter.since)).get(),
                   filter.incident_id, Limit(filter.limit)),
           ReadAnomaly);
     });

@@ -204,14 +204,21 @@ constexpr char kUpsertAnomaly[] =
     "   train_size = excluded.train_size, seasonality = excluded.seasonality,"
     "   explanation = excluded.explanation, detected_at = excluded.detected_at,"
     "   incident_id = excluded.incident_id";
-constexpr char kSelectAnomalies[] =
-    "SELECT a.namespace, a.name, x.id, x.metric, x.detector, x.ts, x.value, x.expected_low,"
-    " x.expected_high, x.score, x.direction, x.severity, x.train_start, x.train_end,"
-    " x.train_size, x.seasonality, x.explanation, x.detected_at, x.incident_id"
-    " FROM anomalies x JOIN assets a USING (asset_id)"
-    " WHERE (?1 IS NULL OR x.asset_id = ?1) AND (?2 IS NULL OR x.ts >= ?2)"
-    "   AND (?3 = '' OR x.incident_id = ?3)"
-    " ORDER BY x.ts DESC, x.id LIMIT ?4";
+#define TM_SELECT_ANOMALIES                                                                  \
+  "SELECT a.namespace, a.name, x.id, x.metric, x.detector, x.ts, x.value, x.expected_low,"   \
+  " x.expected_high, x.score, x.direction, x.severity, x.train_start, x.train_end,"          \
+  " x.train_size, x.seasonality, x.explanation, x.detected_at, x.incident_id"                \
+  " FROM anomalies x JOIN assets a USING (asset_id)"
+#define TM_ANOMALY_FILTERS                                                                   \
+  " AND (?2 IS NULL OR x.ts >= ?2) AND (?3 = '' OR x.incident_id = ?3)"                      \
+  " ORDER BY x.ts DESC, x.id LIMIT ?4"
+constexpr char kSelectAnomalies[] = TM_SELECT_ANOMALIES " WHERE ?1 IS NULL" TM_ANOMALY_FILTERS;
+// One asset's: a separate statement, because "?1 IS NULL OR x.asset_id = ?1" cannot use the
+// primary key and scans every anomaly (detection asks this once per asset).
+constexpr char kSelectAssetAnomalies[] =
+    TM_SELECT_ANOMALIES " WHERE x.asset_id = ?1" TM_ANOMALY_FILTERS;
+#undef TM_ANOMALY_FILTERS
+#undef TM_SELECT_ANOMALIES
 constexpr char kInsertAlert[] =
     "INSERT INTO alerts (id, incident_id, channel, event, payload, idempotency_key, state,"
     " attempts, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?8)"
@@ -1211,7 +1218,7 @@ class SqliteStore final : public Store {
         TM_ASSIGN_OR_RETURN(id, FindId(db, *filter.asset));
         if (!id) return std::vector<model::Anomaly>{};
       }
-      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAnomalies));
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(id ? kSelectAssetAnomalies : kSelectAnomalies));
       s.Bind(1, id).Bind(2, filter.since).Bind(3, filter.incident_id);
       s.Bind(4, static_cast<std::int64_t>(filter.limit));
       return Collect<model::Anomaly>(s, ReadAnomaly);
