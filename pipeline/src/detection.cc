@@ -308,6 +308,10 @@ Result<DetectionSummary> Job::Run() {
   TM_ASSIGN_OR_RETURN(auto keys, AssetsToScan());
   const size_t chunk_size = std::max<size_t>(1, options_.chunk_assets);
   for (size_t begin = 0; begin < keys.size(); begin += chunk_size) {
+    if (options_.stop.stop_requested()) {
+      return Status::Unavailable("detection stopped after " + std::to_string(begin) + " of " +
+                                 std::to_string(keys.size()) + " assets");
+    }
     const size_t end = std::min(keys.size(), begin + chunk_size);
     std::vector<AssetWork> chunk(end - begin);
     for (size_t i = begin; i < end; ++i) {

@@ -1,48 +1,54 @@
 #include "tidemark/pipeline/scheduler.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 namespace tidemark::pipeline {
+namespace {
+
+// Lowers the calling thread's CPU priority (Linux: a thread's nice value is its own, and the
+// threads it starts inherit it). Detection is batch work: on a busy machine it should yield to
+// the requests the service answers.
+void RunInBackground(int nice) {
+  if (nice <= 0) return;
+  const auto tid = static_cast<id_t>(::gettid());
+  if (::setpriority(PRIO_PROCESS, tid, nice) != 0) {
+    spdlog::debug("detection keeps its CPU priority: setpriority: {}", std::strerror(errno));
+  }
+}
+
+}  // namespace
 
 struct Scheduler::State {
   State(catalog::Store& s, const model::Clock& c, const RoutingConfig& r, SchedulerOptions o)
       : store(s), clock(c), routing(r), options(std::move(o)),
         deliverer(s, c, r, options.delivery) {}
 
-  void Loop() {
-    using Steady = std::chrono::steady_clock;
-    Steady::time_point next_detect = Steady::now();
-    Steady::time_point next_deliver = Steady::now();
-    std::unique_lock lock(mu);
-    while (!stop) {
-      const Steady::time_point now = Steady::now();
-      if (options.run_detection && now >= next_detect) {
-        lock.unlock();
-        Detect();
-        lock.lock();
-        next_detect = Steady::now() + options.detect_interval;
-        continue;
-      }
-      if (now >= next_deliver) {
-        lock.unlock();
-        Deliver();
-        lock.lock();
-        next_deliver = Steady::now() + options.deliver_interval;
-        continue;
-      }
-      Steady::time_point wake = next_deliver;
-      if (options.run_detection) wake = std::min(wake, next_detect);
-      cv.wait_until(lock, wake, [&] { return stop; });
+  // Runs `step` now, then again `interval` after each run ends, until `stop`.
+  template <typename Step>
+  void Every(std::chrono::milliseconds interval, std::stop_token stop, Step step) {
+    while (!stop.stop_requested()) {
+      step(stop);
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, interval, [] { return false; });
     }
   }
 
-  void Detect() {
-    auto detection = RunDetection(store, clock, options.detection);
+  void Detect(std::stop_token stop) {
+    DetectionOptions detection_options = options.detection;
+    detection_options.stop = stop;
+    auto detection = RunDetection(store, clock, detection_options);
+    if (options.on_detection) options.on_detection(detection);
     if (!detection.ok()) {
+      if (stop.stop_requested()) return;
       spdlog::error("detection failed: {}", detection.status().ToString());
       return;
     }
@@ -73,9 +79,11 @@ struct Scheduler::State {
   SchedulerOptions options;
   Deliverer deliverer;
   std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  std::thread thread;
+  std::condition_variable_any cv;
+  // Two threads: a detection run over a large catalog takes minutes, and alerts must not wait
+  // for it.
+  std::jthread detect_thread;
+  std::jthread deliver_thread;
 };
 
 Scheduler::Scheduler(catalog::Store& store, const model::Clock& clock,
@@ -85,18 +93,25 @@ Scheduler::Scheduler(catalog::Store& store, const model::Clock& clock,
 Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Start() {
-  if (state_->thread.joinable()) return;
-  state_->stop = false;
-  state_->thread = std::thread([s = state_.get()] { s->Loop(); });
+  State& s = *state_;
+  if (s.deliver_thread.joinable()) return;
+  if (s.options.run_detection) {
+    s.detect_thread = std::jthread([&s](std::stop_token stop) {
+      RunInBackground(s.options.detection_nice);
+      s.Every(s.options.detect_interval, stop, [&s](std::stop_token t) { s.Detect(t); });
+    });
+  }
+  s.deliver_thread = std::jthread([&s](std::stop_token stop) {
+    s.Every(s.options.deliver_interval, stop, [&s](std::stop_token) { s.Deliver(); });
+  });
 }
 
 void Scheduler::Stop() {
-  {
-    std::lock_guard lock(state_->mu);
-    state_->stop = true;
-  }
-  state_->cv.notify_all();
-  if (state_->thread.joinable()) state_->thread.join();
+  State& s = *state_;
+  s.detect_thread.request_stop();
+  s.deliver_thread.request_stop();
+  if (s.detect_thread.joinable()) s.detect_thread.join();
+  if (s.deliver_thread.joinable()) s.deliver_thread.join();
 }
 
 }  // namespace tidemark::pipeline

@@ -91,6 +91,29 @@ TYPED_TEST(DetectionTest, FlagsADropOnceAndTwiceAddsNothing) {
   EXPECT_EQ(this->store_->Counts()->anomalies, 1);
 }
 
+TYPED_TEST(DetectionTest, ARequestedStopEndsTheRunBeforeTheNextChunk) {
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("orders"));
+  AppendLoads(batch, "orders", 59, 3);
+  batch.AppendMetricPoint({Key("orders"), "rows_affected", Day(59), 120});
+  this->Write(batch);
+
+  std::stop_source stop;
+  stop.request_stop();
+  DetectionOptions options;
+  options.stop = stop.get_token();
+  auto stopped = RunDetection(*this->store_, this->clock_, options);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_TRUE(stopped.status().IsUnavailable()) << stopped.status().ToString();
+  EXPECT_EQ(stopped.status().message(), "detection stopped after 0 of 1 assets");
+  EXPECT_EQ(this->store_->Counts()->anomalies, 0);
+
+  // The next run does the work.
+  auto next = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->anomalies_new, 1);
+}
+
 TYPED_TEST(DetectionTest, FailedTestsAndBuildsBecomeTriggers) {
   catalog::WriteBatch batch;
   batch.PutAsset(Table("orders"));

@@ -108,5 +108,23 @@ TEST(MetricsTest, TidemarkMetricsHaveTheirNamesAndLabels) {
   EXPECT_TRUE(Contains(text, "tidemark_up 1\n"));
 }
 
+TEST(MetricsTest, DetectionRunsAreCountedAndTheLastSuccessIsKept) {
+  Metrics metrics("0.1.0");
+  std::string text = metrics.Render();
+  EXPECT_TRUE(Contains(text, "tidemark_detection_runs_total{result=\"ok\"} 0\n"));
+  EXPECT_TRUE(Contains(text, "tidemark_detection_runs_total{result=\"failed\"} 0\n"));
+  const auto finished = std::chrono::system_clock::time_point(std::chrono::seconds(1796577123));
+  metrics.RecordDetectionRun(true, finished, 18.25, 3);
+  metrics.RecordDetectionRun(true, finished + std::chrono::minutes(5), 2.5, 0);
+  // A failed run is counted and changes nothing the last success said.
+  metrics.RecordDetectionRun(false, finished + std::chrono::minutes(10), 0, 0);
+  text = metrics.Render();
+  EXPECT_TRUE(Contains(text, "tidemark_detection_runs_total{result=\"ok\"} 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "tidemark_detection_runs_total{result=\"failed\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "tidemark_detection_anomalies_total 3\n"));
+  EXPECT_TRUE(Contains(text, "tidemark_detection_last_success_timestamp_seconds 1796577423\n"));
+  EXPECT_TRUE(Contains(text, "tidemark_detection_last_run_seconds 2.5\n"));
+}
+
 }  // namespace
 }  // namespace tidemark::ui

@@ -584,6 +584,12 @@ int RunServe(const Config& config, bool demo) {
     metrics.RecordAlertDeliveries(static_cast<uint64_t>(s.delivered),
                                   static_cast<uint64_t>(s.retried), static_cast<uint64_t>(s.dead));
   };
+  scheduler_options.on_detection = [&metrics = (*service)->metrics()](
+                                       const model::Result<pipeline::DetectionSummary>& run) {
+    metrics.RecordDetectionRun(run.ok(), std::chrono::system_clock::now(),
+                               run.ok() ? run->elapsed_ms / 1000 : 0,
+                               run.ok() ? run->anomalies_new : 0);
+  };
   pipeline::Scheduler scheduler(**store, model::SystemClock(), routing, scheduler_options);
   scheduler.Start();
   std::unique_ptr<ReportScheduler> report_scheduler;  // stopped after Run() returns

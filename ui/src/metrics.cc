@@ -301,7 +301,21 @@ Metrics::Metrics(std::string_view version)
       alerts_(registry_.AddGauge("tidemark_alerts",
                                  "Alerts in the outbox by state (pending, delivered, dead), as "
                                  "stored; refreshed with the store probe.",
-                                 {"state"})) {
+                                 {"state"})),
+      detection_runs_(registry_.AddCounter("tidemark_detection_runs_total",
+                                           "Scheduled detection runs finished, by result (ok, "
+                                           "failed).",
+                                           {"result"})),
+      detection_anomalies_(registry_.AddCounter(
+          "tidemark_detection_anomalies_total",
+          "Anomalies the scheduled detection runs recorded for the first time.")),
+      detection_last_success_(registry_.AddGauge(
+          "tidemark_detection_last_success_timestamp_seconds",
+          "Unix time at which the last successful detection run finished.")),
+      detection_last_seconds_(registry_.AddGauge(
+          "tidemark_detection_last_run_seconds",
+          "How long the last successful detection run took.")) {
+  for (std::string_view result : {"ok", "failed"}) detection_runs_.WithLabels({result});
   for (std::string_view outcome : {"delivered", "retried"}) {
     alert_deliveries_.WithLabels({outcome});
   }
@@ -344,6 +358,16 @@ void Metrics::SetAlertOutbox(long long pending, long long delivered, long long d
   alerts_.WithLabels({"pending"}).Set(static_cast<double>(pending));
   alerts_.WithLabels({"delivered"}).Set(static_cast<double>(delivered));
   alerts_.WithLabels({"dead"}).Set(static_cast<double>(dead));
+}
+
+void Metrics::RecordDetectionRun(bool ok, std::chrono::system_clock::time_point finished,
+                                 double elapsed_seconds, long long new_anomalies) {
+  detection_runs_.WithLabels({ok ? "ok" : "failed"}).Increment();
+  if (!ok) return;
+  detection_anomalies_.Get().Increment(static_cast<uint64_t>(std::max(0LL, new_anomalies)));
+  detection_last_success_.Get().Set(
+      std::chrono::duration<double>(finished.time_since_epoch()).count());
+  detection_last_seconds_.Get().Set(elapsed_seconds);
 }
 
 }  // namespace tidemark::ui

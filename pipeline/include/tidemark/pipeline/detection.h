@@ -39,6 +39,7 @@
 // runs over the same store are safe (same ids, upserts) but waste work.
 
 #include <chrono>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,9 @@ struct DetectionOptions {
   // How far back a series seen for the first time is scored (above); zero: its latest point
   // only. Capped by `history`.
   std::chrono::seconds backfill = std::chrono::days(14);
+  // Checked between chunks: once stop is requested the run ends with Unavailable (what the
+  // chunks before wrote stays: detection is idempotent).
+  std::stop_token stop;
 };
 
 struct DetectionSummary {

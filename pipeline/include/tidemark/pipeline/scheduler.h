@@ -1,9 +1,11 @@
 #pragma once
 
-// Scheduler: the service's periodic work on one background thread. Every `detect_interval`
-// it runs the detection job and then incident grouping (RunDetection, UpdateIncidents);
-// every `deliver_interval` it drains the due alerts of the outbox (Deliverer). A failure is
-// logged and retried at the next tick; it never stops the thread.
+// Scheduler: the service's periodic work on two background threads. Every `detect_interval`
+// one runs the detection job and then incident grouping (RunDetection, UpdateIncidents), at a
+// lower CPU priority; every `deliver_interval` the other drains the due alerts of the outbox
+// (Deliverer), so alerts do not wait for a long detection run. A failure is logged and
+// retried at the next tick; it never stops a thread. Stop() interrupts a detection run
+// between two chunks of assets.
 //
 // Several instances may run schedulers on one PostgreSQL store: delivery is coordinated by
 // the outbox's leases; detection is idempotent (duplicate work, same records); incident
@@ -32,8 +34,12 @@ struct SchedulerOptions {
   DetectionOptions detection;
   IncidentOptions incidents;
   DelivererOptions delivery;
-  // Called on the scheduler thread with each delivery round's stats (e.g. for /metrics).
+  // Nice value of the detection thread and its scoring threads (0: the service's own).
+  int detection_nice = 10;
+  // Called on the delivery thread with each delivery round's stats (e.g. for /metrics).
   std::function<void(const DeliveryStats&)> on_delivery;
+  // Called on the detection thread after each detection run, failed or not.
+  std::function<void(const model::Result<DetectionSummary>&)> on_detection;
 };
 
 class Scheduler {
@@ -44,9 +50,9 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Starts the thread; the first detection and delivery run at once.
+  // Starts the threads; the first detection and delivery run at once.
   void Start();
-  // Asks the thread to finish its current step and waits for it.
+  // Asks the threads to stop (a detection run stops after its current chunk) and waits.
   void Stop();
 
  private:

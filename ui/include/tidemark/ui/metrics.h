@@ -166,6 +166,12 @@ class Metrics {
   void RecordAlertDeliveries(uint64_t delivered, uint64_t retried, uint64_t dead);
   // The outbox as the store holds it (all instances): tidemark_alerts{state}.
   void SetAlertOutbox(long long pending, long long delivered, long long dead);
+  // One finished run of the scheduled detection job: tidemark_detection_runs_total{result};
+  // a successful one also sets tidemark_detection_last_success_timestamp_seconds (the wall
+  // clock at `finished`) and tidemark_detection_last_run_seconds, and adds its new anomalies
+  // to tidemark_detection_anomalies_total.
+  void RecordDetectionRun(bool ok, std::chrono::system_clock::time_point finished,
+                          double elapsed_seconds, long long new_anomalies);
 
   Registry& registry() { return registry_; }
   std::string Render() const { return registry_.Render(); }
@@ -179,6 +185,10 @@ class Metrics {
   Family<Counter>& alert_deliveries_;
   Family<Counter>& alert_dead_letters_;
   Family<Gauge>& alerts_;
+  Family<Counter>& detection_runs_;
+  Family<Counter>& detection_anomalies_;
+  Family<Gauge>& detection_last_success_;
+  Family<Gauge>& detection_last_seconds_;
 };
 
 }  // namespace tidemark::ui

@@ -1,0 +1,131 @@
+// The service's background scheduler: detection at start and its report, alerts delivered on
+// their own thread while a long detection run goes on, and Stop() ending such a run.
+#include "tidemark/pipeline/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <string>
+
+#include "pipeline/fixtures.h"
+#include "ui/temp_dir.h"
+
+namespace tidemark::pipeline {
+namespace {
+
+using namespace testing;
+using catalog::testing::SqliteFileFactory;
+
+int CountLines(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+class SchedulerTest : public StoreFixture<SqliteFileFactory> {
+ protected:
+  void SetUp() override {
+    StoreFixture::SetUp();
+    if (SetUpStopped()) return;
+    routing_.channels = {{"log", ChannelKind::kFile, log_.string(), "", 1000ms, ""}};
+    routing_.default_channel = "log";
+  }
+  SchedulerOptions Options() {
+    SchedulerOptions o;
+    o.detect_interval = std::chrono::hours(1);
+    o.deliver_interval = 20ms;
+    o.delivery.worker = "scheduler-test";
+    return o;
+  }
+
+  test::TempDir dir_{"tidemark-scheduler"};
+  std::filesystem::path log_ = dir_.path() / "alerts.jsonl";
+  RoutingConfig routing_;
+};
+
+TEST_F(SchedulerTest, DetectsAtStartReportsTheRunAndDeliversItsAlert) {
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("orders"));
+  AppendLoads(batch, "orders", 59, 7);
+  batch.AppendMetricPoint({Key("orders"), "rows_affected", Day(59), 120});  // the drop
+  Write(batch);
+
+  std::promise<model::Result<DetectionSummary>> reported;
+  SchedulerOptions options = Options();
+  options.on_detection = [&, once = std::make_shared<std::once_flag>()](const auto& run) {
+    std::call_once(*once, [&] { reported.set_value(run); });
+  };
+  Scheduler scheduler(*store_, clock_, routing_, options);
+  scheduler.Start();
+  auto future = reported.get_future();
+  ASSERT_EQ(future.wait_for(60s), std::future_status::ready);
+  model::Result<DetectionSummary> run = future.get();
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->assets, 1);
+  EXPECT_EQ(run->anomalies_new, 1) << run->ToJson();
+
+  // The run grouped its anomaly into an incident; the delivery thread sends its alert.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (CountLines(log_) < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  scheduler.Stop();
+  EXPECT_EQ(CountLines(log_), 1);
+  EXPECT_EQ(store_->Counts()->anomalies, 1);
+}
+
+TEST_F(SchedulerTest, AlertsGoOutDuringALongDetectionRunAndStopEndsIt) {
+  // An alert already waiting, and a catalog large enough for a run to take a while when
+  // each asset is its own chunk.
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("orders"));
+  batch.PutAnomaly(DropAnomaly("orders", Day(60), "drop-60"));
+  for (int i = 0; i < 5000; ++i) batch.PutAsset(Table("t" + std::to_string(i)));
+  Write(batch);
+  auto opened = UpdateIncidents(*store_, clock_, routing_, {});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ASSERT_EQ(opened->alerts_enqueued, 1);
+
+  std::atomic<bool> detection_done{false};
+  std::atomic<bool> delivered_during_detection{false};
+  std::promise<void> delivered;
+  std::promise<model::Result<DetectionSummary>> reported;
+  SchedulerOptions options = Options();
+  options.detection.chunk_assets = 1;
+  options.on_delivery = [&, once = std::make_shared<std::once_flag>()](const DeliveryStats& s) {
+    if (s.delivered == 0) return;
+    std::call_once(*once, [&] {
+      delivered_during_detection = !detection_done;
+      delivered.set_value();
+    });
+  };
+  options.on_detection = [&](const model::Result<DetectionSummary>& run) {
+    detection_done = true;
+    reported.set_value(run);
+  };
+  Scheduler scheduler(*store_, clock_, routing_, options);
+  scheduler.Start();
+  ASSERT_EQ(delivered.get_future().wait_for(60s), std::future_status::ready);
+  EXPECT_TRUE(delivered_during_detection) << "the alert waited for the detection run";
+  EXPECT_EQ(CountLines(log_), 1);
+
+  const auto stopping = std::chrono::steady_clock::now();
+  scheduler.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 10s);
+  auto future = reported.get_future();
+  ASSERT_EQ(future.wait_for(0s), std::future_status::ready);
+  model::Result<DetectionSummary> run = future.get();
+  ASSERT_FALSE(run.ok()) << "the run finished before Stop: " << run->ToJson();
+  EXPECT_TRUE(run.status().IsUnavailable()) << run.status().ToString();
+  EXPECT_NE(run.status().message().find("detection stopped after"), std::string::npos)
+      << run.status().ToString();
+}
+
+}  // namespace
+}  // namespace tidemark::pipeline
