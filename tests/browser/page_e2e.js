@@ -92,10 +92,16 @@ async function desktop(browser, base, out) {
         await page.textContent('#search-status'));
   w.consoleErrors = w.consoleErrors.filter((e) => !/status of 400/.test(e));  // that 400 was the point
 
-  // Deep link, then keyboard: arrows and Enter open the asset.
+  // Deep link, then keyboard: arrows and Enter open the asset. The page names its first
+  // search for the browser to preload, and the page uses that answer: one request, not two.
+  const searches = [];
+  const onSearch = (r) => { if (r.url().includes('/api/v1/search')) searches.push(r.url()); };
+  page.on('request', onSearch);
   await page.goto(base + '/search?q=fct_purchases', { waitUntil: 'load' });
   await page.waitForSelector('.hit');
+  page.off('request', onSearch);
   check('a deep link fills the box', (await page.inputValue('#q')) === 'fct_purchases');
+  check('a deep link asks for its results once (preloaded)', searches.length === 1, searches.join(', '));
   await page.focus('#q');
   await page.keyboard.press('ArrowDown');
   check('ArrowDown selects the first result',

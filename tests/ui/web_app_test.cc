@@ -52,7 +52,7 @@ class WebAppTest : public ::testing::Test {
 TEST_F(WebAppTest, EveryPageRouteAnswersTheAppShell) {
   const std::string shell = SourceFile("ui/web/index.html");
   ASSERT_FALSE(shell.empty());
-  for (const char* target : {"/", "/search", "/search?q=orders&owner=team%3Afinance",
+  for (const char* target : {"/", "/search", "/search?q=%20", "/search?sort=name",
                              "/assets/postgres%3A%2F%2Fwh%2Fanalytics.orders",
                              "/assets/dbt://shop/marts.orders", "/incidents?state=open",
                              "/incidents/inc-0123abcd",
@@ -62,6 +62,30 @@ TEST_F(WebAppTest, EveryPageRouteAnswersTheAppShell) {
     EXPECT_EQ(reply.Header("content-type"), "text/html; charset=utf-8") << target;
     EXPECT_EQ(reply.body, shell) << target;
   }
+}
+
+TEST_F(WebAppTest, ASearchPageNamesItsFirstSearchForPreloading) {
+  const std::string shell = SourceFile("ui/web/index.html");
+  const std::string marker = "<!--first-search-->";
+  ASSERT_NE(shell.find(marker), std::string::npos);
+  // The page's filters, re-encoded, in search.js's order, and the page size it asks for.
+  test::HttpReply reply = Get("/search?owner=team%3Afinance&q=orders+2026&x=1&tag=");
+  ASSERT_EQ(reply.status, 200);
+  std::string expected = shell;
+  expected.replace(expected.find(marker), marker.size(),
+                   "<link rel=\"preload\" as=\"fetch\" crossorigin=\"anonymous\" "
+                   "id=\"first-search\" href=\"/api/v1/search?q=orders%202026&amp;"
+                   "owner=team%3Afinance&amp;limit=25\">");
+  EXPECT_EQ(reply.body, expected);
+  // Markup in a parameter stays inside the attribute.
+  test::HttpReply hostile = Get("/search?q=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+  EXPECT_EQ(hostile.body.find("<script>"), std::string::npos);
+  EXPECT_NE(hostile.body.find("q=%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;limit=25"),
+            std::string::npos);
+  // Each variant is its own representation for caches.
+  EXPECT_NE(reply.Header("etag"), Get("/search").Header("etag"));
+  EXPECT_NE(reply.Header("etag"), hostile.Header("etag"));
+  EXPECT_EQ(Get("/search?q=orders").Header("etag"), Get("/search?q=orders").Header("etag"));
 }
 
 TEST_F(WebAppTest, StaticFilesAreTheEmbeddedBytesWithTheirContentTypes) {

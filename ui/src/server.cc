@@ -347,7 +347,12 @@ asio::awaitable<bool> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::f
   } else {
     response = router_.Handle(request, match);
   }
-  spdlog::debug("{} {} {} -> {}", remote, request.method, request.path, response.status);
+  if (spdlog::should_log(spdlog::level::debug)) {
+    const std::chrono::duration<double, std::milli> took =
+        std::chrono::steady_clock::now() - request.received_at;
+    spdlog::debug("{} {} {} -> {} in {:.1f} ms", remote, request.method, request.path,
+                  response.status, took.count());
+  }
   const bool keep_alive = parser.get().keep_alive() && !stopping_;
   const bool written = co_await Write(stream, std::move(response), head, keep_alive, version);
   co_return written&& keep_alive;

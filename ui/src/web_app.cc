@@ -1,8 +1,10 @@
 #include "web_app.h"
 
+#include <cctype>
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,6 +61,45 @@ bool Matches(std::string_view if_none_match, std::string_view etag) {
   return if_none_match.find(etag) != std::string_view::npos;
 }
 
+// The query parameters of /search that search.js passes on to /api/v1/search (its FILTERS).
+constexpr std::string_view kSearchParams[] = {"q",        "kind",   "health", "owner", "tag",
+                                              "database", "schema", "source", "status"};
+constexpr std::string_view kPreloadMarker = "<!--first-search-->";
+
+void AppendPercentEncoded(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+}
+
+// For /search?q=orders: the search the page will make first, as a <link rel=preload>, so that
+// the browser asks for it while it loads the scripts (search.js uses it when it asks for the
+// same thing). Empty when the page shows no results at first (no words, no filter).
+std::string FirstSearchPreload(const Request& request) {
+  std::string href = "/api/v1/search?";
+  bool any = false;
+  for (std::string_view name : kSearchParams) {
+    std::optional<std::string_view> value = request.QueryParam(name);
+    if (!value || value->empty()) continue;
+    if (name == "q" && value->find_first_not_of(" \t\r\n") == std::string_view::npos) continue;
+    href.append(name).append("=");
+    AppendPercentEncoded(href, *value);
+    href.append("&amp;");
+    any = true;
+  }
+  if (!any) return {};
+  href.append("limit=25");
+  return "<link rel=\"preload\" as=\"fetch\" crossorigin=\"anonymous\" id=\"first-search\" href=\"" +
+         href + "\">";
+}
+
 Response Serve(const Request& request, const StaticFile& file) {
   Response response;
   response.content_type = file.content_type;
@@ -83,7 +124,19 @@ Status AddWebRoutes(Router& router) {
   auto shell = files.find("index.html");
   if (shell == files.end()) return Status::Internal("the web page was not embedded (index.html)");
   const StaticFile* index = &shell->second;
-  auto app = [index](const Request& request) { return Serve(request, *index); };
+  if (index->body.find(kPreloadMarker) == std::string_view::npos) {
+    return Status::Internal("index.html lost its " + std::string(kPreloadMarker) + " marker");
+  }
+  auto app = [index](const Request& request) {
+    std::string preload = request.path == "/search" || request.path == "/"
+                              ? FirstSearchPreload(request)
+                              : std::string();
+    if (preload.empty()) return Serve(request, *index);
+    std::string body(index->body);
+    body.replace(body.find(kPreloadMarker), kPreloadMarker.size(), preload);
+    const StaticFile page{body, index->content_type, ETagOf(body)};
+    return Serve(request, page);
+  };
   // The page's own routes all answer the shell; app.js reads location and draws the view.
   for (const char* pattern : {"/", "/search", "/incidents", "/incidents/{id}", "/assets/{key...}",
                               "/owners/{id}"}) {

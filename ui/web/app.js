@@ -3,9 +3,6 @@
 
 import { h, clear } from './dom.js';
 import { mountSearch, searchMounted, onQueryInput, onQueryKey } from './search.js';
-import { mountAsset } from './asset.js';
-import { mountIncidents } from './incidents.js';
-import { mountOwner } from './owners.js';
 
 const view = document.getElementById('view');
 const input = document.getElementById('q');
@@ -16,32 +13,55 @@ function navigate(url, { replace = false } = {}) {
   route();
 }
 
+// The other views are loaded when first shown: the search page, the one most often opened
+// first, then waits for four modules instead of eleven.
+const views = {
+  asset: () => import('./asset.js'),
+  incidents: () => import('./incidents.js'),
+  owner: () => import('./owners.js'),
+};
+let routed = 0;  // which route() call is current; a view that loads late must not replace a newer one
+
 function route() {
   if (unmount) unmount();
   unmount = null;
+  const seq = ++routed;
   const path = location.pathname;
   const rest = (prefix) => decodeURIComponent(path.slice(prefix.length));
+  const show = (load, mount) => {
+    load().then((module) => {
+      if (seq !== routed) return;
+      unmount = mount(module);
+    }).catch((e) => {
+      if (seq === routed) failed(e);
+    });
+  };
   try {
     if (path === '/' || path === '/search') {
       unmount = mountSearch(view, input, navigate);
     } else if (path.startsWith('/assets/')) {
-      unmount = mountAsset(view, rest('/assets/'), navigate);
+      show(views.asset, (m) => m.mountAsset(view, rest('/assets/'), navigate));
     } else if (path === '/incidents' || path.startsWith('/incidents/')) {
       // /incidents/<id> is the link alerts and reports carry: the list, that incident focused.
-      unmount = mountIncidents(view, navigate, path === '/incidents' ? null : rest('/incidents/'));
+      const id = path === '/incidents' ? null : rest('/incidents/');
+      show(views.incidents, (m) => m.mountIncidents(view, navigate, id));
     } else if (path.startsWith('/owners/')) {
-      unmount = mountOwner(view, rest('/owners/'), navigate);
+      show(views.owner, (m) => m.mountOwner(view, rest('/owners/')));
     } else {
       clear(view).append(h('h1', {}, 'Not found'),
                          h('p', {}, 'No page here. ', h('a', { href: '/', 'data-nav': true }, 'Search the catalog')));
     }
   } catch (e) {
-    clear(view).append(h('p', { class: 'error' }, `This page could not be drawn: ${e.message}`));
+    failed(e);
   }
   for (const a of document.querySelectorAll('header nav a')) {
     const here = a.getAttribute('href') === path || (path === '/' && a.getAttribute('href') === '/search');
     if (here) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
+}
+
+function failed(e) {
+  clear(view).append(h('p', { class: 'error' }, `This page could not be drawn: ${e.message}`));
 }
 
 // Same-origin links marked data-nav are followed without reloading the page.

@@ -104,6 +104,19 @@ function setFilter(name, value) {
   run(false);
 }
 
+// The server names the page's first search in <link id=first-search rel=preload> (web_app.cc),
+// so the browser fetches it while it loads the scripts. It is used once, and only when it asks
+// for what `url` asks: the same parameters, whatever their order and spelling.
+let firstSearch = document.getElementById('first-search');
+
+function preloaded(url) {
+  const link = firstSearch;
+  firstSearch = null;
+  if (!link) return url;
+  const params = (u) => [...new URL(u, location.href).searchParams].map(String).sort().join('&');
+  return params(link.href) === params(url) ? link.href : url;
+}
+
 async function run(typing) {
   if (!state) return;
   const s = state;
@@ -119,7 +132,7 @@ async function run(typing) {
   s.view.setAttribute('aria-busy', 'true');
   const t0 = performance.now();
   try {
-    const data = await api('/api/v1/search' + query({ ...s.params, limit: 25 }),
+    const data = await api(preloaded('/api/v1/search' + query({ ...s.params, limit: 25 })),
                            { signal: s.controller.signal });
     if (state !== s || seq !== s.seq) return;
     render(s, data);
