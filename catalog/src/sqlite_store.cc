@@ -981,6 +981,13 @@ class BatchApplier {
 
 // ---- the store ------------------------------------------------------------------------------
 
+// The read connection that SqliteStore::ReadTogether holds on this thread, and its store.
+struct PinnedReader {
+  const Store* store = nullptr;
+  SqliteDb* db = nullptr;
+};
+thread_local PinnedReader pinned_reader;
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, std::unique_ptr<SqliteDb> writer, const model::Clock& clock)
@@ -1519,6 +1526,7 @@ class SqliteStore final : public Store {
   // WithReader inside one read transaction, so that several statements see one snapshot.
   template <typename Fn>
   auto WithReadTxn(Fn&& fn) -> decltype(fn(std::declval<SqliteDb&>())) {
+    if (pinned_reader.store == this) return fn(*pinned_reader.db);  // ReadTogether's transaction
     return WithReader([&](SqliteDb& db) -> decltype(fn(std::declval<SqliteDb&>())) {
       TM_RETURN_IF_ERROR(db.Exec("BEGIN"));
       auto result = fn(db);
@@ -1527,9 +1535,26 @@ class SqliteStore final : public Store {
     });
   }
 
-  // Runs `fn` on an idle read connection (waiting for one), or on the writer for :memory:.
+  Status ReadTogether(const std::function<Status()>& fn) override {
+    if (readers_.empty() || pinned_reader.store == this) return fn();  // :memory:, or nested
+    ReaderLease lease(*this);
+    TM_RETURN_IF_ERROR(lease.db().Exec("BEGIN"));
+    struct Unpin {
+      SqliteDb& db;
+      ~Unpin() {
+        pinned_reader = {};
+        (void)db.Exec("COMMIT");
+      }
+    } unpin{lease.db()};
+    pinned_reader = {this, &lease.db()};
+    return fn();
+  }
+
+  // Runs `fn` on an idle read connection (waiting for one), or on the writer for :memory:;
+  // inside ReadTogether, on its connection.
   template <typename Fn>
   auto WithReader(Fn&& fn) -> decltype(fn(std::declval<SqliteDb&>())) {
+    if (pinned_reader.store == this) return fn(*pinned_reader.db);
     if (readers_.empty()) {
       std::lock_guard lock(write_mu_);
       return fn(*writer_);

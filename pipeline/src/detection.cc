@@ -114,8 +114,16 @@ class Job {
 
  private:
   Status LoadCheckpoints();
-  Result<std::vector<model::AssetKey>> AssetsToScan();
-  Status ReadAsset(const model::AssetKey& key, AssetWork& work);
+  // The assets to run over, with their properties when listing gave them (nullopt: read).
+  struct Target {
+    model::AssetKey key;
+    std::optional<std::string> properties;
+  };
+  Result<std::vector<Target>> AssetsToScan();
+  Status ReadAsset(const Target& target, AssetWork& work);
+  // When a result without times happened: its run's end (or event time), read once per run;
+  // nullopt when the run cannot be read.
+  std::optional<Timestamp> RunTime(const std::string& run_id);
   void Score(std::vector<AssetWork>& chunk);
   Status WriteChunk(std::vector<AssetWork>& chunk);
   void Warn(std::string text) {
@@ -129,6 +137,8 @@ class Job {
   const Timestamp now_;
   const DetectionOptions& options_;
   std::unordered_map<std::string, std::string> checkpoints_;
+  // A dbt run's results name one run thousands of times.
+  std::unordered_map<std::string, std::optional<Timestamp>> run_times_;
   DetectionSummary summary_;
 };
 
@@ -138,25 +148,47 @@ Status Job::LoadCheckpoints() {
   return Status::Ok();
 }
 
-Result<std::vector<model::AssetKey>> Job::AssetsToScan() {
-  if (!options_.assets.empty()) return options_.assets;
-  std::vector<model::AssetKey> keys;
+Result<std::vector<Job::Target>> Job::AssetsToScan() {
+  std::vector<Target> targets;
+  if (!options_.assets.empty()) {
+    for (const model::AssetKey& key : options_.assets) targets.push_back({key, std::nullopt});
+    return targets;
+  }
   catalog::AssetFilter filter;
   filter.limit = 5000;
   for (;;) {
     TM_ASSIGN_OR_RETURN(auto page, store_.ListAssets(filter));
-    for (model::Asset& a : page) keys.push_back(std::move(a.key));
+    for (model::Asset& a : page) {
+      targets.push_back({std::move(a.key), std::move(a.properties)});
+    }
     if (page.size() < filter.limit) break;
     filter.offset += page.size();
   }
-  return keys;
+  return targets;
 }
 
-Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
+std::optional<Timestamp> Job::RunTime(const std::string& run_id) {
+  auto it = run_times_.find(run_id);
+  if (it != run_times_.end()) return it->second;
+  std::optional<Timestamp> at;
+  auto run = store_.GetRun(run_id);
+  if (run.ok()) at = run->ended_at.value_or(run->event_time);  // else: the result is skipped
+  run_times_.emplace(run_id, at);
+  return at;
+}
+
+Status Job::ReadAsset(const Target& target, AssetWork& work) {
+  const model::AssetKey& key = target.key;
   work.key = key;
   const Timestamp from = now_ - options_.history;
   const Timestamp to = now_ + std::chrono::microseconds(1);
-  TM_ASSIGN_OR_RETURN(model::Asset asset, store_.GetAsset(key));
+  std::string properties;
+  if (target.properties) {
+    properties = *target.properties;
+  } else {
+    TM_ASSIGN_OR_RETURN(model::Asset asset, store_.GetAsset(key));
+    properties = std::move(asset.properties);
+  }
   TM_ASSIGN_OR_RETURN(auto stored, store_.ListAnomalies({.asset = key, .since = from, .incident_id = "",
                                                           .limit = 1000000}));
   std::map<std::string, std::vector<Timestamp>> flagged_by_metric;
@@ -166,7 +198,7 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
   }
 
   // Per-asset settings (dbt meta.tidemark); a bad one is reported and the defaults are used.
-  auto parsed = ParseAssetDetectorSettings(asset.properties);
+  auto parsed = ParseAssetDetectorSettings(properties);
   if (!parsed.ok()) Warn(key.ToString() + ": " + parsed.status().message() + "; defaults used");
   const AssetDetectorSettings settings =
       parsed.ok() ? *std::move(parsed) : *ParseAssetDetectorSettings("");
@@ -226,10 +258,7 @@ Status Job::ReadAsset(const model::AssetKey& key, AssetWork& work) {
   TM_ASSIGN_OR_RETURN(auto results, store_.GetRecentResults(key, options_.results_per_asset));
   for (const model::NodeResult& r : results) {
     std::optional<Timestamp> at = r.completed_at ? r.completed_at : r.started_at;
-    if (!at) {
-      auto run = store_.GetRun(r.run_id);
-      if (run.ok()) at = run->ended_at.value_or(run->event_time);
-    }
+    if (!at) at = RunTime(r.run_id);
     if (!at || *at < from) continue;
     model::NodeResult with_asset = r;
     if (with_asset.asset.empty()) with_asset.asset = key;
@@ -305,19 +334,23 @@ Status Job::WriteChunk(std::vector<AssetWork>& chunk) {
 Result<DetectionSummary> Job::Run() {
   const auto started = std::chrono::steady_clock::now();
   TM_RETURN_IF_ERROR(LoadCheckpoints());
-  TM_ASSIGN_OR_RETURN(auto keys, AssetsToScan());
+  TM_ASSIGN_OR_RETURN(auto targets, AssetsToScan());
   const size_t chunk_size = std::max<size_t>(1, options_.chunk_assets);
-  for (size_t begin = 0; begin < keys.size(); begin += chunk_size) {
+  for (size_t begin = 0; begin < targets.size(); begin += chunk_size) {
     if (options_.stop.stop_requested()) {
       return Status::Unavailable("detection stopped after " + std::to_string(begin) + " of " +
-                                 std::to_string(keys.size()) + " assets");
+                                 std::to_string(targets.size()) + " assets");
     }
-    const size_t end = std::min(keys.size(), begin + chunk_size);
+    const size_t end = std::min(targets.size(), begin + chunk_size);
     std::vector<AssetWork> chunk(end - begin);
-    for (size_t i = begin; i < end; ++i) {
-      Status s = ReadAsset(keys[i], chunk[i - begin]);
-      if (!s.ok()) return s.WithContext("detect " + keys[i].ToString());
-    }
+    // A chunk's few reads per asset in one read transaction where the store can.
+    TM_RETURN_IF_ERROR(store_.ReadTogether([&]() -> Status {
+      for (size_t i = begin; i < end; ++i) {
+        Status s = ReadAsset(targets[i], chunk[i - begin]);
+        if (!s.ok()) return s.WithContext("detect " + targets[i].key.ToString());
+      }
+      return Status::Ok();
+    }));
     Score(chunk);
     TM_RETURN_IF_ERROR(WriteChunk(chunk));
     summary_.assets += static_cast<long long>(end - begin);

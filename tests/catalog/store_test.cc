@@ -979,5 +979,48 @@ TYPED_TEST(StoreTest, MarkAlertsDeliveredRecordsOnlyTheWorkersLeases) {
   EXPECT_TRUE(this->store_->MarkAlertsDelivered({"alert-0"}, "w1", kT0 + seconds(2))->empty());
 }
 
+// ReadTogether: reads inside work as outside, nest, and the callback's status comes back.
+// On a SQLite file they share one snapshot: a write committed meanwhile is seen after.
+TYPED_TEST(StoreTest, ReadTogetherReadsAsAloneAndSqliteFilesKeepOneSnapshot) {
+  WriteBatch first;
+  first.PutAsset(MakeAsset("analytics.marts.fct_orders"));
+  this->MustWrite(first);
+  Store& store = *this->store_;
+  long long inside_before = -1, inside_after = -1;
+  Status st = store.ReadTogether([&]() -> Status {
+    TM_ASSIGN_OR_RETURN(model::Asset a, store.GetAsset(Key("analytics.marts.fct_orders")));
+    EXPECT_EQ(a.name, "fct_orders");
+    TM_ASSIGN_OR_RETURN(StoreCounts before, store.Counts());
+    inside_before = before.assets;
+    // A write from another thread commits while the snapshot is held.
+    std::thread writer([&] {
+      WriteBatch more;
+      more.PutAsset(MakeAsset("analytics.marts.dim_customers"));
+      EXPECT_TRUE(store.Write(more).ok());
+    });
+    writer.join();
+    // Nested: the same snapshot.
+    return store.ReadTogether([&]() -> Status {
+      TM_ASSIGN_OR_RETURN(StoreCounts after, store.Counts());
+      inside_after = after.assets;
+      auto search = store.Search({.text = "customers"});
+      EXPECT_TRUE(search.ok()) << search.status().ToString();
+      return Status::Ok();
+    });
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(inside_before, 1);
+  if (std::is_same_v<TypeParam, testing::SqliteFileFactory>) {
+    EXPECT_EQ(inside_after, 1) << "the write committed meanwhile is not in the snapshot";
+  } else {
+    EXPECT_EQ(inside_after, 2);  // no shared snapshot: each read sees what has committed
+  }
+  EXPECT_EQ(store.Counts()->assets, 2);
+  // The callback's failure is the call's, and the store reads on afterwards.
+  Status failed = store.ReadTogether([] { return Status::InvalidArgument("stop here"); });
+  EXPECT_TRUE(failed.IsInvalidArgument()) << failed.ToString();
+  EXPECT_TRUE(store.GetAsset(Key("analytics.marts.dim_customers")).ok());
+}
+
 }  // namespace
 }  // namespace tidemark::catalog

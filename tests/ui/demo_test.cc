@@ -195,7 +195,9 @@ void CheckDemo(const std::string& db, const std::filesystem::path& dir) {
   for (const auto& [name, inc] : found) {
     const std::string id = inc["id"];
     EXPECT_TRUE(events[id].count("opened")) << name;
-    if (inc["state"] == "resolved") EXPECT_TRUE(events[id].count("resolved")) << name;
+    if (inc["state"] == "resolved") {
+      EXPECT_TRUE(events[id].count("resolved")) << name;
+    }
     EXPECT_NE(first.alerts_page.find(id), std::string::npos) << name << " not on /demo/alerts";
   }
   // The report names each.

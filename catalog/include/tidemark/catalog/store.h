@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -234,6 +235,13 @@ class Store {
   // the number moves again. 0 means "not tracked" (the default, and PostgreSQL, which other
   // instances write too): a caller must then read the store every time.
   virtual std::uint64_t WriteGeneration() { return 0; }
+
+  // Runs `fn`, whose reads of this store on the calling thread may share one read transaction
+  // (one snapshot): for a job that makes many small reads in a row, such as detection's few
+  // reads per asset. `fn` must not write through this store. The default just calls `fn`;
+  // SQLite holds one read connection and transaction for the whole call, so each read saves
+  // taking a connection and its WAL locks (two fcntl calls and an fstat).
+  virtual Status ReadTogether(const std::function<Status()>& fn) { return fn(); }
 };
 
 // Where a store lives: "sqlite:PATH" (or a bare path), "sqlite::memory:", or a
