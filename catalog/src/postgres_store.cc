@@ -66,13 +66,19 @@ constexpr PgStatement kSelectAssetsByKey{
     .sql = "SELECT " TM_ASSET_COLS
            ", k.ord FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord)"
            " JOIN assets a ON a.key = k.key"};
+#define TM_ASSETS_PAGE_WHERE                                                   \
+  " WHERE ($1::text IS NULL OR a.kind = $1) AND ($2 = '' OR a.source = $2)"    \
+  "   AND ($3 OR a.status <> 'removed')"
 constexpr PgStatement kSelectAssetsPage{
     .name = "select_assets_page",
-    .sql = "SELECT " TM_ASSET_COLS
-           " FROM assets a"
-           " WHERE ($1::text IS NULL OR a.kind = $1) AND ($2 = '' OR a.source = $2)"
-           "   AND ($3 OR a.status <> 'removed')"
+    .sql = "SELECT " TM_ASSET_COLS " FROM assets a" TM_ASSETS_PAGE_WHERE
            " ORDER BY a.key LIMIT $4 OFFSET $5"};
+// Keyset paging (AssetFilter::after): its own statement, so the plan starts at that key.
+constexpr PgStatement kSelectAssetsPageAfter{
+    .name = "select_assets_page_after",
+    .sql = "SELECT " TM_ASSET_COLS " FROM assets a" TM_ASSETS_PAGE_WHERE
+           " AND a.key > $6 ORDER BY a.key LIMIT $4 OFFSET $5"};
+#undef TM_ASSETS_PAGE_WHERE
 constexpr PgStatement kSelectAssetIds{
     .name = "select_asset_ids",
     .sql = "SELECT key, asset_id FROM assets WHERE key = ANY($1::text[])"};
@@ -2144,10 +2150,14 @@ class PostgresStore final : public Store {
     return Read("list assets", [&](PgTx& tx) -> Result<std::vector<model::Asset>> {
       std::optional<std::string> kind;
       if (filter.kind) kind = std::string(model::AssetKindName(*filter.kind));
-      return ReadAll<model::Asset>(
-          tx.Exec(kSelectAssetsPage, Nullable(kind).get(), filter.source, filter.include_removed,
-                  Limit(filter.limit), Limit(filter.offset)),
-          ReadAsset);
+      pqxx::result rows =
+          filter.after.empty()
+              ? tx.Exec(kSelectAssetsPage, Nullable(kind).get(), filter.source,
+                        filter.include_removed, Limit(filter.limit), Limit(filter.offset))
+              : tx.Exec(kSelectAssetsPageAfter, Nullable(kind).get(), filter.source,
+                        filter.include_removed, Limit(filter.limit), Limit(filter.offset),
+                        filter.after);
+      return ReadAll<model::Asset>(std::move(rows), ReadAsset);
     });
   }
 

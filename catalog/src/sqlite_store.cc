@@ -36,11 +36,15 @@ using model::Timestamp;
   "a.schema_name, a.status, a.properties, a.created_at, a.updated_at, a.asset_id"
 
 constexpr char kSelectAssetByKey[] = "SELECT " TM_ASSET_COLS " FROM assets a WHERE a.key = ?1";
-constexpr char kSelectAssetsPage[] =
-    "SELECT " TM_ASSET_COLS " FROM assets a"
-    " WHERE (?1 IS NULL OR a.kind = ?1) AND (?2 = '' OR a.source = ?2)"
-    "   AND (?3 OR a.status <> 'removed')"
-    " ORDER BY a.key LIMIT ?4 OFFSET ?5";
+#define TM_ASSETS_PAGE_WHERE                                          \
+  " WHERE (?1 IS NULL OR a.kind = ?1) AND (?2 = '' OR a.source = ?2)" \
+  "   AND (?3 OR a.status <> 'removed')"
+constexpr char kSelectAssetsPage[] = "SELECT " TM_ASSET_COLS " FROM assets a" TM_ASSETS_PAGE_WHERE
+                                     " ORDER BY a.key LIMIT ?4 OFFSET ?5";
+// Its own statement, so that "a.key > ?6" starts the scan of the key index there.
+constexpr char kSelectAssetsPageAfter[] = "SELECT " TM_ASSET_COLS " FROM assets a"
+    TM_ASSETS_PAGE_WHERE " AND a.key > ?6 ORDER BY a.key LIMIT ?4 OFFSET ?5";
+#undef TM_ASSETS_PAGE_WHERE
 constexpr char kSelectTags[] = "SELECT tag FROM asset_tags WHERE asset_id = ?1 ORDER BY tag";
 constexpr char kSelectAliases[] =
     "SELECT alias FROM asset_aliases WHERE asset_id = ?1 ORDER BY alias";
@@ -1090,7 +1094,9 @@ class SqliteStore final : public Store {
     return WithReader([&](SqliteDb& db) -> Result<std::vector<model::Asset>> {
       std::vector<std::pair<model::Asset, std::int64_t>> rows;
       {
-        TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kSelectAssetsPage));
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(filter.after.empty() ? kSelectAssetsPage
+                                                                         : kSelectAssetsPageAfter));
+        if (!filter.after.empty()) s.Bind(6, filter.after);
         if (filter.kind) {
           s.Bind(1, model::AssetKindName(*filter.kind));
         } else {

@@ -162,7 +162,7 @@ Result<std::vector<Job::Target>> Job::AssetsToScan() {
       targets.push_back({std::move(a.key), std::move(a.properties)});
     }
     if (page.size() < filter.limit) break;
-    filter.offset += page.size();
+    filter.after = targets.back().key.ToString();
   }
   return targets;
 }

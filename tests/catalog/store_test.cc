@@ -322,6 +322,19 @@ TYPED_TEST(StoreTest, ListAssetsFiltersAndPages) {
   ASSERT_EQ(page->size(), 2u);
   EXPECT_EQ((*page)[0].key.name, "s.t1");
   EXPECT_EQ((*page)[1].key.name, "s.t2");
+  // Keyset paging walks the same order, with the filters, page after page.
+  AssetFilter walk;
+  walk.kind = model::AssetKind::kTable;
+  walk.limit = 2;
+  std::vector<std::string> walked;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto got = this->store_->ListAssets(walk);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    for (const model::Asset& a : *got) walked.push_back(a.key.name);
+    if (got->size() < walk.limit) break;
+    walk.after = got->back().key.ToString();
+  }
+  EXPECT_EQ(walked, (std::vector<std::string>{"s.t0", "s.t1", "s.t2", "s.t3", "s.t4"}));
   AssetFilter by_source;
   by_source.source = "airbyte";
   auto srcs = this->store_->ListAssets(by_source);
@@ -1003,7 +1016,9 @@ TYPED_TEST(StoreTest, ReadTogetherReadsAsAloneAndSqliteFilesKeepOneSnapshot) {
     return store.ReadTogether([&]() -> Status {
       TM_ASSIGN_OR_RETURN(StoreCounts after, store.Counts());
       inside_after = after.assets;
-      auto search = store.Search({.text = "customers"});
+      SearchQuery query;
+      query.text = "customers";
+      auto search = store.Search(query);
       EXPECT_TRUE(search.ok()) << search.status().ToString();
       return Status::Ok();
     });

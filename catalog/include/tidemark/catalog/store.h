@@ -46,6 +46,10 @@ struct AssetFilter {
   bool include_removed = false;
   size_t limit = 1000;
   size_t offset = 0;
+  // Keyset paging: only assets whose key (AssetKey::ToString) sorts after this one. A caller
+  // walking every asset passes the last key of each page instead of a growing offset, which
+  // the store would have to step over again for every page.
+  std::string after;
 };
 
 enum class Direction { kUpstream, kDownstream };
