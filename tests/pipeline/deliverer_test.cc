@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <latch>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -187,11 +188,15 @@ TEST(DelivererTwoInstancesTest, EachAlertIsDeliveredOnceOnPostgres) {
     batch.EnqueueAlert(a);
   }
   ASSERT_TRUE(store->Write(batch).ok());
+  // Both start draining together: on a busy machine one thread could otherwise deliver all
+  // 200 before the other is even running, and the test would show no contention.
+  std::latch start(2);
   auto run = [&](const std::string& worker, DeliveryStats& out) {
     DelivererOptions o;
     o.worker = worker;
     o.batch = 8;
     Deliverer d(*store, clock, routing, o);
+    start.arrive_and_wait();
     auto s = d.Drain(10000);
     if (s.ok()) out = *s;
   };
