@@ -49,6 +49,12 @@ constexpr double kIrregular = 0.25;
 // A slot keeps its rule with this many gaps left inside its fence (one outage among three
 // Fridays leaves two).
 constexpr size_t kMinKept = 2;
+// A weekly slot (a day or an hour of the week) sees one gap a week, four in a 28-day window:
+// one missed and one late load among them would leave it half outages, its median and spread
+// theirs. Such a slot reaches back up to this many training windows, newest first, until it
+// holds kWeeklySamples gaps.
+constexpr std::int64_t kWeeklyLookback = 3;
+constexpr size_t kWeeklySamples = 8;
 
 struct Gap {
   double length = 0;     // seconds
@@ -79,6 +85,9 @@ int FreshSlot(Seasonality s, int how) {
       return 0;
   }
 }
+
+// Whether a slotting tells the days of the week apart.
+bool Weekly(Seasonality s) { return s == Seasonality::kDayOfWeek || s == Seasonality::kHourOfWeek; }
 
 int SlotCount(Seasonality s) {
   switch (s) {
@@ -147,6 +156,7 @@ class RuleLearner {
   const FreshnessSettings& settings_;
   Fit fit_;
   std::vector<Gap> gaps_;
+  std::vector<Gap> older_gaps_;  // before the training window, newest first
   double all_median_ = 0;  // median of all training gaps
   std::vector<double> work_, work2_;
   std::array<std::vector<double>, 168> slots_;
@@ -193,13 +203,20 @@ bool RuleLearner::Refit(std::int64_t hour, size_t newest) {
   const std::int64_t since = end - settings_.training_window.count();
   if (end - internal::EpochSeconds(ts_[0]) < kWarmup) return false;
   gaps_.clear();
+  older_gaps_.clear();
   fit_.oldest = newest;
-  for (size_t k = newest; k >= 1 && gaps_.size() < kMaxGaps; --k) {
+  const std::int64_t since_older = end - kWeeklyLookback * settings_.training_window.count();
+  for (size_t k = newest; k >= 1 && gaps_.size() + older_gaps_.size() < kMaxGaps; --k) {
     const std::int64_t start = internal::EpochSeconds(ts_[k - 1]);
-    if (start < since) break;
+    if (start < since_older) break;
+    const Gap gap{static_cast<double>(internal::EpochSeconds(ts_[k]) - start),
+                  static_cast<std::uint8_t>(internal::HourOfWeek(start))};
+    if (start < since) {
+      older_gaps_.push_back(gap);
+      continue;
+    }
     fit_.oldest = k - 1;
-    gaps_.push_back({static_cast<double>(internal::EpochSeconds(ts_[k]) - start),
-                     static_cast<std::uint8_t>(internal::HourOfWeek(start))});
+    gaps_.push_back(gap);
   }
   if (gaps_.empty()) return false;
   // Steps of one load (a batch committing in several transactions) are not gaps: drop the
@@ -209,6 +226,7 @@ bool RuleLearner::Refit(std::int64_t hour, size_t newest) {
   const double burst =
       std::max(static_cast<double>(settings_.burst_gap.count()), 0.01 * Quantile(work_, 0.9));
   std::erase_if(gaps_, [burst](const Gap& g) { return g.length < burst; });
+  std::erase_if(older_gaps_, [burst](const Gap& g) { return g.length < burst; });
   if (gaps_.size() < static_cast<size_t>(std::max(settings_.min_history, 2))) return false;
   work_.clear();
   for (const Gap& g : gaps_) work_.push_back(g.length);
@@ -264,6 +282,12 @@ RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit, const Fit*
   fit.seasonality = s;
   for (int k = 0; k < nslots; ++k) slots_[k].clear();
   for (const Gap& g : gaps_) slots_[FreshSlot(s, g.how)].push_back(g.length);
+  if (Weekly(s)) {
+    for (const Gap& g : older_gaps_) {
+      std::vector<double>& v = slots_[FreshSlot(s, g.how)];
+      if (v.size() < kWeeklySamples) v.push_back(g.length);
+    }
+  }
   std::array<bool, 168> usable{};
   std::array<double, 168> median{}, fence{}, allowed{};
   std::array<size_t, 168> kept{};
@@ -343,17 +367,28 @@ RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit, const Fit*
     }
   }
   // Judge every gap. Late gaps inside the fence mean the rule is too tight; fenced ones are
-  // outages, unless two began in the same hour of the week: a weekend that recurs.
+  // outages, unless they recur: at least two, and at least half of the gaps that began in
+  // the same hour of the week, the gaps before the training window included (a weekend that
+  // comes every week is a pattern; two missed Monday loads in two months are outages).
   size_t late = 0, judged = 0;
   double sum = 0;
-  std::array<std::uint8_t, 168> late_at{};
-  for (const Gap& g : gaps_) {
-    if (!fit.usable[g.how]) continue;
-    ++judged;
-    sum += fit.allowed[g.how];
-    if (g.length <= fit.allowed[g.how]) continue;
-    if (++late_at[g.how] >= 2) return out;
-    late += g.length <= fit.fence[g.how];
+  std::array<std::uint16_t, 168> late_at{}, seen_at{};
+  for (const std::vector<Gap>* gaps : {&gaps_, &older_gaps_}) {
+    for (const Gap& g : *gaps) {
+      if (!fit.usable[g.how]) continue;
+      ++seen_at[g.how];
+      const bool recent = gaps == &gaps_;
+      if (recent) {
+        ++judged;
+        sum += fit.allowed[g.how];
+      }
+      if (g.length <= fit.allowed[g.how]) continue;
+      ++late_at[g.how];
+      if (recent) late += g.length <= fit.fence[g.how];
+    }
+  }
+  for (int how = 0; how < 168; ++how) {
+    if (late_at[how] >= 2 && 2 * late_at[how] >= seen_at[how]) return out;
   }
   if (judged == 0) return out;
   if (static_cast<double>(late) > 1 + kMaxTrainingLate * static_cast<double>(judged)) return out;
@@ -459,6 +494,30 @@ size_t UpdatesUpTo(const model::Series& updates, model::Timestamp t) {
 }
 
 }  // namespace
+
+model::Result<std::optional<FreshnessRule>> FreshnessRuleAfter(const model::Series& updates,
+                                                               size_t index,
+                                                               const FreshnessSettings& settings) {
+  TM_RETURN_IF_ERROR(ValidateUpdates(updates));
+  if (index >= updates.ts.size()) {
+    return model::Status::InvalidArgument("no such update", "index " + std::to_string(index));
+  }
+  std::optional<Rule> rule = SlaRule(settings);
+  if (!rule) {
+    RuleLearner learner(std::span<const model::Timestamp>(updates.ts).subspan(0, index + 1),
+                        settings);
+    rule = learner.RuleAfter(index);
+  }
+  if (!rule) return std::optional<FreshnessRule>();
+  FreshnessRule out;
+  out.sla = rule->sla;
+  out.allowed_s = rule->allowed;
+  out.error_after_s = rule->error_after;
+  out.typical_s = rule->typical;
+  out.seasonality = rule->seasonality;
+  out.gaps = rule->gaps;
+  return std::optional<FreshnessRule>(out);
+}
 
 model::Result<std::vector<model::Anomaly>> CheckFreshness(const model::Series& updates,
                                                           model::Timestamp now,

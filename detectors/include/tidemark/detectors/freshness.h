@@ -7,11 +7,14 @@
 // minute or so count as one): hourly jobs, daily jobs, weekday-only jobs (the gap after
 // Friday's load is conditioned on the last update's slot: day of week, hour of day or hour of
 // week, when that explains the gaps clearly better; a slot with too few gaps of its own takes
-// the coarser slotting's rule), and irregular streams. An asset is late
+// the coarser slotting's rule; a weekly slot, one gap a week, reaches back before the training
+// window until it holds eight weeks, so one missed and one late load cannot make up half of
+// it), and irregular streams. An asset is late
 // when the time since its last update exceeds a high quantile of those gaps plus a margin; it
 // escalates to error one typical gap later. Outage gaps are fenced out of the quantiles by
 // their distance from their slot's median, not by earlier verdicts, so a long gap that
-// recurs (a weekend) is learned even though the first ones were late. The model is refit
+// recurs (a weekend: late under a slotting, at least twice and in at least half of the weeks,
+// at the same hour of the week) is learned even though the first ones were late. The model is refit
 // once per clock hour from the gaps that ended before that hour; the check itself is live.
 // An explicit SLA (FreshnessSettings::warn_after / error_after) replaces the learned rule.
 // Without an SLA, nothing is said before `min_history` gaps spanning a week, or two weeks
@@ -29,6 +32,7 @@
 //
 // Thread-safety: the functions are pure; concurrent calls are safe.
 
+#include <optional>
 #include <vector>
 
 #include "tidemark/detectors/settings.h"
@@ -51,5 +55,23 @@ model::Result<std::vector<model::Anomaly>> CheckFreshness(const model::Series& u
 model::Result<std::vector<model::Anomaly>> ReplayFreshness(const model::Series& updates,
                                                            model::Timestamp until,
                                                            const FreshnessSettings& settings);
+
+// The rule in force after one update, for people tuning the detector and for the benchmark's
+// explanation of a miss.
+struct FreshnessRule {
+  bool sla = false;
+  std::int64_t allowed_s = 0;      // late when no update for longer than this
+  std::int64_t error_after_s = 0;  // error after this
+  std::int64_t typical_s = 0;      // median gap of the last update's slot
+  Seasonality seasonality = Seasonality::kNone;  // the slotting the rule came from
+  int gaps = 0;                                  // training gaps
+};
+
+// The rule after `updates.ts[index]`, learned exactly as CheckFreshness would at that update
+// (from updates at or before it): nullopt in cold start or when the update's slot has no
+// rule. InvalidArgument when unsorted or `index` is out of range.
+model::Result<std::optional<FreshnessRule>> FreshnessRuleAfter(const model::Series& updates,
+                                                               size_t index,
+                                                               const FreshnessSettings& settings);
 
 }  // namespace tidemark::detectors
