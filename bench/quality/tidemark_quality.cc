@@ -276,8 +276,7 @@ std::string Span(std::int64_t s) {
 void PrintGapContext(const FreshnessCase& c, model::Timestamp opened,
                      const std::vector<model::Anomaly>& found) {
   const auto& ts = c.updates.ts;
-  const size_t j = static_cast<size_t>(std::lower_bound(ts.begin(), ts.end(), opened) -
-                                       ts.begin());
+  const size_t j = static_cast<size_t>(std::lower_bound(ts.begin(), ts.end(), opened) - ts.begin());
   const size_t from = j >= 4 ? j - 4 : 0;
   for (size_t k = from; k < std::min(ts.size(), j + 3); ++k) {
     const std::int64_t gap = k + 1 < ts.size() ? EpochS(ts[k + 1]) - EpochS(ts[k]) : -1;
@@ -287,7 +286,7 @@ void PrintGapContext(const FreshnessCase& c, model::Timestamp opened,
     if (!rule.ok()) {
       std::printf("  rule: %s\n", rule.status().ToString().c_str());
     } else if (!*rule) {
-      std::printf("  rule: none (cold start or unknown slot)\n");
+      std::printf("  rule: none in its hour (cold start or no rule for the slot)\n");
     } else {
       const detectors::FreshnessRule& r = **rule;
       std::printf("  rule: allowed %s (typical %s, %s, %d gaps)%s\n", Span(r.allowed_s).c_str(),
@@ -298,7 +297,8 @@ void PrintGapContext(const FreshnessCase& c, model::Timestamp opened,
   }
   for (const model::Anomaly& a : found) {
     if (a.detected_at >= opened && (j + 1 >= ts.size() || a.detected_at < ts[j + 1])) {
-      std::printf("    flagged %s at %s\n", a.severity == model::Severity::kError ? "error" : "warn",
+      std::printf("    flagged %s at %s\n",
+                  a.severity == model::Severity::kError ? "error" : "warn",
                   When(a.detected_at).c_str());
     }
   }
