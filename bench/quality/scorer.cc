@@ -65,7 +65,7 @@ void ScoreVolume(const VolumeCase& c, const std::vector<model::Timestamp>& flags
 }
 
 void ScoreFreshness(const FreshnessCase& c, const std::vector<model::Timestamp>& detections,
-                    DetectionCounts& counts) {
+                    DetectionCounts& counts, FreshnessMistakes* mistakes) {
   const auto& ts = c.updates.ts;
   // The gap a time falls in, named by the update that opened it.
   auto gap_of = [&ts](model::Timestamp t) -> model::Timestamp {
@@ -81,6 +81,9 @@ void ScoreFreshness(const FreshnessCase& c, const std::vector<model::Timestamp>&
       in_time |= d >= gap && d < e.arrived && d <= e.deadline;
     }
     (in_time ? counts.detected : counts.missed) += 1;
+    if (!in_time && mistakes != nullptr) {
+      mistakes->missed.push_back(static_cast<size_t>(&e - c.events.data()));
+    }
     auto& kind = counts.by_kind[e.kind];
     kind.first += in_time;
     kind.second += 1;
@@ -95,6 +98,7 @@ void ScoreFreshness(const FreshnessCase& c, const std::vector<model::Timestamp>&
     }
   }
   counts.false_alarms += static_cast<long long>(false_gaps.size());
+  if (mistakes != nullptr) mistakes->false_alarms = false_gaps;
   counts.normal_days +=
       static_cast<double>(model::ToMicros(c.until) - model::ToMicros(c.eval_start)) / 86400e6;
 }

@@ -41,9 +41,16 @@ struct DetectionCounts {
 void ScoreVolume(const VolumeCase& c, const std::vector<model::Timestamp>& flags,
                  DetectionCounts& counts);
 
-// `detections`: the times a detector raised lateness.
+// What ScoreFreshness found wrong with one case, for explaining it (--explain-misses).
+struct FreshnessMistakes {
+  std::vector<size_t> missed;                  // indices into FreshnessCase::events
+  std::vector<model::Timestamp> false_alarms;  // the update opening each falsely flagged gap
+};
+
+// `detections`: the times a detector raised lateness. `mistakes`, when given, receives the
+// missed events and false alarms.
 void ScoreFreshness(const FreshnessCase& c, const std::vector<model::Timestamp>& detections,
-                    DetectionCounts& counts);
+                    DetectionCounts& counts, FreshnessMistakes* mistakes = nullptr);
 
 struct SchemaCounts {
   long long transitions = 0;

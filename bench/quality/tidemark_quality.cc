@@ -11,8 +11,12 @@
 //   tidemark-quality [--workload=all|volume|freshness|schema|merlion|detect_100k|none]
 //                    [--seed=N] [--daily=N] [--hourly=N] [--freshness=N] [--schema=N]
 //                    [--threads=N] [--sensitivity=S] [--series=N] [--points=N] [--repeat=N]
-//                    [--write=DIR]
+//                    [--write=DIR] [--explain-misses=N] [--explain-false-alarms=N]
 //
+// --explain-misses=N prints, for up to N freshness events the detector missed, the asset's
+// shape, the event, the updates around it and the rule the detector applied after the update
+// that opened the gap (its allowed wait, slot and training size), so a miss can be read
+// rather than guessed at; --explain-false-alarms=N does the same for falsely flagged gaps.
 // --write=DIR also writes the generated volume and freshness series as DIR/series.csv (the
 // `tidemark detect --series` format) with DIR/truth.json; --workload=none only writes.
 // The fixture directory is $TIDEMARK_FIXTURES (default /work/shared/fixtures).
@@ -60,6 +64,8 @@ struct Options {
   int points = 90;
   int repeat = 5;
   std::string write_dir;
+  int explain_misses = 0;
+  int explain_false_alarms = 0;
 };
 
 bool ParseArgs(int argc, char** argv, Options& o) {
@@ -95,6 +101,10 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       o.repeat = std::stoi(value);
     else if (key == "write")
       o.write_dir = value;
+    else if (key == "explain-misses")
+      o.explain_misses = std::stoi(value);
+    else if (key == "explain-false-alarms")
+      o.explain_false_alarms = std::stoi(value);
     else {
       std::fprintf(stderr, "unknown option --%s\n", key.c_str());
       return false;
@@ -238,6 +248,84 @@ void RunVolume(const Options& o, const Benchmark& b) {
               elementary_s);
 }
 
+std::int64_t EpochS(model::Timestamp t) { return model::ToMicros(t) / 1'000'000; }
+
+// "Tue 2026-01-20T03:12:00Z".
+std::string When(model::Timestamp t) {
+  static constexpr const char* kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  const std::int64_t days = EpochS(t) >= 0 ? EpochS(t) / 86400 : (EpochS(t) - 86399) / 86400;
+  return std::string(kDays[((days + 3) % 7 + 7) % 7]) + " " + model::FormatTimestamp(t);
+}
+
+// "3h12m05s", "-40m".
+std::string Span(std::int64_t s) {
+  std::string out = s < 0 ? "-" : "";
+  s = std::abs(s);
+  char buf[64];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  return out + buf;
+}
+
+// The update gap `opened` (an update time) and its neighbours, each with the rule the
+// detector applied after it.
+void PrintGapContext(const FreshnessCase& c, model::Timestamp opened,
+                     const std::vector<model::Anomaly>& found) {
+  const auto& ts = c.updates.ts;
+  const size_t j = static_cast<size_t>(std::lower_bound(ts.begin(), ts.end(), opened) - ts.begin());
+  const size_t from = j >= 4 ? j - 4 : 0;
+  for (size_t k = from; k < std::min(ts.size(), j + 3); ++k) {
+    const std::int64_t gap = k + 1 < ts.size() ? EpochS(ts[k + 1]) - EpochS(ts[k]) : -1;
+    std::printf("    %s %s  gap %s", k == j ? ">" : " ", When(ts[k]).c_str(),
+                gap >= 0 ? Span(gap).c_str() : "(last)");
+    auto rule = detectors::FreshnessRuleAfter(c.updates, k, detectors::FreshnessSettings{});
+    if (!rule.ok()) {
+      std::printf("  rule: %s\n", rule.status().ToString().c_str());
+    } else if (!*rule) {
+      std::printf("  rule: none in its hour (cold start or no rule for the slot)\n");
+    } else {
+      const detectors::FreshnessRule& r = **rule;
+      std::printf("  rule: allowed %s (typical %s, %s, %d gaps)%s\n", Span(r.allowed_s).c_str(),
+                  Span(r.typical_s).c_str(),
+                  std::string(detectors::SeasonalityName(r.seasonality)).c_str(), r.gaps,
+                  gap > r.allowed_s ? " LATE" : "");
+    }
+  }
+  for (const model::Anomaly& a : found) {
+    if (a.detected_at >= opened && (j + 1 >= ts.size() || a.detected_at < ts[j + 1])) {
+      std::printf("    flagged %s at %s\n",
+                  a.severity == model::Severity::kError ? "error" : "warn",
+                  When(a.detected_at).c_str());
+    }
+  }
+}
+
+void ExplainFreshness(const FreshnessCase& c, const std::vector<model::Anomaly>& found,
+                      const FreshnessMistakes& m, int& misses_left, int& false_alarms_left) {
+  for (size_t e : m.missed) {
+    if (misses_left-- <= 0) break;
+    const FreshnessEvent& ev = c.events[e];
+    std::printf("\nmissed %s: %s (%s, interval %s): expected %s, deadline %s, arrived %s\n",
+                ev.kind.c_str(), c.updates.asset.ToString().c_str(), c.shape.c_str(),
+                Span(c.interval).c_str(), When(ev.expected).c_str(), When(ev.deadline).c_str(),
+                When(ev.arrived).c_str());
+    auto it = std::upper_bound(c.updates.ts.begin(), c.updates.ts.end(), ev.expected);
+    if (it == c.updates.ts.begin()) continue;
+    PrintGapContext(c, *(it - 1), found);
+  }
+  for (model::Timestamp opened : m.false_alarms) {
+    if (false_alarms_left-- <= 0) break;
+    std::printf("\nfalse alarm: %s (%s, interval %s), gap opened %s\n",
+                c.updates.asset.ToString().c_str(), c.shape.c_str(), Span(c.interval).c_str(),
+                When(opened).c_str());
+    PrintGapContext(c, opened, found);
+  }
+}
+
 void RunFreshness(const Options& o, const Benchmark& b) {
   auto detector = detectors::NewFreshnessDetector(detectors::FreshnessSettings{});
   DetectionCounts tm_all, el_all;
@@ -262,6 +350,7 @@ void RunFreshness(const Options& o, const Benchmark& b) {
   }
   double tidemark_s = std::chrono::duration<double>(Clock::now() - t0).count();
   long long updates = 0;
+  int misses_left = o.explain_misses, false_alarms_left = o.explain_false_alarms;
   for (size_t i = 0; i < b.freshness.size(); ++i) {
     const FreshnessCase& c = b.freshness[i];
     updates += static_cast<long long>(c.updates.ts.size());
@@ -271,8 +360,10 @@ void RunFreshness(const Options& o, const Benchmark& b) {
     std::vector<model::Timestamp> el =
         ElementaryFreshness(c.updates, c.until, bucket, ElementarySettings{});
     DetectionCounts tc, ec;
-    ScoreFreshness(c, tm, tc);
+    FreshnessMistakes mistakes;
+    ScoreFreshness(c, tm, tc, &mistakes);
     ScoreFreshness(c, el, ec);
+    ExplainFreshness(c, found[i], mistakes, misses_left, false_alarms_left);
     tm_all.Add(tc);
     el_all.Add(ec);
     by_shape[c.shape].first.Add(tc);

@@ -46,12 +46,25 @@ constexpr std::int64_t kWeeklyWarmup = 14 * kDay;
 // hundreds of 03:00 gaps).
 constexpr size_t kOwnTailSamples = 20;
 constexpr double kIrregular = 0.25;
+// An irregular series' slot knows its own rate of updates from this many gaps above its
+// median (pooled with the neighbouring hours when slots are hours: a stream's rate changes
+// smoothly with the hour). The rate sets how long a silence may last, so a rate read from
+// twenty gaps, a fifth off either way, would make or miss alarms by chance; a slot short of
+// this takes the coarser slotting's rule, or, with none, the pooled relative tail.
+constexpr size_t kOwnRateSamples = 60;
 // A slot keeps its rule with this many gaps left inside its fence (one outage among three
 // Fridays leaves two).
 constexpr size_t kMinKept = 2;
+// A weekly slot (a day or an hour of the week) sees one gap a week, four in a 28-day window:
+// one missed and one late load among them would leave it half outages, its median and spread
+// theirs. Such a slot reaches back up to this many training windows, newest first, until it
+// holds kWeeklySamples gaps.
+constexpr std::int64_t kWeeklyLookback = 3;
+constexpr size_t kWeeklySamples = 8;
 
 struct Gap {
   double length = 0;     // seconds
+  std::int32_t day = 0;  // epoch day of the update that opened it
   std::uint8_t how = 0;  // hour-of-week of the update that opened it
 };
 
@@ -80,6 +93,9 @@ int FreshSlot(Seasonality s, int how) {
   }
 }
 
+// Whether a slotting tells the days of the week apart.
+bool Weekly(Seasonality s) { return s == Seasonality::kDayOfWeek || s == Seasonality::kHourOfWeek; }
+
 int SlotCount(Seasonality s) {
   switch (s) {
     case Seasonality::kDayOfWeek:
@@ -91,6 +107,26 @@ int SlotCount(Seasonality s) {
     default:
       return 1;
   }
+}
+
+// Seconds from `start` (epoch seconds) until `expected` updates were due at the hourly rates
+// `rate` (per second, by hour of the week; a zero rate counts as `fallback`): the silence
+// after which, for a Poisson stream, the chance of no update is e^-expected.
+// REQUIRES: fallback > 0.
+double HazardWait(const std::array<double, 168>& rate, double fallback, std::int64_t start,
+                  double expected) {
+  int how = internal::HourOfWeek(start);
+  double left = static_cast<double>(kHour - (start - internal::FloorDiv(start, kHour) * kHour));
+  double waited = 0;
+  for (int i = 0; i < 2 * 168; ++i) {
+    const double r = rate[how] > 0 ? rate[how] : fallback;
+    if (r * left >= expected) return waited + expected / r;
+    expected -= r * left;
+    waited += left;
+    left = kHour;
+    how = (how + 1) % 168;
+  }
+  return waited + expected / fallback;
 }
 
 // Quantile `q` (type 7) of `v`, reordering it. REQUIRES: !v.empty().
@@ -115,7 +151,11 @@ class RuleLearner {
 
   // The rule after update `j` (its slot is that of update j; the fit uses updates [0, j] that
   // ended before j's hour began). nullopt in cold start.
-  std::optional<Rule> RuleAfter(size_t j);
+  std::optional<Rule> RuleAfter(size_t j) {
+    return RuleAt(j, internal::FloorDiv(internal::EpochSeconds(ts_[j]), kHour));
+  }
+  // The same with the fit of a later clock hour `hour` (epoch hours), before update j + 1.
+  std::optional<Rule> RuleAt(size_t j, std::int64_t hour);
 
  private:
   struct Fit {
@@ -134,6 +174,11 @@ class RuleLearner {
     std::array<double, 168> fence{};
     std::array<bool, 168> usable{};
     std::array<Seasonality, 168> source{};
+    // Irregular series: updates per second expected in each hour of the week, and the part
+    // of the rule that does not depend on them (the slot's high quantile plus margin).
+    std::array<bool, 168> hazard{};
+    std::array<double, 168> rate{};
+    std::array<double, 168> floor{};
   };
   struct Candidate {
     bool ok = false;
@@ -147,14 +192,14 @@ class RuleLearner {
   const FreshnessSettings& settings_;
   Fit fit_;
   std::vector<Gap> gaps_;
-  double all_median_ = 0;  // median of all training gaps
+  std::vector<Gap> older_gaps_;  // before the training window, newest first
+  double all_median_ = 0;        // median of all training gaps
   std::vector<double> work_, work2_;
   std::array<std::vector<double>, 168> slots_;
 };
 
-std::optional<Rule> RuleLearner::RuleAfter(size_t j) {
+std::optional<Rule> RuleLearner::RuleAt(size_t j, std::int64_t hour) {
   const std::int64_t last = internal::EpochSeconds(ts_[j]);
-  const std::int64_t hour = internal::FloorDiv(last, kHour);
   if (fit_.hour != hour) {
     // The training data: updates up to j that happened before this hour began.
     size_t newest = j;
@@ -169,12 +214,15 @@ std::optional<Rule> RuleLearner::RuleAfter(size_t j) {
   }
   if (!fit_.ok) return std::nullopt;
   // An update in a slot the fit has no rule for (a job run by hand at an odd hour, a Friday
-  // whose history is mostly outages) gets no verdict until the next update.
+  // whose history is mostly outages) gets none from this fit; see LateRule.
   const int how = internal::HourOfWeek(last);
   if (!fit_.usable[how]) return std::nullopt;
   Rule rule;
   rule.seasonality = fit_.source[how];
-  const double allowed = fit_.allowed[how];
+  const double allowed = fit_.hazard[how]
+                             ? std::max(fit_.floor[how], HazardWait(fit_.rate, fit_.rate[how], last,
+                                                                    settings_.expected_updates))
+                             : fit_.allowed[how];
   const double typical = fit_.median[how];
   rule.allowed = static_cast<std::int64_t>(std::ceil(allowed));
   rule.typical = static_cast<std::int64_t>(typical);
@@ -193,13 +241,21 @@ bool RuleLearner::Refit(std::int64_t hour, size_t newest) {
   const std::int64_t since = end - settings_.training_window.count();
   if (end - internal::EpochSeconds(ts_[0]) < kWarmup) return false;
   gaps_.clear();
+  older_gaps_.clear();
   fit_.oldest = newest;
-  for (size_t k = newest; k >= 1 && gaps_.size() < kMaxGaps; --k) {
+  const std::int64_t since_older = end - kWeeklyLookback * settings_.training_window.count();
+  for (size_t k = newest; k >= 1 && gaps_.size() + older_gaps_.size() < kMaxGaps; --k) {
     const std::int64_t start = internal::EpochSeconds(ts_[k - 1]);
-    if (start < since) break;
+    if (start < since_older) break;
+    const Gap gap{static_cast<double>(internal::EpochSeconds(ts_[k]) - start),
+                  static_cast<std::int32_t>(internal::FloorDiv(start, kDay)),
+                  static_cast<std::uint8_t>(internal::HourOfWeek(start))};
+    if (start < since) {
+      older_gaps_.push_back(gap);
+      continue;
+    }
     fit_.oldest = k - 1;
-    gaps_.push_back({static_cast<double>(internal::EpochSeconds(ts_[k]) - start),
-                     static_cast<std::uint8_t>(internal::HourOfWeek(start))});
+    gaps_.push_back(gap);
   }
   if (gaps_.empty()) return false;
   // Steps of one load (a batch committing in several transactions) are not gaps: drop the
@@ -209,6 +265,7 @@ bool RuleLearner::Refit(std::int64_t hour, size_t newest) {
   const double burst =
       std::max(static_cast<double>(settings_.burst_gap.count()), 0.01 * Quantile(work_, 0.9));
   std::erase_if(gaps_, [burst](const Gap& g) { return g.length < burst; });
+  std::erase_if(older_gaps_, [burst](const Gap& g) { return g.length < burst; });
   if (gaps_.size() < static_cast<size_t>(std::max(settings_.min_history, 2))) return false;
   work_.clear();
   for (const Gap& g : gaps_) work_.push_back(g.length);
@@ -263,11 +320,27 @@ RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit, const Fit*
   const int nslots = SlotCount(s);
   fit.seasonality = s;
   for (int k = 0; k < nslots; ++k) slots_[k].clear();
-  for (const Gap& g : gaps_) slots_[FreshSlot(s, g.how)].push_back(g.length);
+  // Days a slot's gaps began on: a late load's catch-up splits one day's gap in two, and
+  // two days' gaps are not yet a pattern (see `borrow` below).
+  std::array<std::int32_t, 168> last_day{};
+  std::array<size_t, 168> days{};
+  auto add = [&](const Gap& g) {
+    const int k = FreshSlot(s, g.how);
+    slots_[k].push_back(g.length);
+    if (days[k] == 0 || last_day[k] != g.day) ++days[k];
+    last_day[k] = g.day;
+  };
+  for (const Gap& g : gaps_) add(g);
+  if (Weekly(s)) {
+    for (const Gap& g : older_gaps_) {
+      if (slots_[FreshSlot(s, g.how)].size() < kWeeklySamples) add(g);
+    }
+  }
   std::array<bool, 168> usable{};
   std::array<double, 168> median{}, fence{}, allowed{};
   std::array<size_t, 168> kept{};
   std::array<double, 168> excess{};  // mean excess over the median, per slot
+  std::array<double, 168> excess_sum{};
   std::array<size_t, 168> excess_count{};
   double pooled_relative = 0;  // excess over the slot median, as a multiple of that median
   size_t pooled_count = 0;
@@ -290,6 +363,7 @@ RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit, const Fit*
       excess[k] += v[i] - median[k];
       ++excess_count[k];
     }
+    excess_sum[k] = excess[k];
     if (median[k] > 0) pooled_relative += excess[k] / median[k];
     pooled_count += excess_count[k];
     if (excess_count[k] > 0) excess[k] /= static_cast<double>(excess_count[k]);
@@ -317,49 +391,116 @@ RuleLearner::Candidate RuleLearner::Evaluate(Seasonality s, Fit& fit, const Fit*
   }
   const double absolute_tail = work2_.empty() ? 0 : Quantile(work2_, 0.5);
   const bool irregular = relative_tail >= kIrregular;
+  // Irregular: each slot's rate of updates, one over its mean gap (a memoryless gap's mean
+  // excess over its median is its mean), pooled with the neighbouring hours when slots are
+  // hours; the rule is then how long a silence lasts before `expected_updates` were due.
+  std::array<double, 168> rate{};
+  std::array<bool, 168> own_rate{};
+  if (irregular) {
+    const int reach = s == Seasonality::kHourOfDay || s == Seasonality::kHourOfWeek ? 1 : 0;
+    for (int k = 0; k < nslots; ++k) {
+      if (!usable[k]) continue;
+      double sum = 0;
+      size_t n = 0;
+      for (int d = -reach; d <= reach; ++d) {
+        const int near = (k + d + nslots) % nslots;
+        if (!usable[near]) continue;
+        sum += excess_sum[near];
+        n += excess_count[near];
+      }
+      own_rate[k] = n >= kOwnRateSamples && sum > 0;
+      const double mean = own_rate[k] ? sum / static_cast<double>(n) : relative_tail * median[k];
+      rate[k] = mean > 0 ? 1 / mean : 0;
+    }
+  }
+  std::array<double, 168> floor{};
   for (int k = 0; k < nslots; ++k) {
     if (!usable[k]) continue;
     std::span<double> v(slots_[k].data(), kept[k]);
-    const double tail = excess_count[k] >= kOwnTailSamples ? excess[k]
-                        : irregular                        ? relative_tail * median[k]
-                                                           : absolute_tail;
-    allowed[k] = std::max(Quantile(v, settings_.quantile) + settings_.relative_margin * fit.typical,
-                          median[k] + settings_.spread_margin * tail);
+    floor[k] = Quantile(v, settings_.quantile) + settings_.relative_margin * fit.typical;
+    const double tail = excess_count[k] >= kOwnTailSamples ? excess[k] : absolute_tail;
+    allowed[k] = std::max(floor[k], median[k] + settings_.spread_margin * tail);
   }
   for (int how = 0; how < 168; ++how) {
     const int k = FreshSlot(s, how);
-    if (usable[k]) {
+    // A slot seen on fewer than min_slot_samples days (a weekly slot in its first weeks: one
+    // late load and its catch-up made two of its three gaps), or an irregular slot without
+    // its own rate, leaves its hours to the coarser slotting when there is one.
+    const bool thin =
+        days[k] < static_cast<size_t>(settings_.min_slot_samples) || (irregular && !own_rate[k]);
+    const bool borrow = thin && fallback != nullptr && fallback->usable[how];
+    if (usable[k] && !borrow) {
       fit.usable[how] = true;
       fit.allowed[how] = allowed[k];
       fit.median[how] = median[k];
       fit.fence[how] = fence[k];
       fit.source[how] = s;
+      fit.hazard[how] = irregular && rate[k] > 0;
+      fit.rate[how] = rate[k];
+      fit.floor[how] = floor[k];
     } else if (fallback != nullptr && fallback->usable[how]) {
       fit.usable[how] = true;
       fit.allowed[how] = fallback->allowed[how];
       fit.median[how] = fallback->median[how];
       fit.fence[how] = fallback->fence[how];
       fit.source[how] = fallback->source[how];
+      fit.hazard[how] = fallback->hazard[how];
+      fit.rate[how] = fallback->rate[how];
+      fit.floor[how] = fallback->floor[how];
     }
   }
+  // For judging and scoring, an irregular slot's rule is that of a silence starting half an
+  // hour into it (the live rule walks from the update itself).
+  constexpr std::int64_t kMonday = 4 * kDay;  // 1970-01-05, hour of the week 0
+  for (int how = 0; how < 168; ++how) {
+    if (!fit.hazard[how] || fit.source[how] != s) continue;
+    const double wait = HazardWait(fit.rate, fit.rate[how], kMonday + how * kHour + kHour / 2,
+                                   settings_.expected_updates);
+    fit.allowed[how] = std::max(fit.floor[how], wait);
+  }
   // Judge every gap. Late gaps inside the fence mean the rule is too tight; fenced ones are
-  // outages, unless two began in the same hour of the week: a weekend that recurs.
+  // outages, unless they recur: at least two, and at least half of the gaps that began in
+  // the same hour of the week, the gaps before the training window included (a weekend that
+  // comes every week is a pattern; two missed Monday loads in two months are outages).
   size_t late = 0, judged = 0;
   double sum = 0;
-  std::array<std::uint8_t, 168> late_at{};
-  for (const Gap& g : gaps_) {
-    if (!fit.usable[g.how]) continue;
-    ++judged;
-    sum += fit.allowed[g.how];
-    if (g.length <= fit.allowed[g.how]) continue;
-    if (++late_at[g.how] >= 2) return out;
-    late += g.length <= fit.fence[g.how];
+  std::array<std::uint16_t, 168> late_at{}, seen_at{};
+  for (const std::vector<Gap>* gaps : {&gaps_, &older_gaps_}) {
+    for (const Gap& g : *gaps) {
+      if (!fit.usable[g.how]) continue;
+      ++seen_at[g.how];
+      const bool recent = gaps == &gaps_;
+      if (recent) {
+        ++judged;
+        sum += fit.allowed[g.how];
+      }
+      if (g.length <= fit.allowed[g.how]) continue;
+      ++late_at[g.how];
+      if (recent) late += g.length <= fit.fence[g.how];
+    }
+  }
+  for (int how = 0; how < 168; ++how) {
+    if (late_at[how] >= 2 && 2 * late_at[how] >= seen_at[how]) return out;
   }
   if (judged == 0) return out;
   if (static_cast<double>(late) > 1 + kMaxTrainingLate * static_cast<double>(judged)) return out;
   out.ok = true;
   out.typical_allowed = sum / static_cast<double>(judged);
   return out;
+}
+
+// The learned rule for the silence after update `j` as seen at `now` (epoch seconds): the fit
+// of j's own hour or, when that gives none (cold start; a slot without a rule), the fit of
+// the next hour, which has seen update j itself: the model's first warm hour must not leave
+// a silence that began just before it unwatched. `from` receives when the rule applies.
+std::optional<Rule> LateRule(RuleLearner& learner, size_t j, std::int64_t last, std::int64_t now,
+                             std::int64_t& from) {
+  from = last;
+  if (std::optional<Rule> rule = learner.RuleAfter(j)) return rule;
+  const std::int64_t next_hour = internal::FloorDiv(last, kHour) + 1;
+  if (now < next_hour * kHour) return std::nullopt;
+  from = next_hour * kHour;
+  return learner.RuleAt(j, next_hour);
 }
 
 std::optional<Rule> SlaRule(const FreshnessSettings& settings) {
@@ -460,6 +601,30 @@ size_t UpdatesUpTo(const model::Series& updates, model::Timestamp t) {
 
 }  // namespace
 
+model::Result<std::optional<FreshnessRule>> FreshnessRuleAfter(const model::Series& updates,
+                                                               size_t index,
+                                                               const FreshnessSettings& settings) {
+  TM_RETURN_IF_ERROR(ValidateUpdates(updates));
+  if (index >= updates.ts.size()) {
+    return model::Status::InvalidArgument("no such update", "index " + std::to_string(index));
+  }
+  std::optional<Rule> rule = SlaRule(settings);
+  if (!rule) {
+    RuleLearner learner(std::span<const model::Timestamp>(updates.ts).subspan(0, index + 1),
+                        settings);
+    rule = learner.RuleAfter(index);
+  }
+  if (!rule) return std::optional<FreshnessRule>();
+  FreshnessRule out;
+  out.sla = rule->sla;
+  out.allowed_s = rule->allowed;
+  out.error_after_s = rule->error_after;
+  out.typical_s = rule->typical;
+  out.seasonality = rule->seasonality;
+  out.gaps = rule->gaps;
+  return std::optional<FreshnessRule>(out);
+}
+
 model::Result<std::vector<model::Anomaly>> CheckFreshness(const model::Series& updates,
                                                           model::Timestamp now,
                                                           const FreshnessSettings& settings) {
@@ -468,13 +633,15 @@ model::Result<std::vector<model::Anomaly>> CheckFreshness(const model::Series& u
   const size_t end = UpdatesUpTo(updates, now);
   if (end == 0) return out;
   const size_t j = end - 1;
+  const std::int64_t last = internal::EpochSeconds(updates.ts[j]);
   std::optional<Rule> rule = SlaRule(settings);
   if (!rule) {
     RuleLearner learner(std::span<const model::Timestamp>(updates.ts).subspan(0, end), settings);
-    rule = learner.RuleAfter(j);
+    std::int64_t from = 0;
+    rule = LateRule(learner, j, last, internal::EpochSeconds(now), from);
   }
   if (!rule) return out;
-  const std::int64_t elapsed = internal::EpochSeconds(now) - internal::EpochSeconds(updates.ts[j]);
+  const std::int64_t elapsed = internal::EpochSeconds(now) - last;
   if (elapsed <= rule->allowed) return out;
   // An SLA with only error_after has one level, and it is an error.
   const bool error = elapsed > rule->error_after || rule->allowed >= rule->error_after;
@@ -500,13 +667,14 @@ model::Result<std::vector<model::Anomaly>> ReplayFreshness(const model::Series& 
     const std::int64_t stop = j + 1 < end ? internal::EpochSeconds(ts[j + 1]) - 1 : until_s;
     // Nothing can be late in a gap shorter than one tick past the update: skip the rule.
     if (CeilTo(last + 1, step) > stop) continue;
-    std::optional<Rule> rule = sla ? sla : learner.RuleAfter(j);
+    std::int64_t from = last;
+    std::optional<Rule> rule = sla ? sla : LateRule(learner, j, last, stop, from);
     if (!rule) continue;
     for (bool error : {false, true}) {
       if (!error && rule->allowed >= rule->error_after) continue;  // one level: error
       const std::int64_t threshold = error ? rule->error_after : rule->allowed;
       if (threshold == INT64_MAX) continue;
-      const std::int64_t check = CeilTo(last + threshold + 1, step);
+      const std::int64_t check = CeilTo(std::max(last + threshold + 1, from), step);
       if (check > stop) break;
       out.push_back(MakeLate(updates, *rule, ts[j], internal::FromEpochSeconds(check), error));
     }
