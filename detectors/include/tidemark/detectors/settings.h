@@ -98,9 +98,9 @@ struct FreshnessSettings {
   double spread_margin = 15.0;
   // An irregular series (a stream) is late instead once, at the rates learned for the hours
   // its silence spans, this many updates were due: for a Poisson stream the chance of such a
-  // silence is e^-expected_updates a gap, e^-13 ≈ 2·10^-6, so a stream of 20 updates an hour
-  // (about 400 gaps a day once bursts are merged) sees a chance false alarm about once in
-  // 1,000 days, and at night (8 an hour) an outage is flagged within two hours.
+  // silence is e^-expected_updates a gap, e^-14 ≈ 8·10^-7, so a stream of 20 updates an hour
+  // (about 480 gaps a day) sees a chance false alarm about once in 2,500 days, and at night
+  // (8 an hour) an outage is flagged within two hours (14 / 8 h ≈ 1h45m).
   double expected_updates = 14.0;
   std::chrono::seconds training_window = std::chrono::days(28);
   Seasonality seasonality = Seasonality::kAuto;
