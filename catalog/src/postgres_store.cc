@@ -2318,8 +2318,9 @@ class PostgresStore final : public Store {
         if (!id) return std::vector<model::Anomaly>{};
       }
       return ReadAll<model::Anomaly>(
-          tx.Exec(id ? kSelectAssetAnomalies : kSelectAnomalies, Nullable(id).get(), Nullable(OptMicros(filter.since)).get(),
-                  filter.incident_id, Limit(filter.limit)),
+          tx.Exec(id ? kSelectAssetAnomalies : kSelectAnomalies, Nullable(id).get(),
+                  Nullable(OptMicros(filter.since)).get(), filter.incident_id,
+                  Limit(filter.limit)),
           ReadAnomaly);
     });
   }

@@ -182,13 +182,12 @@ Status Job::ReadAsset(const Target& target, AssetWork& work) {
   work.key = key;
   const Timestamp from = now_ - options_.history;
   const Timestamp to = now_ + std::chrono::microseconds(1);
-  std::string properties;
-  if (target.properties) {
-    properties = *target.properties;
-  } else {
+  std::string read_properties;  // only when the listing did not give them
+  if (!target.properties) {
     TM_ASSIGN_OR_RETURN(model::Asset asset, store_.GetAsset(key));
-    properties = std::move(asset.properties);
+    read_properties = std::move(asset.properties);
   }
+  const std::string& properties = target.properties ? *target.properties : read_properties;
   TM_ASSIGN_OR_RETURN(auto stored, store_.ListAnomalies({.asset = key, .since = from, .incident_id = "",
                                                           .limit = 1000000}));
   std::map<std::string, std::vector<Timestamp>> flagged_by_metric;

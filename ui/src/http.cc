@@ -1,5 +1,7 @@
 #include "tidemark/ui/http.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "ascii.h"
@@ -86,6 +88,19 @@ std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_spa
     }
   }
   return out;
+}
+
+void AppendPercentEncoded(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
 }
 
 Result<Request> ParseRequestTarget(std::string method, std::string target) {

@@ -1,6 +1,5 @@
 #include "web_app.h"
 
-#include <cctype>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -65,19 +64,6 @@ bool Matches(std::string_view if_none_match, std::string_view etag) {
 constexpr std::string_view kSearchParams[] = {"q",        "kind",   "health", "owner", "tag",
                                               "database", "schema", "source", "status"};
 constexpr std::string_view kPreloadMarker = "<!--first-search-->";
-
-void AppendPercentEncoded(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-}
 
 // For /search?q=orders: the search the page will make first, as a <link rel=preload>, so that
 // the browser asks for it while it loads the scripts (search.js uses it when it asks for the

@@ -61,6 +61,8 @@ model::Result<Request> ParseRequestTarget(std::string method, std::string target
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`, as in query strings).
 // nullopt when an escape is malformed ("%4", "%zz").
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+// Appends `text` with every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX.
+void AppendPercentEncoded(std::string& out, std::string_view text);
 
 struct Response {
   int status = 200;
