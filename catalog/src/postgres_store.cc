@@ -2025,8 +2025,11 @@ class PostgresStore final : public Store {
           return applied;
         });
     if (result.ok()) {
-      std::unique_lock lock(typo_mu_);
-      known_typos_.insert(added.begin(), added.end());
+      {
+        std::unique_lock lock(typo_mu_);
+        known_typos_.insert(added.begin(), added.end());
+      }
+      NotifyCommitted(batch);
     }
     return result;
   }

@@ -1033,6 +1033,12 @@ class SqliteStore final : public Store {
   }
 
   Result<WriteSummary> Write(const WriteBatch& batch) override {
+    Result<WriteSummary> result = Commit(batch);
+    if (result.ok()) NotifyCommitted(batch);  // no lock held: the observer may read
+    return result;
+  }
+
+  Result<WriteSummary> Commit(const WriteBatch& batch) {
     std::lock_guard lock(write_mu_);
     TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     BatchApplier applier(*writer_, clock_.Now());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
+#include <shared_mutex>
 
 #include "store_url.h"
 
@@ -47,6 +49,16 @@ Result<std::vector<std::string>> Store::MarkAlertsDelivered(
     }
   }
   return done;
+}
+
+void Store::SetCommitObserver(std::function<void(const WriteBatch&)> observer) {
+  std::unique_lock lock(observer_mu_);
+  observer_ = std::move(observer);
+}
+
+void Store::NotifyCommitted(const WriteBatch& batch) {
+  std::shared_lock lock(observer_mu_);
+  if (observer_) observer_(batch);
 }
 
 Result<std::vector<std::optional<model::Asset>>> Store::GetAssets(

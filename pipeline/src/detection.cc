@@ -151,7 +151,13 @@ Status Job::LoadCheckpoints() {
 Result<std::vector<Job::Target>> Job::AssetsToScan() {
   std::vector<Target> targets;
   if (!options_.assets.empty()) {
-    for (const model::AssetKey& key : options_.assets) targets.push_back({key, std::nullopt});
+    // Named assets are read in one call; unknown and removed ones are skipped, as a listing
+    // would (an ingest may name an asset that a later write removed).
+    TM_ASSIGN_OR_RETURN(auto assets, store_.GetAssets(options_.assets));
+    for (std::optional<model::Asset>& a : assets) {
+      if (!a || a->status == model::AssetStatus::kRemoved) continue;
+      targets.push_back({std::move(a->key), std::move(a->properties)});
+    }
     return targets;
   }
   catalog::AssetFilter filter;
@@ -382,6 +388,18 @@ Result<DetectionSummary> RunDetection(catalog::Store& store, const model::Clock&
                                       const DetectionOptions& options) {
   Job job(store, clock.Now(), options);
   return job.Run();
+}
+
+std::vector<model::AssetKey> AssetsToScore(const catalog::WriteBatch& batch) {
+  std::vector<model::AssetKey> keys;
+  for (const model::MetricPoint& p : batch.points()) keys.push_back(p.asset);
+  for (const model::SchemaSnapshot& s : batch.snapshots()) keys.push_back(s.asset);
+  for (const model::NodeResult& r : batch.node_results()) {
+    if (!r.asset.empty()) keys.push_back(r.asset);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 }  // namespace tidemark::pipeline

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <stop_token>
 #include <thread>
 
@@ -42,9 +43,38 @@ struct Scheduler::State {
     }
   }
 
-  void Detect(std::stop_token stop) {
+  // The detection thread: a periodic run over every asset now and `detect_interval` after
+  // each, and between them runs over the assets ScoreSoon() named.
+  void DetectLoop(std::stop_token stop) {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point next_periodic = Clock::now();
+    while (!stop.stop_requested()) {
+      std::vector<model::AssetKey> assets;  // empty: every asset
+      {
+        std::unique_lock lock(mu);
+        const bool requested = cv.wait_until(lock, stop, next_periodic, [&] {
+          return !pending.empty() || pending_overflow;
+        });
+        if (stop.stop_requested()) return;
+        if (requested && !pending_overflow && Clock::now() < next_periodic) {
+          // Let the burst that asked go on for a moment, so that it makes one run.
+          cv.wait_for(lock, stop, options.score_settle, [] { return false; });
+          if (stop.stop_requested()) return;
+          if (!pending_overflow) assets.assign(pending.begin(), pending.end());
+        }
+        pending.clear();
+        pending_overflow = false;
+      }
+      const bool periodic = assets.empty();
+      Detect(stop, std::move(assets));
+      if (periodic) next_periodic = Clock::now() + options.detect_interval;
+    }
+  }
+
+  void Detect(std::stop_token stop, std::vector<model::AssetKey> assets) {
     DetectionOptions detection_options = options.detection;
     detection_options.stop = stop;
+    if (!assets.empty()) detection_options.assets = std::move(assets);
     auto detection = RunDetection(store, clock, detection_options);
     if (options.on_detection) options.on_detection(detection);
     if (!detection.ok()) {
@@ -61,6 +91,19 @@ struct Scheduler::State {
       return;
     }
     if (incidents->alerts_enqueued > 0) spdlog::info("incidents: {}", incidents->ToJson());
+  }
+
+  void Request(const std::vector<model::AssetKey>& assets) {
+    {
+      std::lock_guard lock(mu);
+      if (pending_overflow) return;
+      pending.insert(assets.begin(), assets.end());
+      if (pending.size() > options.score_max_assets) {
+        pending.clear();
+        pending_overflow = true;
+      }
+    }
+    cv.notify_all();
   }
 
   void Deliver() {
@@ -80,6 +123,10 @@ struct Scheduler::State {
   Deliverer deliverer;
   std::mutex mu;
   std::condition_variable_any cv;
+  // Guarded by mu: the assets ScoreSoon() asked for since the last run began, or overflow
+  // (too many: the next run is over every asset).
+  std::set<model::AssetKey> pending;
+  bool pending_overflow = false;
   // Two threads: a detection run over a large catalog takes minutes, and alerts must not wait
   // for it.
   std::jthread detect_thread;
@@ -98,12 +145,17 @@ void Scheduler::Start() {
   if (s.options.run_detection) {
     s.detect_thread = std::jthread([&s](std::stop_token stop) {
       RunInBackground(s.options.detection_nice);
-      s.Every(s.options.detect_interval, stop, [&s](std::stop_token t) { s.Detect(t); });
+      s.DetectLoop(stop);
     });
   }
   s.deliver_thread = std::jthread([&s](std::stop_token stop) {
     s.Every(s.options.deliver_interval, stop, [&s](std::stop_token) { s.Deliver(); });
   });
+}
+
+void Scheduler::ScoreSoon(const std::vector<model::AssetKey>& assets) {
+  if (!state_->options.run_detection || assets.empty()) return;
+  state_->Request(assets);
 }
 
 void Scheduler::Stop() {

@@ -1037,5 +1037,28 @@ TYPED_TEST(StoreTest, ReadTogetherReadsAsAloneAndSqliteFilesKeepOneSnapshot) {
   EXPECT_TRUE(store.GetAsset(Key("analytics.marts.dim_customers")).ok());
 }
 
+// The commit observer sees each committed batch once, after it is readable, and never a
+// batch that failed; removing it stops the calls.
+TYPED_TEST(StoreTest, TheCommitObserverSeesCommittedBatchesOnly) {
+  Store& store = *this->store_;
+  std::vector<std::pair<size_t, long long>> seen;  // (batch size, assets readable then)
+  store.SetCommitObserver([&](const WriteBatch& batch) {
+    seen.emplace_back(batch.size(), store.Counts()->assets);
+  });
+  WriteBatch good;
+  good.PutAsset(MakeAsset("analytics.marts.orders"));
+  good.AppendMetricPoint({Key("analytics.marts.orders"), "row_count", kT0, 10});
+  this->MustWrite(good);
+  WriteBatch bad;
+  bad.PutAsset(MakeAsset("analytics.marts.customers"));
+  bad.SetOwnerships(Key("analytics.marts.customers"), {{"team:nobody", "owner"}});
+  ASSERT_FALSE(store.Write(bad).ok());
+  EXPECT_EQ(seen, (std::vector<std::pair<size_t, long long>>{{2, 1}}));
+
+  store.SetCommitObserver(nullptr);
+  this->MustWrite(good);
+  EXPECT_EQ(seen.size(), 1u);
+}
+
 }  // namespace
 }  // namespace tidemark::catalog

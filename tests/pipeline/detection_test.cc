@@ -114,6 +114,55 @@ TYPED_TEST(DetectionTest, ARequestedStopEndsTheRunBeforeTheNextChunk) {
   EXPECT_EQ(next->anomalies_new, 1);
 }
 
+TYPED_TEST(DetectionTest, NamedAssetsAreScoredAloneAndUnknownOrRemovedOnesSkipped) {
+  // What the scheduler does after an ingest: a run over the assets the ingest wrote.
+  catalog::WriteBatch batch;
+  for (const char* name : {"orders", "calm", "retired"}) batch.PutAsset(Table(name));
+  AppendLoads(batch, "orders", 59, 5);
+  batch.AppendMetricPoint({Key("orders"), "rows_affected", Day(59), 120});
+  AppendLoads(batch, "calm", 59, 6);
+  batch.AppendMetricPoint({Key("calm"), "rows_affected", Day(59), 120});
+  AppendLoads(batch, "retired", 59, 8);
+  batch.AppendMetricPoint({Key("retired"), "rows_affected", Day(59), 120});
+  batch.MarkRemoved(Key("retired"));
+  this->Write(batch);
+
+  DetectionOptions options;
+  options.assets = {Key("orders"), Key("never_ingested"), Key("retired")};
+  auto run = RunDetection(*this->store_, this->clock_, options);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->assets, 1) << run->ToJson();
+  ASSERT_EQ(run->anomalies_new, 1) << run->ToJson();
+  EXPECT_EQ(run->new_anomalies[0].asset, Key("orders"));
+  // "calm" waits for a run that names it, or for the periodic run over every asset.
+  auto everything = RunDetection(*this->store_, this->clock_, {});
+  ASSERT_TRUE(everything.ok()) << everything.status().ToString();
+  EXPECT_EQ(everything->assets, 2);
+  ASSERT_EQ(everything->anomalies_new, 1) << everything->ToJson();
+  EXPECT_EQ(everything->new_anomalies[0].asset, Key("calm"));
+}
+
+TEST(AssetsToScoreTest, NamesTheAssetsWhosePointsSnapshotsOrResultsABatchAdds) {
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("only_described"));  // no detection input: not named
+  batch.AppendMetricPoint({Key("orders"), "row_count", Day(1), 10});
+  batch.AppendMetricPoint({Key("orders"), "bytes", Day(1), 10});
+  batch.AppendMetricPoint({Key("customers"), "row_count", Day(1), 10});
+  model::SchemaSnapshot snapshot;
+  snapshot.asset = Key("payments");
+  snapshot.observed_at = Day(1);
+  batch.PutSchemaSnapshot(snapshot);
+  batch.PutNodeResult(TestResult("run-1", "test.shop.not_null", "customers", "fail", Day(1)));
+  model::NodeResult unattached = TestResult("run-1", "test.shop.custom", "x", "pass", Day(1));
+  unattached.asset = {};
+  batch.PutNodeResult(unattached);
+  batch.PutAnomaly(DropAnomaly("refunds", Day(1), "drop-1"));  // detection's own output
+
+  EXPECT_EQ(AssetsToScore(batch),
+            (std::vector<model::AssetKey>{Key("customers"), Key("orders"), Key("payments")}));
+  EXPECT_TRUE(AssetsToScore(catalog::WriteBatch{}).empty());
+}
+
 TYPED_TEST(DetectionTest, FailedTestsAndBuildsBecomeTriggers) {
   catalog::WriteBatch batch;
   batch.PutAsset(Table("orders"));

@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "pipeline/fixtures.h"
 #include "ui/temp_dir.h"
@@ -125,6 +128,65 @@ TEST_F(SchedulerTest, AlertsGoOutDuringALongDetectionRunAndStopEndsIt) {
   EXPECT_TRUE(run.status().IsUnavailable()) << run.status().ToString();
   EXPECT_NE(run.status().message().find("detection stopped after"), std::string::npos)
       << run.status().ToString();
+}
+
+TEST_F(SchedulerTest, WhatAWriteAddsIsScoredBeforeTheNextPeriodicRun) {
+  catalog::WriteBatch batch;
+  batch.PutAsset(Table("orders"));
+  batch.PutAsset(Table("customers"));
+  AppendLoads(batch, "orders", 59, 7);
+  AppendLoads(batch, "customers", 59, 8);
+  Write(batch);
+
+  // Each run's report, in order.
+  std::mutex mu;
+  std::condition_variable reported;
+  std::vector<model::Result<DetectionSummary>> runs;
+  auto wait_for_runs = [&](size_t n) {
+    std::unique_lock lock(mu);
+    return reported.wait_for(lock, 60s, [&] { return runs.size() >= n; });
+  };
+  SchedulerOptions options = Options();  // the periodic run: at start, then in an hour
+  options.score_settle = 20ms;
+  options.on_detection = [&](const model::Result<DetectionSummary>& run) {
+    std::lock_guard lock(mu);
+    runs.push_back(run);
+    reported.notify_all();
+  };
+  Scheduler scheduler(*store_, clock_, routing_, options);
+  store_->SetCommitObserver([&](const catalog::WriteBatch& written) {
+    scheduler.ScoreSoon(AssetsToScore(written));
+  });
+  scheduler.Start();
+  ASSERT_TRUE(wait_for_runs(1));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_TRUE(runs[0].ok()) << runs[0].status().ToString();
+    EXPECT_EQ(runs[0]->assets, 2);
+    EXPECT_EQ(runs[0]->anomalies_new, 0) << runs[0]->ToJson();
+  }
+
+  // An ingest brings today's load of orders: a drop. Only orders is scored, at once.
+  catalog::WriteBatch today;
+  today.AppendMetricPoint({Key("orders"), "rows_affected", Day(59), 120});
+  Write(today);
+  ASSERT_TRUE(wait_for_runs(2)) << "nothing was scored after the write";
+  {
+    std::lock_guard lock(mu);
+    ASSERT_TRUE(runs[1].ok()) << runs[1].status().ToString();
+    EXPECT_EQ(runs[1]->assets, 1) << runs[1]->ToJson();
+    EXPECT_EQ(runs[1]->anomalies_new, 1) << runs[1]->ToJson();
+  }
+  // The run's anomaly was grouped into an incident, whose alert goes out.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (CountLines(log_) < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(CountLines(log_), 1);
+  store_->SetCommitObserver(nullptr);
+  scheduler.Stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(runs.size(), 2u) << "detection's own writes asked for more runs";
 }
 
 }  // namespace

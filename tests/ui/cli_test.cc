@@ -10,8 +10,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <random>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -338,6 +341,66 @@ TEST(CliTest, ServeIngestsDbtOverHttpAsJsonOrMultipart) {
   EXPECT_NE(metrics->body.find("tidemark_ingest_records_total{source=\"dbt\",outcome=\"rejected\"} 1"),
             std::string::npos)
       << metrics->body;
+  process.Signal(SIGTERM);
+  EXPECT_EQ(process.Wait(5s), 0) << process.err();
+}
+
+// Issue 5: what an ingest brings is scored at once, not at the next periodic run (every 5
+// minutes by default; the only periodic run here is the one at start, over an empty store).
+TEST(CliTest, ServeScoresPushedMetricsWithoutWaitingForThePeriodicRun) {
+  TempDir dir("tidemark-cli-test");
+  std::string db = "sqlite:" + (dir.path() / "scored.db").string();
+  Subprocess process({"serve", "--listen", "127.0.0.1:0", "--db", db});
+  ASSERT_TRUE(process.WaitForOutput("listening on", /*in_stdout=*/false)) << process.err();
+  uint16_t port = ListeningPort(process.err());
+  // Detection runs done, from /metrics.
+  auto runs_done = [&] {
+    auto reply = Fetch(port, "GET", "/metrics");
+    const std::string line = "tidemark_detection_runs_total{result=\"ok\"} ";
+    const size_t at = reply ? reply->body.find(line) : std::string::npos;
+    return at == std::string::npos ? -1 : std::atoi(reply->body.c_str() + at + line.size());
+  };
+  // The periodic run at start, over the empty store, must be over before the push.
+  for (auto until = Clock::now() + 30s; runs_done() < 1 && Clock::now() < until;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(runs_done(), 1);
+
+  // Thirty days of a growing table's row counts, then today's: truncated to 50 rows.
+  const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+  const unsigned seed = 5;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> added(120, 10);
+  double rows = 10000;
+  std::string lines;
+  for (int d = 30; d >= 0; --d) {
+    const std::time_t t = std::chrono::system_clock::to_time_t(today - std::chrono::days(d));
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT06:00:00Z", &tm);
+    rows = d == 0 ? 50 : std::round(rows + added(rng));
+    lines += nlohmann::json{{"dataset", "postgres://warehouse:5432/shop.public.orders"},
+                            {"metric", "row_count"}, {"timestamp", stamp}, {"value", rows}}
+                 .dump() + "\n";
+  }
+  auto pushed = Fetch(port, "POST", "/api/v1/metrics", lines);
+  ASSERT_TRUE(pushed);
+  ASSERT_EQ(pushed->status / 100, 2) << pushed->body;
+
+  nlohmann::json incidents;
+  const auto deadline = Clock::now() + 30s;
+  while (Clock::now() < deadline) {
+    auto reply = Fetch(port, "GET", "/api/v1/incidents");
+    ASSERT_TRUE(reply);
+    incidents = nlohmann::json::parse(reply->body)["incidents"];
+    if (!incidents.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(incidents.size(), 1u) << incidents.dump(1) << "\n" << process.err();
+  EXPECT_NE(incidents.dump().find("shop.public.orders"), std::string::npos) << incidents.dump();
+  EXPECT_EQ(runs_done(), 2) << "one run, over what the push wrote";
   process.Signal(SIGTERM);
   EXPECT_EQ(process.Wait(5s), 0) << process.err();
 }

@@ -591,6 +591,15 @@ int RunServe(const Config& config, bool demo) {
                                run.ok() ? run->anomalies_new : 0);
   };
   pipeline::Scheduler scheduler(**store, model::SystemClock(), routing, scheduler_options);
+  // What each ingest or collection writes is scored within seconds, not at the next tick.
+  (*store)->SetCommitObserver([&scheduler](const catalog::WriteBatch& batch) {
+    scheduler.ScoreSoon(pipeline::AssetsToScore(batch));
+  });
+  // Undone before the scheduler goes; the collectors declared below have stopped by then.
+  struct ObserverReset {
+    catalog::Store& store;
+    ~ObserverReset() { store.SetCommitObserver(nullptr); }
+  } observer_reset{**store};
   scheduler.Start();
   std::unique_ptr<ReportScheduler> report_scheduler;  // stopped after Run() returns
   if (report_config->enabled) {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -246,6 +247,20 @@ class Store {
   // SQLite holds one read connection and transaction for the whole call, so each read saves
   // taking a connection and its WAL locks (two fcntl calls and an fstat).
   virtual Status ReadTogether(const std::function<Status()>& fn) { return fn(); }
+
+  // Committed-write observer (issue 5: the service scores what each ingest changed). After a
+  // Write of this process has committed, the store calls `observer` with its batch on the
+  // writing thread, before Write returns. It must be quick and must not write to this store.
+  // Writes by other processes are not seen. One observer at a time; nullptr removes it.
+  void SetCommitObserver(std::function<void(const WriteBatch&)> observer);
+
+ protected:
+  // Implementations call this once a Write has committed.
+  void NotifyCommitted(const WriteBatch& batch);
+
+ private:
+  std::shared_mutex observer_mu_;
+  std::function<void(const WriteBatch&)> observer_;
 };
 
 // Where a store lives: "sqlite:PATH" (or a bare path), "sqlite::memory:", or a

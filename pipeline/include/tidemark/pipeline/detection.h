@@ -93,4 +93,9 @@ struct DetectionSummary {
 model::Result<DetectionSummary> RunDetection(catalog::Store& store, const model::Clock& clock,
                                              const DetectionOptions& options);
 
+// The assets whose detection input `batch` adds to: metric points, schema snapshots and tool
+// results, by asset, sorted and without repeats. What an ingest or a collection wrote and the
+// service should score now (Scheduler::ScoreSoon); empty for detection's own writes.
+std::vector<model::AssetKey> AssetsToScore(const catalog::WriteBatch& batch);
+
 }  // namespace tidemark::pipeline
