@@ -76,9 +76,10 @@ struct Scheduler::State {
     detection_options.stop = stop;
     if (!assets.empty()) detection_options.assets = std::move(assets);
     auto detection = RunDetection(store, clock, detection_options);
+    // A run that Stop() cut short is neither a failure nor a result: it is not reported.
+    if (!detection.ok() && stop.stop_requested()) return;
     if (options.on_detection) options.on_detection(detection);
     if (!detection.ok()) {
-      if (stop.stop_requested()) return;
       spdlog::error("detection failed: {}", detection.status().ToString());
       return;
     }

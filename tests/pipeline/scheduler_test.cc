@@ -1,5 +1,6 @@
 // The service's background scheduler: detection at start and its report, alerts delivered on
-// their own thread while a long detection run goes on, and Stop() ending such a run.
+// their own thread while a long detection run goes on, Stop() ending such a run, and what a
+// write adds scored between periodic runs.
 #include "tidemark/pipeline/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -121,13 +122,10 @@ TEST_F(SchedulerTest, AlertsGoOutDuringALongDetectionRunAndStopEndsIt) {
   const auto stopping = std::chrono::steady_clock::now();
   scheduler.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, 10s);
+  // The run was cut short, and a run cut short is not reported (neither failed nor done).
   auto future = reported.get_future();
-  ASSERT_EQ(future.wait_for(0s), std::future_status::ready);
-  model::Result<DetectionSummary> run = future.get();
-  ASSERT_FALSE(run.ok()) << "the run finished before Stop: " << run->ToJson();
-  EXPECT_TRUE(run.status().IsUnavailable()) << run.status().ToString();
-  EXPECT_NE(run.status().message().find("detection stopped after"), std::string::npos)
-      << run.status().ToString();
+  ASSERT_EQ(future.wait_for(0s), std::future_status::timeout)
+      << "the run finished before Stop: " << future.get()->ToJson();
 }
 
 TEST_F(SchedulerTest, WhatAWriteAddsIsScoredBeforeTheNextPeriodicRun) {

@@ -49,7 +49,8 @@ struct SchedulerOptions {
   size_t score_max_assets = 100000;
   // Called on the delivery thread with each delivery round's stats (e.g. for /metrics).
   std::function<void(const DeliveryStats&)> on_delivery;
-  // Called on the detection thread after each detection run, failed or not.
+  // Called on the detection thread after each detection run, failed or not (a run that
+  // Stop() interrupted is not reported).
   std::function<void(const model::Result<DetectionSummary>&)> on_detection;
 };
 
