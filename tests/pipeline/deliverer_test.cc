@@ -188,8 +188,10 @@ TEST(DelivererTwoInstancesTest, EachAlertIsDeliveredOnceOnPostgres) {
     batch.EnqueueAlert(a);
   }
   ASSERT_TRUE(store->Write(batch).ok());
-  // Both start draining together: on a busy machine one thread could otherwise deliver all
-  // 200 before the other is even running, and the test would show no contention.
+  // Both start draining together, and each delivery takes 2 ms: on a busy machine one thread
+  // could otherwise deliver all 200 before the other is even scheduled, and the test would
+  // show no contention.
+  receiver.Script(std::vector<Reply>(kAlerts, Reply{.hang_ms = 2}));
   std::latch start(2);
   auto run = [&](const std::string& worker, DeliveryStats& out) {
     DelivererOptions o;
