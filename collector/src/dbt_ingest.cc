@@ -136,6 +136,7 @@ class Ingest {
     }
     if (!all_unchanged) {
       TM_RETURN_IF_ERROR(Map());
+      ReleaseMapped();
       TM_ASSIGN_OR_RETURN(report_.write, store_.Write(batch_));
     }
     report_.project = project_;
@@ -259,6 +260,18 @@ class Ingest {
   }
 
   // ---- mapping ------------------------------------------------------------------------------
+
+  // Everything mapped is in the batch: the parsed artifacts and their indexes go before the
+  // write, whose page cache and search index build can reuse some of that memory (the peak
+  // RSS of a large first ingest is during the write; 50k models: 20 MB lower).
+  void ReleaseMapped() {
+    index_ = {};
+    tests_ = {};
+    tests_by_target_ = {};
+    resolved_ = {};
+    manifest_.reset();
+    column_scratch_ = {};
+  }
 
   Status Map() {
     // The manifest is read whenever anything changed: it says what the other artifacts'
