@@ -33,8 +33,12 @@
 #include <array>
 #include <cctype>
 #include <chrono>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <map>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -271,13 +275,28 @@ class Ingest {
     resolved_ = {};
     manifest_.reset();
     column_scratch_ = {};
+#ifdef __GLIBC__
+    malloc_trim(0);  // the manifest's arena, now free, goes back to the system
+#endif
+  }
+
+  // The manifest is parsed on a thread of its own. glibc's malloc gives a new thread its own
+  // arena, so the parsed manifest (about a kilobyte a node) is not interleaved with the
+  // batch that mapping builds on this thread, and ReleaseMapped returns it to the system
+  // mostly instead of leaving it as scattered free chunks that the write's page cache cannot
+  // use (50k models: peak RSS, reached during the write, 1101 -> 1056 MB). For the same
+  // reason BuildRecord copies, not moves, the node strings that stay in the batch.
+  static Result<Manifest> ParseManifestApart(JsonInput& in) {
+    std::optional<Result<Manifest>> parsed;
+    std::thread([&] { parsed.emplace(ParseManifest(in)); }).join();
+    return std::move(*parsed);
   }
 
   Status Map() {
     // The manifest is read whenever anything changed: it says what the other artifacts'
     // unique_ids are (which table a test tests, which relation a model builds).
     if (manifest().present()) {
-      TM_ASSIGN_OR_RETURN(Manifest m, ParseManifest(*manifest().input));
+      TM_ASSIGN_OR_RETURN(Manifest m, ParseManifestApart(*manifest().input));
       manifest().input->Release();  // its text stays: columns are read from it when mapped
       manifest_ = std::move(m);
       ChooseProject();
@@ -466,8 +485,9 @@ class Ingest {
     return out;
   }
 
-  // What the manifest says about one asset. Moves what it can out of `n`: the node is not
-  // read again but for its id, name, type and lineage.
+  // What the manifest says about one asset. Moves into the properties what it can of `n`
+  // (the node is not read again but for its id, name, type and lineage); copies what stays in
+  // the batch (see ParseManifestApart).
   Result<AssetRecord> BuildRecord(Node& n, const NodeRef& ref) {
     AssetRecord rec;
     rec.unique_id = n.unique_id;
@@ -476,11 +496,11 @@ class Ingest {
     a.key = ref.key;
     a.kind = *AssetKindOf(n);
     a.name = n.resource_type == "exposure" && !n.label.empty() ? n.label : n.name;
-    a.description = std::move(n.description);
+    a.description = n.description;  // copies: see ParseManifestApart
     a.source = kSource;
     if (IsDataset(n)) {
-      a.database = std::move(n.database);
-      a.schema = std::move(n.schema);
+      a.database = n.database;
+      a.schema = n.schema;
     }
     a.status = model::AssetStatus::kActive;
 
