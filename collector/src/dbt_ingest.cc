@@ -553,7 +553,8 @@ class Ingest {
   }
 
   // Everything the manifest says about an asset, as bytes: equal digests, equal records.
-  static std::string RecordDigest(const AssetRecord& r, std::string& buf) {
+  // Keeps each column's properties text for MergeColumns (DeclaredColumn::properties_text).
+  static std::string RecordDigest(AssetRecord& r, std::string& buf) {
     buf.clear();
     auto add = [&buf](std::string_view s) {
       buf.append(s);
@@ -572,10 +573,13 @@ class Ingest {
     buf.push_back('\x1e');
     for (const AssetKey& k : r.upstreams) add(k.ns), add(k.name);
     buf.push_back('\x1e');
-    for (const DeclaredColumn& c : r.columns) {
+    for (DeclaredColumn& c : r.columns) {
       add(c.name), add(c.description), add(c.data_type);
       for (const std::string& t : c.tags) add(t);
-      if (!c.properties.is_null()) buf.append(Dump(c.properties));
+      if (!c.properties.is_null()) {
+        c.properties_text = Dump(c.properties);
+        buf.append(c.properties_text);
+      }
       buf.push_back('\x1e');
     }
     return DigestHex(buf);
@@ -610,8 +614,19 @@ class Ingest {
     return out;
   }
 
+  // `s` as a JSON string, as Dump writes it: printable ASCII without quotes or backslashes
+  // (ids, keys and digests, nearly always) needs no escaping; anything else goes through Dump.
   static void AppendJsonString(std::string& out, std::string_view s) {
-    out += Dump(nlohmann::json(std::string(s)));
+    const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+      return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+    });
+    if (!plain) {
+      out += Dump(nlohmann::json(std::string(s)));
+      return;
+    }
+    out += '"';
+    out += s;
+    out += '"';
   }
 
   // Maps every asset of the manifest. With write_assets false (the manifest is unchanged)
