@@ -6,7 +6,9 @@
 //
 // A Write runs in one BEGIN IMMEDIATE transaction: a failure anywhere rolls back all of it.
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -250,6 +252,7 @@ constexpr char kSelectAlerts[] =
     "SELECT " TM_ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR state = ?1)"
     " ORDER BY created_at, id LIMIT ?2";
 constexpr char kAnySearchDoc[] = "SELECT 1 FROM search_docs LIMIT 1";
+constexpr char kMaxAssetId[] = "SELECT coalesce(max(asset_id), 0) FROM assets";
 constexpr char kUpsertCheckpoint[] =
     "INSERT INTO checkpoints (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)"
     " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
@@ -475,6 +478,13 @@ class BatchApplier {
 
   Result<WriteSummary> Apply(const WriteBatch& b) {
     ids_.reserve(b.assets().size() + b.aliases().size());  // asset keys, mostly
+    dirty_.reserve(b.assets().size());
+    {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kMaxAssetId));
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      const std::int64_t max = row ? s.Int(0) : 0;
+      first_new_id_ = max < INT64_MAX ? max + 1 : INT64_MAX;
+    }
     for (const auto& c : b.expected_checkpoints()) TM_RETURN_IF_ERROR(CheckExpected(c));
     for (const auto& o : b.owners()) TM_RETURN_IF_ERROR(PutOwner(o));
     for (const auto& a : b.assets()) TM_RETURN_IF_ERROR(PutAsset(a));
@@ -525,7 +535,7 @@ class BatchApplier {
     if (!row) return Status::Internal("placeholder insert returned no id", std::string(where));
     id = s.Int(0);
     ++summary_.assets_written;
-    dirty_.insert(id);
+    dirty_.push_back(id);
     ids_.emplace(std::move(text), id);
     return id;
   }
@@ -537,7 +547,9 @@ class BatchApplier {
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertOwner));
     s.Bind(1, o.id).Bind(2, model::OwnerKindName(o.kind)).Bind(3, o.name).Bind(4, o.email);
     s.Bind(5, o.channel).Bind(6, props);
-    return s.Run().WithWhere(where);
+    TM_RETURN_IF_ERROR(s.Run().WithWhere(where));
+    known_owners_.insert(o.id);
+    return Status::Ok();
   }
 
   Status PutAsset(const model::Asset& a) {
@@ -556,7 +568,7 @@ class BatchApplier {
     TM_ASSIGN_OR_RETURN(bool row, s.Step());
     if (row) {
       ids_[text] = s.Int(0);
-      dirty_.insert(s.Int(0));
+      dirty_.push_back(s.Int(0));
       ++summary_.assets_written;
     } else {
       ++summary_.assets_unchanged;
@@ -576,14 +588,16 @@ class BatchApplier {
   Status SetColumns(const AssetKey& key, const std::vector<model::Column>& columns) {
     std::string where = Where("columns", key);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
-    TM_ASSIGN_OR_RETURN(bool same, SameColumns(id, columns));
-    if (same) return Status::Ok();  // nothing to write, nothing to reindex
-    dirty_.insert(id);
-    {
+    if (FirstWriteToNew(id, kColumnsSet)) {
+      if (columns.empty()) return Status::Ok();  // none stored, none to store
+    } else {
+      TM_ASSIGN_OR_RETURN(bool same, SameColumns(id, columns));
+      if (same) return Status::Ok();  // nothing to write, nothing to reindex
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteColumns));
       del.Bind(1, id);
       TM_RETURN_IF_ERROR(del.Run());
     }
+    dirty_.push_back(id);
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertColumn));
     std::string tags;
     for (const model::Column& c : columns) {
@@ -641,8 +655,8 @@ class BatchApplier {
   Status SetTags(const AssetKey& key, const std::vector<std::string>& tags) {
     std::string where = Where("tags", key);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
-    dirty_.insert(id);
-    {
+    dirty_.push_back(id);
+    if (!FirstWriteToNew(id, kTagsSet)) {
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteTags));
       del.Bind(1, id);
       TM_RETURN_IF_ERROR(del.Run());
@@ -659,20 +673,21 @@ class BatchApplier {
   Status SetOwnerships(const AssetKey& key, const std::vector<model::Ownership>& ownerships) {
     std::string where = Where("ownerships", key);
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
-    dirty_.insert(id);
-    {
+    dirty_.push_back(id);
+    if (!FirstWriteToNew(id, kOwnershipsSet)) {
       TM_ASSIGN_OR_RETURN(SqliteStmt del, db_.Prepare(kDeleteOwnerships));
       del.Bind(1, id);
       TM_RETURN_IF_ERROR(del.Run());
     }
     for (const model::Ownership& o : ownerships) {
-      {
+      if (!known_owners_.count(o.owner_id)) {
         TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kOwnerExists));
         s.Bind(1, o.owner_id);
         TM_ASSIGN_OR_RETURN(bool known, s.Step());
         if (!known) {
           return Status::InvalidArgument("owner '" + o.owner_id + "' is not known", where);
         }
+        known_owners_.insert(o.owner_id);
       }
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kInsertOwnership));
       s.Bind(1, id).Bind(2, o.owner_id).Bind(3, o.role.empty() ? "owner" : o.role);
@@ -686,7 +701,7 @@ class BatchApplier {
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectAssetId));
       s.Bind(1, key.ToString());
       TM_ASSIGN_OR_RETURN(bool found, s.Step());
-      if (found) dirty_.insert(s.Int(0));
+      if (found) dirty_.push_back(s.Int(0));
     }
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kMarkRemoved));
     s.Bind(1, key.ToString()).Bind(2, now_);
@@ -707,6 +722,10 @@ class BatchApplier {
       }
     }
     TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(set.downstream, where));
+    if (FirstWriteToNew(id, kEdgesSet)) {  // nothing stored to compare with
+      for (const model::LineageEdge& e : set.edges) TM_RETURN_IF_ERROR(PutEdge(e));
+      return Status::Ok();
+    }
     // Only the edges that went away are deleted and only new or changed ones written, so a
     // job reporting the lineage it reported before writes and reindexes nothing.
     std::set<std::tuple<std::int64_t, std::string_view, std::string_view>> incoming;
@@ -732,7 +751,7 @@ class BatchApplier {
       del.Bind(1, id).Bind(2, up).BindStatic(3, down_column).BindStatic(4, up_column);
       del.BindStatic(5, set.origin);
       TM_RETURN_IF_ERROR(del.Run().WithWhere(where));
-      dirty_.insert(up);  // an upstream losing an edge loses downstream count: its boost
+      dirty_.push_back(up);  // an upstream losing an edge loses downstream count: its boost
     }
     for (const model::LineageEdge& e : set.edges) TM_RETURN_IF_ERROR(PutEdge(e));
     return Status::Ok();
@@ -763,7 +782,7 @@ class BatchApplier {
     // A new edge changes the upstream's downstream count (its search boost); an edge stored
     // as it was (the same job reporting again) changes nothing to reindex.
     if (db_.Changes() > 0) {
-      dirty_.insert(up);
+      dirty_.push_back(up);
       ++summary_.edges_written;
     }
     return Status::Ok();
@@ -969,16 +988,43 @@ class BatchApplier {
       TM_ASSIGN_OR_RETURN(indexed, any.Step());
     }
     auto writer = NewSqliteSearchIndexWriter(db_, /*bulk=*/!indexed);
-    std::vector<std::int64_t> ids(dirty_.begin(), dirty_.end());
+    std::vector<std::int64_t>& ids = dirty_;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     return ReindexAssets(*writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
         .WithContext("update search index");
+  }
+
+  // What this batch replaced of an asset's records, for FirstWriteToNew.
+  enum RecordSet : std::uint8_t {
+    kColumnsSet = 1,
+    kTagsSet = 2,
+    kOwnershipsSet = 4,
+    kEdgesSet = 8,
+  };
+
+  // True when asset `id` was created by this batch and `set` is written to it for the first
+  // time: nothing of it is stored, so there is nothing to compare with or delete. A first
+  // ingest is mostly such writes. New assets take ids above the largest stored before
+  // (SQLite's rowid rule), so they are counted from first_new_id_.
+  bool FirstWriteToNew(std::int64_t id, RecordSet set) {
+    if (id < first_new_id_ || first_new_id_ == INT64_MAX) return false;
+    const std::uint64_t i = static_cast<std::uint64_t>(id - first_new_id_);
+    if (i >= (std::uint64_t{1} << 32)) return false;  // far off: a rowid SQLite picked at random
+    if (i >= written_to_new_.size()) written_to_new_.resize(i + 1 + i / 2);
+    const bool first = !(written_to_new_[i] & set);
+    written_to_new_[i] |= set;
+    return first;
   }
 
   SqliteDb& db_;
   Timestamp now_;
   std::unordered_map<std::string, std::int64_t> ids_;
   WriteSummary summary_;
-  std::set<std::int64_t> dirty_;
+  std::vector<std::int64_t> dirty_;  // sorted and deduplicated when reindexed
+  std::int64_t first_new_id_ = 0;
+  std::vector<std::uint8_t> written_to_new_;  // RecordSet bits, by id - first_new_id_
+  std::unordered_set<std::string> known_owners_;  // put by this batch or found stored
   const std::unordered_set<std::string>* known_typos_ = nullptr;
   std::vector<std::string> new_typos_;
 };

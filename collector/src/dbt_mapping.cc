@@ -258,7 +258,10 @@ std::vector<model::Column> MergeColumns(std::vector<DeclaredColumn> declared,
     c.tags = std::move(d.tags);
     if (!d.data_type.empty() && !observed.empty()) d.properties["declared_type"] = d.data_type;
     c.data_type = std::move(d.data_type);
-    c.properties = PropertiesText(d.properties);
+    const bool unchanged = observed.empty() && !d.properties_text.empty();
+    c.properties = unchanged && d.properties.is_object() && !d.properties.empty()
+                       ? std::move(d.properties_text)
+                       : PropertiesText(d.properties);
     emit(std::move(c));
   }
   return out;

@@ -50,6 +50,9 @@ struct DeclaredColumn {
   std::string data_type;
   std::vector<std::string> tags;
   nlohmann::json properties;  // null, or an object: meta, constraints, tests
+  // `properties` as written when already written (by the ingest's record digest), reused
+  // by MergeColumns while they stay unchanged; empty otherwise.
+  std::string properties_text;
 };
 struct ObservedColumn {
   std::string name;
