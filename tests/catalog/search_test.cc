@@ -412,6 +412,16 @@ TYPED_TEST(SearchTest, HealthShowsOpenIncidentsAndLastAnomaly) {
   an.detected_at = kT0;
   an.explanation = "row count dropped";
   b.PutAnomaly(an);
+  // The last anomaly is the latest detected, then the greatest id: neither of these.
+  model::Anomaly earlier = an;
+  earlier.id = "an-2";
+  earlier.detected_at = kT0 - std::chrono::hours(1);
+  earlier.explanation = "detected earlier";
+  b.PutAnomaly(earlier);
+  model::Anomaly tied = an;
+  tied.id = "an-09";
+  tied.explanation = "same time, smaller id";
+  b.PutAnomaly(tied);
   this->Write(b);
   SearchQuery q;
   q.text = "orders";
