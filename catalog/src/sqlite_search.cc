@@ -76,12 +76,14 @@ constexpr char kBrowseDocs[] =
     "   AND (?6 = '' OR instr(char(10) || owners || char(10), char(10) || ?6 || char(10)) > 0)"
     "   AND (?7 = '' OR instr(char(10) || tags || char(10), char(10) || ?7 || char(10)) > 0)"
     " ORDER BY boost DESC, asset_id LIMIT ?8";
+// Driven by the id list itself: "asset_id IN (SELECT value FROM json_each(?1))" first copies
+// the list into a temporary B-tree. The engine never asks for an id twice.
 constexpr char kSelectDocs[] =
     "SELECT d.asset_id, a.namespace, a.name, d.kind, d.name, d.description, d.source,"
     " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
     " d.exposures, d.boost"
-    " FROM search_docs d JOIN assets a USING (asset_id)"
-    " WHERE d.asset_id IN (SELECT value FROM json_each(?1))";
+    " FROM json_each(?1) j JOIN search_docs d ON d.asset_id = j.value"
+    " JOIN assets a ON a.asset_id = j.value";
 // The latest anomaly is the one with the latest detected_at, then the greatest id: found as
 // two max() lookups on the index rather than with ORDER BY ... LIMIT 1, for which SQLite
 // builds and clears a temporary B-tree per asset (a tenth of a search's instructions).
