@@ -56,7 +56,8 @@ constexpr char kInsertPosting[] =
 constexpr char kUpsertDoc[] =
     "INSERT OR REPLACE INTO search_docs (asset_id, kind, name, description, source,"
     " database_name, schema_name, status, columns, tags, owners, downstream, exposures, boost,"
-    " postings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    " postings, namespace, key_name)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 constexpr char kInsertTypo[] =
     "INSERT OR IGNORE INTO search_typos (variant, term) VALUES (?1, ?2)";
 constexpr char kSelectPostings[] =
@@ -79,11 +80,10 @@ constexpr char kBrowseDocs[] =
 // Driven by the id list itself: "asset_id IN (SELECT value FROM json_each(?1))" first copies
 // the list into a temporary B-tree. The engine never asks for an id twice.
 constexpr char kSelectDocs[] =
-    "SELECT d.asset_id, a.namespace, a.name, d.kind, d.name, d.description, d.source,"
+    "SELECT d.asset_id, d.namespace, d.key_name, d.kind, d.name, d.description, d.source,"
     " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
     " d.exposures, d.boost"
-    " FROM json_each(?1) j JOIN search_docs d ON d.asset_id = j.value"
-    " JOIN assets a ON a.asset_id = j.value";
+    " FROM json_each(?1) j JOIN search_docs d ON d.asset_id = j.value";
 // The latest anomaly is the one with the latest detected_at, then the greatest id: found as
 // two max() lookups on the index rather than with ORDER BY ... LIMIT 1, for which SQLite
 // builds and clears a temporary B-tree per asset (a tenth of a search's instructions).
@@ -364,7 +364,7 @@ class SqliteIndexWriter final : public SearchIndexWriter {
       s.BindStatic(8, d.status).BindStatic(9, columns).BindStatic(10, tags);
       s.BindStatic(11, owners).Bind(12, static_cast<std::int64_t>(d.downstream));
       s.Bind(13, static_cast<std::int64_t>(d.exposures)).Bind(14, d.boost);
-      s.BindStatic(15, c.encoded);
+      s.BindStatic(15, c.encoded).BindStatic(16, d.key.ns).BindStatic(17, d.key.name);
       if (Status st = s.Run(); !st.ok()) return st.WithContext("index asset " + d.key.ToString());
     }
     if (!bulk_ && removed_.size() + added_.size() + typos_.size() > kPendingRows) {
