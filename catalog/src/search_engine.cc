@@ -463,7 +463,10 @@ class DocFields {
   };
 
   // Points at `d` (which must outlive the use), keeping the buffers of the previous document.
+  // The fields are in order of weight, heaviest first: MatchGroup relies on it.
   void Reset(const SearchDoc& d) {
+    static_assert(kWName >= kWFullName && kWFullName >= kWColumn && kWColumn >= kWTag &&
+                  kWTag >= kWOwner && kWOwner >= kWDescription);
     static const std::string kNone;
     fields_.clear();
     fields_.push_back({"name", kWName, &d.name, &d.name});
@@ -519,16 +522,18 @@ GroupMatch MatchGroup(const Group& g, DocFields& f) {
     }
     return best;
   }
+  // Fields come in order of weight (DocFields::Reset), so once the best match found weighs
+  // as much as a field would, no later field can replace it: the rest are not searched.
   const std::int64_t n = static_cast<std::int64_t>(g.tokens.size());
   // Exact words (a phrase: consecutive tokens of one field).
   std::string_view how = g.kind == GroupKind::kPhrase ? "phrase" : "word";
-  for (size_t i = 0; i < f.size(); ++i) {
+  for (size_t i = 0; i < f.size() && f.field(i).weight * n > best.weight; ++i) {
     if (f.Has(i, g.tokens)) consider(f.field(i).weight * n, f.field(i), how);
   }
   if (g.kind != GroupKind::kWord || g.typo_terms.empty()) return best;
   // One edit away, at half weight (owners are not searched for typos).
   for (const std::string& typo : g.typo_terms) {
-    for (size_t i = 0; i < f.size(); ++i) {
+    for (size_t i = 0; i < f.size() && f.field(i).weight / 2 > best.weight; ++i) {
       if (f.field(i).kind != "owner" && f.HasWord(i, typo)) {
         consider(f.field(i).weight / 2, f.field(i), "typo");
       }
