@@ -65,7 +65,7 @@ echo "ready:   q=orders total=${total:-?}"
 # Runs wrk on URL (with SCRIPT when given); prints "rps p50 p99".
 measure() {
   local url=$1 script=${2:-}
-  wrk -t2 -c"$connections" -d"${duration}s" --latency ${script:+-s "$script"} "$url" >"$work/wrk.txt"
+  wrk -t$((connections < 2 ? connections : 2)) -c"$connections" -d"${duration}s" --latency ${script:+-s "$script"} "$url" >"$work/wrk.txt"
   if grep -q 'Non-2xx' "$work/wrk.txt"; then
     echo "non-2xx responses:" >&2
     cat "$work/wrk.txt" >&2
@@ -86,4 +86,4 @@ for ((r = 0; r < runs; r++)); do
   results+=("$s_rps|$line")
 done
 median=$(printf '%s\n' "${results[@]}" | sort -t'|' -k1,1n | sed -n "$(((runs + 1) / 2))p" | cut -d'|' -f2)
-echo "median:  $median   (wrk -t2 -c${connections} -d${duration}s, keep-alive; targets: >= 3000 q/s, p50 <= 2 ms, p99 <= 10 ms)"
+echo "median:  $median   (wrk -t$((connections < 2 ? connections : 2)) -c${connections} -d${duration}s, keep-alive; targets: >= 3000 q/s, p50 <= 2 ms, p99 <= 10 ms)"
