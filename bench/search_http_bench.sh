@@ -14,6 +14,9 @@
 # each, and the ratio search/health; the median run of --runs when more than one.
 #
 # Targets (issue 6, 1M assets, 2 cores): search p50 <= 2 ms, p99 <= 10 ms, >= 3,000 queries/s.
+# Measured (docs/search.md, contended 2-core machine): 1M assets 1,087 q/s, p50 14 ms, p99
+# 86 ms with 16 connections (572 q/s before the direct JSON, health query, key-in-document
+# and matching changes); one connection p50 1.2 ms. The target is not met yet.
 #
 # The store is opened as `serve` opens it: it applies pending migrations, so benchmark a copy
 # of a store you need to keep at an older schema.
