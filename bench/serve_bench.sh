@@ -21,33 +21,14 @@ while (($#)); do
   esac
 done
 
-bin=$build/tidemark
-[[ -x $bin ]] || { echo "serve_bench.sh: $bin not found" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "serve_bench.sh: wrk missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
+. "$(dirname "$0")/serve_lib.sh"
+serve_lib_init serve_bench.sh "$build"
 
-work=$(mktemp -d /tmp/tidemark-serve-bench.XXXXXX)
-pid=
-cleanup() {
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$((20000 + RANDOM % 20000))
-
-# 0 when GET /health answers 200 (raw HTTP over bash's /dev/tcp: no process spawn per poll).
+# 0 when GET /health answers 200.
 health_ok() {
-  # The braces route bash's own "connection refused" message to /dev/null too.
-  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-  printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-  local status
-  IFS= read -r -t 1 status <&3 || status=
-  exec 3<&- 3>&-
-  [[ $status == *" 200 "* ]]
+  serve_lib_status /health || return 1
+  [[ $status_line == *" 200 "* ]]
 }
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "build:   $(grep -m1 CMAKE_BUILD_TYPE "$build/CMakeCache.txt" | cut -d= -f2), $("$bin" version | head -1)"
 
 times=()
 for ((i = 0; i < runs; i++)); do

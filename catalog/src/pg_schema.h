@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at timestamptz NOT NULL
 ))sql";
 
-inline constexpr std::array<const char*, 2> kPgMigrations = {
+inline constexpr std::array<const char*, 3> kPgMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 -- Conversions between model::Timestamp (microseconds since the Unix epoch, as bigint
@@ -253,6 +253,14 @@ CREATE TABLE search_typos (
 );
 CREATE INDEX incidents_open_by_root ON incidents (root_id) WHERE state <> 'resolved';
 CREATE INDEX anomalies_by_asset_detected ON anomalies (asset_id, detected_at);
+)sql",
+    // 3: the asset key in search_docs, so that reading a search's candidates needs no join
+    // with the assets table (issue 6).
+    R"sql(
+ALTER TABLE search_docs ADD COLUMN namespace text NOT NULL DEFAULT '';
+ALTER TABLE search_docs ADD COLUMN key_name text NOT NULL DEFAULT '';
+UPDATE search_docs d SET namespace = a.namespace, key_name = a.name
+  FROM assets a WHERE a.asset_id = d.asset_id;
 )sql",
 };
 

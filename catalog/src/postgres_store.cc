@@ -1610,20 +1610,22 @@ constexpr PgStatement kUpsertDocs{
     .name = "upsert_search_docs",
     .sql =
         "INSERT INTO search_docs AS d (asset_id, kind, name, description, source, database_name,"
-        " schema_name, status, columns, tags, owners, downstream, exposures, boost, postings)"
+        " schema_name, status, columns, tags, owners, downstream, exposures, boost, postings,"
+        " namespace, key_name)"
         " SELECT r.asset_id, r.kind, r.name, r.description, r.source, r.database_name,"
         "  r.schema_name, r.status, r.columns, r.tags, r.owners, r.downstream, r.exposures,"
-        "  r.boost, r.postings"
+        "  r.boost, r.postings, r.namespace, r.key_name"
         " FROM jsonb_to_recordset($1::jsonb) AS r(asset_id bigint, kind text, name text,"
         "  description text, source text, database_name text, schema_name text, status text,"
         "  columns text, tags text, owners text, downstream bigint, exposures bigint,"
-        "  boost bigint, postings text)"
+        "  boost bigint, postings text, namespace text, key_name text)"
         " ON CONFLICT (asset_id) DO UPDATE SET kind = excluded.kind, name = excluded.name,"
         "  description = excluded.description, source = excluded.source,"
         "  database_name = excluded.database_name, schema_name = excluded.schema_name,"
         "  status = excluded.status, columns = excluded.columns, tags = excluded.tags,"
         "  owners = excluded.owners, downstream = excluded.downstream,"
-        "  exposures = excluded.exposures, boost = excluded.boost, postings = excluded.postings"};
+        "  exposures = excluded.exposures, boost = excluded.boost, postings = excluded.postings,"
+        "  namespace = excluded.namespace, key_name = excluded.key_name"};
 constexpr PgStatement kInsertTypos{
     .name = "insert_typos",
     .sql =
@@ -1653,10 +1655,10 @@ constexpr PgStatement kSelectTypos{
 constexpr PgStatement kSelectDocs{
     .name = "select_search_docs",
     .sql =
-        "SELECT d.asset_id, a.namespace, a.name, d.kind, d.name, d.description, d.source,"
+        "SELECT d.asset_id, d.namespace, d.key_name, d.kind, d.name, d.description, d.source,"
         " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
         " d.exposures, d.boost"
-        " FROM search_docs d JOIN assets a USING (asset_id) WHERE d.asset_id = ANY($1::bigint[])"};
+        " FROM search_docs d WHERE d.asset_id = ANY($1::bigint[])"};
 constexpr PgStatement kSelectHealth{
     .name = "select_health",
     .sql =
@@ -1757,7 +1759,8 @@ class PgIndexWriter final : public SearchIndexWriter {
                       {"status", d.status}, {"columns", JoinLines(d.columns)},
                       {"tags", JoinLines(d.tags)}, {"owners", JoinLines(d.owners)},
                       {"downstream", d.downstream}, {"exposures", d.exposures},
-                      {"boost", d.boost}, {"postings", c.encoded}});
+                      {"boost", d.boost}, {"postings", c.encoded}, {"namespace", d.key.ns},
+                      {"key_name", d.key.name}});
     }
     if (!del_terms.empty()) {
       tx_.Exec(kDeletePostings, ArrayLiteral(del_terms), ArrayLiteral(del_scores),
@@ -1987,9 +1990,10 @@ class PostgresStore final : public Store {
       for (int v = version + 1; v <= kSchemaVersion; ++v) {
         tx.ExecUnprepared(kPgMigrations[v - 1]);
         tx.ExecParams(kRecordMigration, v, model::ToMicros(clock_.Now()));
-        // Migration 2 creates the search index: index the assets already stored.
-        if (v == 2) TM_RETURN_IF_ERROR(RebuildSearchIndexIn(tx));
       }
+      // Migration 2 creates the search index: index the assets already stored, once the
+      // later migrations have given search_docs its current columns.
+      if (version < 2) TM_RETURN_IF_ERROR(RebuildSearchIndexIn(tx));
       return Status::Ok();
     });
   }

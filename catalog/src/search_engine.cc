@@ -78,39 +78,40 @@ std::string AssetHealth::Label() const {
 }
 
 void Tokenize(std::string_view text, std::vector<std::string>& out) {
-  size_t n = 0;         // tokens written; out's later strings are reused, then dropped
-  std::string* cur = nullptr;  // the token being built, when there is one
-  auto flush = [&] {
-    if (cur && cur->size() > kMaxTokenBytes) cur->resize(kMaxTokenBytes);
-    cur = nullptr;
+  // Each token is found as a run of bytes and copied at once (out's later strings are
+  // reused, then dropped): appending byte by byte was most of the cost of matching a query
+  // against a candidate's fields.
+  size_t n = 0;  // tokens written
+  auto emit = [&](size_t begin, size_t end) {
+    if (n == out.size()) out.emplace_back();
+    std::string& t = out[n++];
+    t.assign(text.data() + begin, std::min(end - begin, kMaxTokenBytes));
+    for (char& c : t) c = Lower(c);
   };
-  auto append = [&](char c) {
-    if (!cur) {
-      if (n == out.size()) out.emplace_back();
-      cur = &out[n++];
-      cur->clear();
-    }
-    *cur += c;
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
+  const size_t size = text.size();
+  for (size_t i = 0; i < size;) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {  // part of a UTF-8 sequence: a word character, kept as is
-      append(static_cast<char>(c));
+    if (c < 0x80 && !IsAlnum(c)) {  // a separator (bytes of UTF-8 sequences are word bytes)
+      ++i;
       continue;
     }
-    if (!IsAlnum(c)) {
-      flush();
-      continue;
-    }
-    if (IsUpper(c) && cur) {
-      unsigned char prev = static_cast<unsigned char>(text[i - 1]);
-      bool next_lower = i + 1 < text.size() && IsLower(static_cast<unsigned char>(text[i + 1]));
+    size_t begin = i++;
+    for (; i < size; ++i) {
+      c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x80) continue;
+      if (!IsAlnum(c)) break;
+      if (!IsUpper(c)) continue;
+      const unsigned char prev = static_cast<unsigned char>(text[i - 1]);
+      const bool next_lower =
+          i + 1 < size && IsLower(static_cast<unsigned char>(text[i + 1]));
       // fctOrders: lower -> Upper; HTTPServer: the S of Server (upper followed by lower).
-      if (IsLower(prev) || (std::isdigit(prev) == 0 && IsUpper(prev) && next_lower)) flush();
+      if (IsLower(prev) || (IsUpper(prev) && next_lower)) {
+        emit(begin, i);
+        begin = i;
+      }
     }
-    append(Lower(static_cast<char>(c)));
+    emit(begin, i);
   }
-  flush();
   out.resize(n);
 }
 
@@ -462,7 +463,10 @@ class DocFields {
   };
 
   // Points at `d` (which must outlive the use), keeping the buffers of the previous document.
+  // The fields are in order of weight, heaviest first: MatchGroup relies on it.
   void Reset(const SearchDoc& d) {
+    static_assert(kWName >= kWFullName && kWFullName >= kWColumn && kWColumn >= kWTag &&
+                  kWTag >= kWOwner && kWOwner >= kWDescription);
     static const std::string kNone;
     fields_.clear();
     fields_.push_back({"name", kWName, &d.name, &d.name});
@@ -518,16 +522,18 @@ GroupMatch MatchGroup(const Group& g, DocFields& f) {
     }
     return best;
   }
+  // Fields come in order of weight (DocFields::Reset), so once the best match found weighs
+  // as much as a field would, no later field can replace it: the rest are not searched.
   const std::int64_t n = static_cast<std::int64_t>(g.tokens.size());
   // Exact words (a phrase: consecutive tokens of one field).
   std::string_view how = g.kind == GroupKind::kPhrase ? "phrase" : "word";
-  for (size_t i = 0; i < f.size(); ++i) {
+  for (size_t i = 0; i < f.size() && f.field(i).weight * n > best.weight; ++i) {
     if (f.Has(i, g.tokens)) consider(f.field(i).weight * n, f.field(i), how);
   }
   if (g.kind != GroupKind::kWord || g.typo_terms.empty()) return best;
   // One edit away, at half weight (owners are not searched for typos).
   for (const std::string& typo : g.typo_terms) {
-    for (size_t i = 0; i < f.size(); ++i) {
+    for (size_t i = 0; i < f.size() && f.field(i).weight / 2 > best.weight; ++i) {
       if (f.field(i).kind != "owner" && f.HasWord(i, typo)) {
         consider(f.field(i).weight / 2, f.field(i), "typo");
       }

@@ -168,7 +168,7 @@ class SearchReader {
   // Indexed terms stored under any of `variants` in the deletion index.
   virtual model::Result<std::vector<std::string>> TypoTerms(
       const std::vector<std::string>& variants) = 0;
-  // Documents of `ids` (any order; unknown ids are skipped).
+  // Documents of `ids` (any order; unknown ids are skipped). REQUIRES: `ids` are distinct.
   virtual model::Result<std::vector<SearchDoc>> Docs(const std::vector<std::int64_t>& ids) = 0;
   // Health of `ids` (any order; ids without incidents or anomalies may be left out).
   virtual model::Result<std::map<std::int64_t, AssetHealth>> Health(

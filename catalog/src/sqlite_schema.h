@@ -11,7 +11,7 @@
 
 namespace tidemark::catalog {
 
-inline constexpr std::array<const char*, 2> kSqliteMigrations = {
+inline constexpr std::array<const char*, 3> kSqliteMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 CREATE TABLE assets (
@@ -219,6 +219,14 @@ CREATE TABLE search_typos (
 ) WITHOUT ROWID;
 CREATE INDEX incidents_open_by_root ON incidents(root_id) WHERE state <> 'resolved';
 CREATE INDEX anomalies_by_asset_detected ON anomalies(asset_id, detected_at);
+)sql",
+    // 3: the asset key in search_docs, so that reading a search's candidates needs no join
+    // with the assets table (a second random row per candidate; issue 6).
+    R"sql(
+ALTER TABLE search_docs ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+ALTER TABLE search_docs ADD COLUMN key_name TEXT NOT NULL DEFAULT '';
+UPDATE search_docs SET namespace = a.namespace, key_name = a.name
+  FROM assets a WHERE a.asset_id = search_docs.asset_id;
 )sql",
 };
 

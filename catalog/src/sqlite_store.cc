@@ -1549,10 +1549,11 @@ class SqliteStore final : public Store {
       TM_RETURN_IF_ERROR(writer_->Exec("INSERT INTO schema_migrations VALUES (" +
                                        std::to_string(v) + ", " +
                                        std::to_string(model::ToMicros(clock_.Now())) + ")"));
-      // Migration 2 creates the search index: index the assets already stored.
-      // (From the writer: a reader's snapshot has none of this transaction's tables.)
-      if (v == 2) TM_RETURN_IF_ERROR(RebuildSearchIndexLocked(/*read_from_reader=*/false));
     }
+    // Migration 2 creates the search index: index the assets already stored, once the later
+    // migrations have given search_docs its current columns. (From the writer: a reader's
+    // snapshot has none of this transaction's tables.)
+    if (version < 2) TM_RETURN_IF_ERROR(RebuildSearchIndexLocked(/*read_from_reader=*/false));
     return Status::Ok();
   }
 

@@ -4,6 +4,7 @@
 #include "tidemark/catalog/search.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <string>
@@ -412,6 +413,16 @@ TYPED_TEST(SearchTest, HealthShowsOpenIncidentsAndLastAnomaly) {
   an.detected_at = kT0;
   an.explanation = "row count dropped";
   b.PutAnomaly(an);
+  // The last anomaly is the latest detected, then the greatest id: neither of these.
+  model::Anomaly earlier = an;
+  earlier.id = "an-2";
+  earlier.detected_at = kT0 - std::chrono::hours(1);
+  earlier.explanation = "detected earlier";
+  b.PutAnomaly(earlier);
+  model::Anomaly tied = an;
+  tied.id = "an-09";
+  tied.explanation = "same time, smaller id";
+  b.PutAnomaly(tied);
   this->Write(b);
   SearchQuery q;
   q.text = "orders";
@@ -657,6 +668,58 @@ TYPED_TEST(SearchTest, WalkLineageStopsAtDepthAndKnowsKinds) {
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(g->keys.size(), 10u);
   EXPECT_TRUE(g->truncated);
+}
+
+// Migration 3 copied each document's asset key into search_docs: an index built before it
+// (the columns dropped again, the migration unrecorded) gets its keys on the next open.
+TYPED_TEST(SearchTest, DocumentsIndexedBeforeMigration3FindTheirKeys) {
+  if constexpr (std::is_same_v<TypeParam, testing::SqliteMemoryFactory>) {
+    GTEST_SKIP() << "an in-memory database does not outlive its store";
+  } else {
+    this->SeedShop();
+    this->store_.reset();
+    std::string url;
+    const char* undo =
+        "ALTER TABLE search_docs DROP COLUMN namespace;"
+        " ALTER TABLE search_docs DROP COLUMN key_name;"
+        " DELETE FROM schema_migrations WHERE version = 3";
+    if constexpr (std::is_same_v<TypeParam, testing::PostgresFactory>) {
+      url = this->factory_.db->url();
+      pqxx::connection c(url);
+      pqxx::work tx(c);
+      tx.exec(undo);
+      tx.commit();
+    } else {
+      const std::string path = (this->factory_.dir->path() / "tidemark.db").string();
+      url = "sqlite:" + path;
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+      char* error = nullptr;
+      const int rc = sqlite3_exec(db, undo, nullptr, nullptr, &error);
+      const std::string message = error ? error : "";
+      sqlite3_free(error);
+      sqlite3_close(db);
+      ASSERT_EQ(rc, SQLITE_OK) << message;
+    }
+    StoreOptions opts;
+    opts.url = url;
+    opts.clock = this->clock_.get();
+    auto reopened = OpenStore(opts);
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    this->store_ = std::move(reopened).value();
+    EXPECT_EQ(this->store_->SchemaVersion().value_or(-1), kSchemaVersion);
+    SearchQuery q;
+    q.text = "orders";
+    auto r = this->store_->Search(q);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_FALSE(r->hits.empty());
+    EXPECT_EQ(r->hits[0].key, Key("analytics.marts.orders"));
+    for (const SearchHit& h : r->hits) {
+      EXPECT_EQ(h.key.ns, "postgres://wh:5432") << h.name;
+      EXPECT_EQ(h.full_name, h.key.name) << h.name;
+      EXPECT_TRUE(h.full_name.ends_with(h.name)) << h.full_name;
+    }
+  }
 }
 
 }  // namespace

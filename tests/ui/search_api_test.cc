@@ -191,5 +191,75 @@ TEST_F(SearchApiTest, LineageImpactAssetAndOwner) {
   EXPECT_EQ(Get("/api/v1/owners/team:nobody").status, 404);
 }
 
+// SearchResultsJson writes its body directly; it must be the bytes the nlohmann DOM it
+// replaced wrote, quirky values included (invalid UTF-8, controls, no health, a timestamp).
+TEST(SearchResultsJsonTest, WritesWhatTheDomWrote) {
+  using nlohmann::ordered_json;
+  catalog::SearchResults results;
+  results.total = 2;
+  results.exact = false;
+  catalog::SearchHit a;
+  a.key = Key("analytics.marts.orders");
+  a.kind = "table";
+  a.name = "orders";
+  a.full_name = "analytics.marts.orders";
+  a.status = "active";
+  a.source = "dbt";
+  a.snippet = "All the \"orders\"\n\tof caf\xC3\xA9 and \xFF broken";
+  a.highlights = {{8, 14}, {20, 24}};
+  a.owners = {"team:sales", "alice"};
+  a.tags = {"pii"};
+  a.health.open_incidents = 2;
+  a.health.last_anomaly_at = model::Timestamp(std::chrono::seconds(1765000000));
+  a.health.last_anomaly = "row_count dropped";
+  a.downstream = 3;
+  a.exposures = 1;
+  a.score = 101132;
+  a.matched = {{"name", "orders", "exact"}, {"column", "order_id", "word"}};
+  catalog::SearchHit b;
+  b.key = Key("raw.x");
+  b.score = -998868.5;
+  results.hits = {a, b};
+  results.facets = {{"kind", {{"table", 2}}}, {"owner", {}}, {"health", {{"healthy", 1}}}};
+  results.notes = {"'ordres' also matched orders (one edit)"};
+
+  auto health = [](const catalog::AssetHealth& h) {
+    ordered_json j = {{"status", h.Label()}, {"open_incidents", h.open_incidents},
+                      {"last_anomaly_at", nullptr}, {"last_anomaly", h.last_anomaly}};
+    if (h.last_anomaly_at) j["last_anomaly_at"] = model::FormatTimestamp(*h.last_anomaly_at);
+    return j;
+  };
+  ordered_json hits = ordered_json::array();
+  for (const auto& h : results.hits) {
+    ordered_json why = ordered_json::array();
+    for (const auto& m : h.matched) {
+      why.push_back({{"field", m.field}, {"value", m.value}, {"how", m.how}});
+    }
+    ordered_json marks = ordered_json::array();
+    for (auto [b, e] : h.highlights) marks.push_back({b, e});
+    hits.push_back({{"key", h.key.ToString()}, {"kind", h.kind}, {"name", h.name},
+                    {"full_name", h.full_name}, {"status", h.status}, {"source", h.source},
+                    {"snippet", h.snippet}, {"highlights", std::move(marks)},
+                    {"owners", h.owners}, {"tags", h.tags}, {"health", health(h.health)},
+                    {"downstream", h.downstream}, {"exposures", h.exposures},
+                    {"score", h.score}, {"matched", std::move(why)}});
+  }
+  ordered_json facets = ordered_json::object();
+  for (const auto& f : results.facets) {
+    ordered_json counts = ordered_json::array();
+    for (const auto& c : f.counts) counts.push_back({{"value", c.value}, {"count", c.count}});
+    facets[f.name] = std::move(counts);
+  }
+  ordered_json dom = {{"total", results.total}, {"total_exact", results.exact},
+                      {"hits", std::move(hits)}, {"facets", std::move(facets)},
+                      {"notes", results.notes}};
+  EXPECT_EQ(SearchResultsJson(results),
+            dom.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+
+  catalog::SearchResults empty;
+  EXPECT_EQ(SearchResultsJson(empty),
+            R"({"total":0,"total_exact":true,"hits":[],"facets":{},"notes":[]})");
+}
+
 }  // namespace
 }  // namespace tidemark::ui

@@ -175,7 +175,7 @@ TEST_F(ServiceTest, HealthReportsTheStore) {
   EXPECT_EQ(body["status"], "ok");
   EXPECT_EQ(body["version"], "0.1.0");
   EXPECT_EQ(body["store"]["kind"], "sqlite");
-  EXPECT_EQ(body["store"]["schema_version"], 2);
+  EXPECT_EQ(body["store"]["schema_version"], catalog::kSchemaVersion);
   EXPECT_EQ(body["store"]["reachable"], true);
   EXPECT_FALSE(body["store"].contains("error"));
   EXPECT_EQ(response.body.rfind(R"({"status":"ok",)", 0), 0u) << "status comes first";

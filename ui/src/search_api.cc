@@ -1,7 +1,10 @@
 #include "search_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
+
+#include "json_out.h"
 
 namespace tidemark::ui {
 namespace {
@@ -313,30 +316,65 @@ Response Owner(catalog::Store& store, const std::string& id) {
 }  // namespace
 
 std::string SearchResultsJson(const catalog::SearchResults& results) {
-  ordered_json hits = ordered_json::array();
-  for (const auto& h : results.hits) {
-    ordered_json why = ordered_json::array();
-    for (const auto& m : h.matched) {
-      why.push_back({{"field", m.field}, {"value", m.value}, {"how", m.how}});
+  // Written directly (json_out.h): the same bytes as the DOM the other routes build.
+  std::string body;
+  body.reserve(1024 + 640 * results.hits.size());
+  JsonOut j(body);
+  j.Raw("{").Key("total", true).Int(results.total).Key("total_exact").Bool(results.exact);
+  j.Key("hits").Raw("[");
+  for (size_t i = 0; i < results.hits.size(); ++i) {
+    const catalog::SearchHit& h = results.hits[i];
+    if (i) j.Sep();
+    j.Raw("{").Key("key", true).String(h.key.ToString()).Key("kind").String(h.kind);
+    j.Key("name").String(h.name).Key("full_name").String(h.full_name);
+    j.Key("status").String(h.status).Key("source").String(h.source);
+    j.Key("snippet").String(h.snippet).Key("highlights").Raw("[");
+    for (size_t k = 0; k < h.highlights.size(); ++k) {
+      if (k) j.Sep();
+      j.Raw("[").UInt(h.highlights[k].first).Sep().UInt(h.highlights[k].second).Raw("]");
     }
-    ordered_json marks = ordered_json::array();
-    for (auto [b, e] : h.highlights) marks.push_back({b, e});
-    hits.push_back({{"key", h.key.ToString()}, {"kind", h.kind}, {"name", h.name},
-                    {"full_name", h.full_name}, {"status", h.status}, {"source", h.source},
-                    {"snippet", h.snippet}, {"highlights", std::move(marks)},
-                    {"owners", h.owners}, {"tags", h.tags}, {"health", HealthJson(h.health)},
-                    {"downstream", h.downstream}, {"exposures", h.exposures},
-                    {"score", h.score}, {"matched", std::move(why)}});
+    j.Raw("]").Key("owners").Strings(h.owners).Key("tags").Strings(h.tags);
+    j.Key("health").Raw("{").Key("status", true).String(h.health.Label());
+    j.Key("open_incidents").Int(h.health.open_incidents).Key("last_anomaly_at");
+    if (h.health.last_anomaly_at) {
+      j.String(model::FormatTimestamp(*h.health.last_anomaly_at));
+    } else {
+      j.Null();
+    }
+    j.Key("last_anomaly").String(h.health.last_anomaly).Raw("}");
+    j.Key("downstream").Int(h.downstream).Key("exposures").Int(h.exposures);
+    j.Key("score").Double(h.score).Key("matched").Raw("[");
+    for (size_t k = 0; k < h.matched.size(); ++k) {
+      const catalog::SearchMatch& m = h.matched[k];
+      if (k) j.Sep();
+      j.Raw("{").Key("field", true).String(m.field).Key("value").String(m.value);
+      j.Key("how").String(m.how).Raw("}");
+    }
+    j.Raw("]}");
   }
-  ordered_json facets = ordered_json::object();
-  for (const auto& f : results.facets) {
-    ordered_json counts = ordered_json::array();
-    for (const auto& c : f.counts) counts.push_back({{"value", c.value}, {"count", c.count}});
-    facets[f.name] = std::move(counts);
+  j.Raw("]").Key("facets").Raw("{");
+  // An object keeps one entry per name, as the DOM did (the last one given wins, in the
+  // place of the first).
+  std::vector<const catalog::Facet*> facets;
+  for (const catalog::Facet& f : results.facets) {
+    auto same = [&](const catalog::Facet* g) { return g->name == f.name; };
+    if (auto it = std::find_if(facets.begin(), facets.end(), same); it != facets.end()) {
+      *it = &f;
+    } else {
+      facets.push_back(&f);
+    }
   }
-  return Dump({{"total", results.total}, {"total_exact", results.exact},
-               {"hits", std::move(hits)}, {"facets", std::move(facets)},
-               {"notes", results.notes}});
+  for (size_t i = 0; i < facets.size(); ++i) {
+    j.Key(facets[i]->name, i == 0).Raw("[");
+    for (size_t k = 0; k < facets[i]->counts.size(); ++k) {
+      const catalog::FacetCount& c = facets[i]->counts[k];
+      if (k) j.Sep();
+      j.Raw("{").Key("value", true).String(c.value).Key("count").Int(c.count).Raw("}");
+    }
+    j.Raw("]");
+  }
+  j.Raw("}").Key("notes").Strings(results.notes).Raw("}");
+  return body;
 }
 
 std::string LineageGraphJson(const catalog::LineageGraph& graph) {
