@@ -191,7 +191,9 @@ TEST(DelivererTwoInstancesTest, EachAlertIsDeliveredOnceOnPostgres) {
   // Both start draining together, and each delivery takes 2 ms: on a busy machine one thread
   // could otherwise deliver all 200 before the other is even scheduled, and the test would
   // show no contention.
-  receiver.Script(std::vector<Reply>(kAlerts, Reply{.hang_ms = 2}));
+  Reply slow;
+  slow.hang_ms = 2;
+  receiver.Script(std::vector<Reply>(kAlerts, slow));
   std::latch start(2);
   auto run = [&](const std::string& worker, DeliveryStats& out) {
     DelivererOptions o;
