@@ -47,7 +47,6 @@
 #include "tidemark/collector/dbt.h"
 #include "tidemark/model/metric.h"
 
-
 namespace tidemark::collector {
 namespace {
 
