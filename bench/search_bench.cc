@@ -185,6 +185,12 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--dump")) dump = argv[i + 1];
     if (!std::strcmp(argv[i], "--rebuild")) rebuild = std::strcmp(argv[i + 1], "0") != 0;
   }
+  // The lineage figures walk a tree of 11,111 assets and sample the others.
+  if (n < 12000) {
+    std::fprintf(stderr, "search_bench: --assets must be at least 12000 (the lineage tree alone "
+                         "is 11111)\n");
+    return 2;
+  }
   std::filesystem::path file;
   if (url.empty()) {
     file = std::filesystem::temp_directory_path() /
@@ -223,7 +229,11 @@ int main(int argc, char** argv) {
     a.kind = i % 97 == 0 ? model::AssetKind::kExposure : model::AssetKind::kTable;
     a.name = short_name;
     a.source = i % 3 == 0 ? "openlineage" : "dbt";
-    a.database = a.key.name.substr(0, a.key.name.find('.'));
+    // "database.schema.table", as dbt and OpenLineage name them: both are search facets.
+    const size_t first_dot = a.key.name.find('.');
+    const size_t second_dot = a.key.name.find('.', first_dot + 1);
+    a.database = a.key.name.substr(0, first_dot);
+    a.schema = a.key.name.substr(first_dot + 1, second_dot - first_dot - 1);
     int words = 6 + static_cast<int>(rng() % 8);
     for (int w = 0; w < words; ++w) a.description += std::string(w ? " " : "") + Pick(kWords, rng);
     std::vector<model::Column> cols;
