@@ -491,7 +491,7 @@ class Ingest {
 
   // What the manifest says about one asset. Copies what it takes of `n`, none of whose memory
   // is freed before ReleaseMapped (see ParseManifestApart).
-  Result<AssetRecord> BuildRecord(Node& n, const NodeRef& ref) {
+  Result<AssetRecord> BuildRecord(const Node& n, const NodeRef& ref) {
     AssetRecord rec;
     rec.unique_id = n.unique_id;
     TM_ASSIGN_OR_RETURN(rec.columns, DeclaredColumns(n));
@@ -515,7 +515,7 @@ class Ingest {
           GroupOwner(n.group, g == manifest_->groups.end() ? nullptr : &g->second));
     }
     std::unordered_set<std::string_view> seen;
-    for (std::string& t : n.tags) {
+    for (const std::string& t : n.tags) {
       if (!t.empty() && seen.insert(t).second) rec.tags.push_back(t);
     }
     rec.upstreams = Upstreams(n);

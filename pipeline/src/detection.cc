@@ -114,10 +114,10 @@ class Job {
 
  private:
   Status LoadCheckpoints();
-  // The assets to run over, with their properties when listing gave them (nullopt: read).
+  // The assets to run over, with their properties (read with them, listed or named).
   struct Target {
     model::AssetKey key;
-    std::optional<std::string> properties;
+    std::string properties;
   };
   Result<std::vector<Target>> AssetsToScan();
   Status ReadAsset(const Target& target, AssetWork& work);
@@ -188,12 +188,7 @@ Status Job::ReadAsset(const Target& target, AssetWork& work) {
   work.key = key;
   const Timestamp from = now_ - options_.history;
   const Timestamp to = now_ + std::chrono::microseconds(1);
-  std::string read_properties;  // only when the listing did not give them
-  if (!target.properties) {
-    TM_ASSIGN_OR_RETURN(model::Asset asset, store_.GetAsset(key));
-    read_properties = std::move(asset.properties);
-  }
-  const std::string& properties = target.properties ? *target.properties : read_properties;
+  const std::string& properties = target.properties;
   TM_ASSIGN_OR_RETURN(auto stored, store_.ListAnomalies({.asset = key, .since = from, .incident_id = "",
                                                           .limit = 1000000}));
   std::map<std::string, std::vector<Timestamp>> flagged_by_metric;
