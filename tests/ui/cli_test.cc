@@ -191,7 +191,9 @@ TEST(CliTest, DemoTellsWhereToLook) {
   TempDir dir("tidemark-cli-test");
   std::string db = "sqlite:" + (dir.path() / "demo.db").string();
   Subprocess process({"demo", "--listen", "127.0.0.1:0", "--db", db});
-  ASSERT_TRUE(process.WaitForOutput("Tidemark demo: open http://127.0.0.1:", /*in_stdout=*/true))
+  // Loading, scoring and delivering the demo takes ~7 s under ASan on a busy CI machine.
+  ASSERT_TRUE(
+      process.WaitForOutput("Tidemark demo: open http://127.0.0.1:", /*in_stdout=*/true, 60s))
       << process.out() << process.err();
   process.Signal(SIGTERM);
   EXPECT_EQ(process.Wait(5s), 0);
