@@ -38,11 +38,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <pqxx/pqxx>
 #include <random>
 #include <string>
 
 #include "pipeline/receiver.h"
+#include "scratch_pg.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/pipeline/deliverer.h"
 #include "tidemark/pipeline/detection.h"
@@ -63,12 +65,8 @@ struct ScratchStore {
   explicit ScratchStore(const char* pg_url = nullptr) {
     std::string url;
     if (pg_url) {
-      pg_admin = pg_url;
-      pg_db = "tm_bench_alerts_" + std::to_string(::getpid());
-      DropPg();
-      pqxx::connection admin(pg_admin);
-      pqxx::nontransaction(admin).exec("CREATE DATABASE " + pg_db);
-      url = pg_admin.substr(0, pg_admin.rfind('/') + 1) + pg_db;
+      pg.emplace(pg_url, "tm_bench_alerts_" + std::to_string(::getpid()));
+      url = pg->url();
     } else {
       path = std::filesystem::temp_directory_path() /
              ("tidemark-alerts-bench-" + std::to_string(::getpid()) + ".db");
@@ -79,25 +77,13 @@ struct ScratchStore {
   }
   ~ScratchStore() {
     store.reset();
-    if (pg_db.empty()) {
-      Remove();
-    } else {
-      DropPg();
-    }
+    if (!pg) Remove();
   }
   void Remove() {
     for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + s);
   }
-  void DropPg() {
-    try {
-      pqxx::connection admin(pg_admin);
-      pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + pg_db + " WITH (FORCE)");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "could not drop %s: %s\n", pg_db.c_str(), e.what());
-    }
-  }
   std::filesystem::path path;
-  std::string pg_admin, pg_db;
+  std::optional<bench::ScratchPgDatabase> pg;  // dropped after the store has closed
   std::unique_ptr<catalog::Store> store;
 };
 

@@ -34,6 +34,7 @@
 // the sorted postings (~50 MB). Instructions (callgrind, 5k models, whole process): 6.36 G
 // before, 5.58 G after.
 
+#include <libpq-fe.h>
 #include <simdjson.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -47,9 +48,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "scratch_pg.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
 
@@ -313,6 +317,109 @@ collector::DbtIngestReport MustIngest(catalog::Store& store, const collector::Db
   return std::move(report).value();
 }
 
+// ---- PostgreSQL ---------------------------------------------------------------------------
+
+// One table's rows in COPY's text format, a line per row.
+struct PgTable {
+  std::string name;
+  std::string data;
+};
+
+// Every row of the store at `url`, table by table in creation order (parents before the
+// tables whose foreign keys name them); schema_migrations is left out.
+std::vector<PgTable> PgCopyOut(const std::string& url, size_t* rows) {
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  std::vector<PgTable> tables;
+  *rows = 0;
+  for (const auto& row : tx.exec("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
+                                 "relnamespace = 'public'::regnamespace AND relname <> "
+                                 "'schema_migrations' ORDER BY oid")) {
+    PgTable t{row[0].as<std::string>(), {}};
+    pqxx::stream_from out(tx, t.name);
+    for (std::string line; out.get_raw_line(line); ++*rows) {
+      t.data += line;
+      if (line.empty() || line.back() != '\n') t.data += '\n';
+    }
+    out.complete();
+    tables.push_back(std::move(t));
+  }
+  return tables;
+}
+
+// The reference for PostgreSQL: `tables` COPYed into the empty store at `url` (schema and
+// indexes as the store made them) in one transaction, through libpq's COPY FROM STDIN (the
+// libpqxx of Debian 12 keeps its raw-line writer private). Milliseconds.
+double PgRawCopyMs(const std::string& url, const std::vector<PgTable>& tables) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c(PQconnectdb(url.c_str()), &PQfinish);
+  if (PQstatus(c.get()) != CONNECTION_OK) Die(std::string("raw COPY: ") + PQerrorMessage(c.get()));
+  auto exec = [&](const std::string& sql, ExecStatusType want) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.get(), sql.c_str()), &PQclear);
+    if (PQresultStatus(r.get()) != want) Die(sql + ": " + PQerrorMessage(c.get()));
+  };
+  std::string names;
+  for (const PgTable& t : tables) names += (names.empty() ? "" : ", ") + t.name;
+  exec("BEGIN", PGRES_COMMAND_OK);
+  exec("TRUNCATE " + names, PGRES_COMMAND_OK);
+  auto t0 = Clock::now();
+  for (const PgTable& t : tables) {
+    exec("COPY " + t.name + " FROM STDIN", PGRES_COPY_IN);
+    constexpr size_t kChunk = 64 << 20;  // PQputCopyData takes an int length
+    for (size_t at = 0; at < t.data.size(); at += kChunk) {
+      const size_t n = std::min(kChunk, t.data.size() - at);
+      if (PQputCopyData(c.get(), t.data.data() + at, static_cast<int>(n)) != 1) {
+        Die("raw COPY " + t.name + ": " + PQerrorMessage(c.get()));
+      }
+    }
+    if (PQputCopyEnd(c.get(), nullptr) != 1) Die("raw COPY " + t.name + ": " + PQerrorMessage(c.get()));
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQgetResult(c.get()), &PQclear);
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      Die("raw COPY " + t.name + ": " + PQerrorMessage(c.get()));
+    }
+    while (PGresult* more = PQgetResult(c.get())) PQclear(more);
+  }
+  exec("COMMIT", PGRES_COMMAND_OK);
+  return Ms(Clock::now() - t0);
+}
+
+// The SQLite figures again on PostgreSQL, each run in scratch databases of the server that
+// `admin_url` names: ingest into a fresh store, the unchanged re-ingest, and the raw COPY of
+// the same rows into another fresh store. The ratio's parse reference is SQLite's walk.
+void PgFigures(const std::string& admin_url, const collector::DbtArtifacts& artifacts, int runs,
+               double walk_ms) {
+  std::vector<double> ingest, ingest_cpu, unchanged, raw;
+  size_t rows = 0;
+  for (int r = 0; r < runs; ++r) {
+    bench::ScratchPgDatabase db(admin_url, "tm_bench_ingest");
+    bench::ScratchPgDatabase raw_db(admin_url, "tm_bench_ingest_raw");
+    {
+      auto store = catalog::OpenStore({.url = db.url()});
+      Check(store.status(), "open PostgreSQL store");
+      auto t0 = Clock::now();
+      double cpu0 = CpuMs();
+      MustIngest(**store, artifacts);
+      ingest.push_back(Ms(Clock::now() - t0));
+      ingest_cpu.push_back(CpuMs() - cpu0);
+      t0 = Clock::now();
+      if (!MustIngest(**store, artifacts).manifest.unchanged) Die("PostgreSQL: not unchanged");
+      unchanged.push_back(Ms(Clock::now() - t0));
+      auto empty = catalog::OpenStore({.url = raw_db.url()});  // its schema, then closed
+      Check(empty.status(), "open PostgreSQL raw store");
+    }
+    std::vector<PgTable> tables = PgCopyOut(db.url(), &rows);
+    raw.push_back(PgRawCopyMs(raw_db.url(), tables));
+  }
+  std::printf("PostgreSQL (scratch databases on the server of TIDEMARK_BENCH_PG_URL):\n");
+  std::printf("ingest            %8.0f ms   (%.0f ms CPU in this process; the server's is not "
+              "counted)\n",
+              Median(ingest), Median(ingest_cpu));
+  std::printf("unchanged         %8.0f ms\n", Median(unchanged));
+  std::printf("ref: raw COPY     %8.0f ms   %zu rows, one transaction, COPY FROM STDIN\n",
+              Median(raw), rows);
+  std::printf("ratio             %8.2f     ingest / (walk + raw COPY); target < 2\n",
+              Median(ingest) / (walk_ms + Median(raw)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -443,16 +550,10 @@ int main(int argc, char** argv) {
   std::printf("peak RSS (whole bench): %.0f MB\n", PeakRssKb() / 1e3);
 
   if (const char* pg = std::getenv("TIDEMARK_BENCH_PG_URL"); pg && *pg) {
-    catalog::StoreOptions o;
-    o.url = pg;
-    auto store = catalog::OpenStore(o);
-    if (!store.ok()) {
-      std::printf("postgresql: unavailable: %s\n", store.status().ToString().c_str());
-    } else {
-      auto t0 = Clock::now();
-      auto report = MustIngest(**store, artifacts, /*force=*/true);
-      std::printf("ingest (PostgreSQL, forced) %8.0f ms, %zu assets\n", Ms(Clock::now() - t0),
-                  report.assets);
+    try {
+      PgFigures(pg, artifacts, runs, Median(walk));
+    } catch (const std::exception& e) {
+      std::printf("postgresql: unavailable: %s\n", e.what());
     }
   }
   return 0;

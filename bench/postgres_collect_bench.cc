@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "scratch_pg.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/postgres_stats.h"
 
@@ -34,16 +35,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "set TIDEMARK_BENCH_PG_URL to a PostgreSQL server to create a warehouse on\n");
     return 2;
   }
-  std::string url = base;
-  const std::string db = "tm_bench_collect";
-  {
-    pqxx::connection admin(url);
-    pqxx::nontransaction tx(admin);
-    tx.exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
-    tx.exec("CREATE DATABASE " + db);
-  }
-  size_t slash = url.rfind('/');
-  std::string wurl = url.substr(0, slash + 1) + db;
+  bench::ScratchPgDatabase warehouse(base, "tm_bench_collect");
+  const std::string wurl = warehouse.url();
   auto t0 = std::chrono::steady_clock::now();
   {
     pqxx::connection c(wurl);
@@ -85,8 +78,5 @@ int main(int argc, char** argv) {
   }
   store->reset();
   std::filesystem::remove_all(dir);
-  pqxx::connection admin(url);
-  pqxx::nontransaction tx(admin);
-  tx.exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
   return 0;
 }

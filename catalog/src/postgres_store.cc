@@ -93,13 +93,17 @@ constexpr PgStatement kInsertPlaceholders{
         " SELECT k, n, m, $5, d, $6, tm_timestamp($7), tm_timestamp($7)"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(k, n, m, d) ORDER BY k"
         " ON CONFLICT (key) DO NOTHING RETURNING key, asset_id"};
-constexpr PgStatement kUpsertAsset{
-    .name = "upsert_asset",
+// Assets in arrays, one row each (no key twice). Only rows inserted or changed come back.
+constexpr PgStatement kUpsertAssets{
+    .name = "upsert_assets",
     .sql =
         "INSERT INTO assets AS a (key, namespace, name, kind, display_name, description, source,"
         " database_name, schema_name, status, properties, created_at, updated_at, removed_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, tm_timestamp($12),"
-        "         tm_timestamp($12), CASE WHEN $10 = 'removed' THEN tm_timestamp($12) END)"
+        " SELECT k, n, m, kind, d, descr, src, db, sch, st, p::jsonb, tm_timestamp($12),"
+        "        tm_timestamp($12), CASE WHEN st = 'removed' THEN tm_timestamp($12) END"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        "             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
+        "      AS u(k, n, m, kind, d, descr, src, db, sch, st, p)"
         " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind,"
         "   display_name = excluded.display_name,"
         "   description = excluded.description, source = excluded.source,"
@@ -111,11 +115,12 @@ constexpr PgStatement kUpsertAsset{
         "       (excluded.kind, excluded.display_name, excluded.description, excluded.source,"
         "        excluded.database_name, excluded.schema_name, excluded.status,"
         "        excluded.properties)"
-        " RETURNING asset_id"};
-constexpr PgStatement kUpsertAlias{
-    .name = "upsert_alias",
+        " RETURNING key, asset_id"};
+constexpr PgStatement kUpsertAliases{
+    .name = "upsert_aliases",
     .sql =
-        "INSERT INTO asset_aliases AS x (alias, asset_id) VALUES ($1, $2)"
+        "INSERT INTO asset_aliases AS x (alias, asset_id)"
+        " SELECT * FROM unnest($1::text[], $2::bigint[])"
         " ON CONFLICT (alias) DO UPDATE SET asset_id = excluded.asset_id"
         " WHERE x.asset_id <> excluded.asset_id"};
 // An exact key wins over an alias spelled the same.
@@ -128,26 +133,30 @@ constexpr PgStatement kResolve{
         "  WHERE x.alias = $1)"
         " ORDER BY rank LIMIT 1"};
 constexpr PgStatement kDeleteColumns{.name = "delete_columns",
-                                     .sql = "DELETE FROM columns WHERE asset_id = $1"};
+                                     .sql = "DELETE FROM columns WHERE asset_id = ANY($1::bigint[])"};
+// $1: asset ids, $2: the JSON array of each one's column rows.
 constexpr PgStatement kInsertColumns{
     .name = "insert_columns",
     .sql =
         "INSERT INTO columns (asset_id, name, position, data_type, description, nullable, tags,"
         " properties)"
-        " SELECT $1, c.name, c.position, c.data_type, c.description, c.nullable, c.tags,"
+        " SELECT u.id, c.name, c.position, c.data_type, c.description, c.nullable, c.tags,"
         "        c.properties"
-        " FROM jsonb_to_recordset($2::jsonb) AS c(name text, position integer, data_type text,"
+        " FROM unnest($1::bigint[], $2::text[]) AS u(id, cols),"
+        "      jsonb_to_recordset(u.cols::jsonb) AS c(name text, position integer, data_type text,"
         "      description text, nullable boolean, tags jsonb, properties jsonb)"};
-// Whether asset $1 stores exactly the columns of $2 (the rows kInsertColumns takes).
-constexpr PgStatement kSameColumns{
-    .name = "same_columns",
+// Of the assets $1, those whose stored columns are not exactly the rows of $2 (the input of
+// kInsertColumns).
+constexpr PgStatement kChangedColumns{
+    .name = "changed_columns",
     .sql =
-        "SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('name', name, 'position', position,"
+        "SELECT u.id FROM unnest($1::bigint[], $2::text[]) AS u(id, cols)"
+        " WHERE coalesce((SELECT jsonb_agg(jsonb_build_object('name', name, 'position', position,"
         "   'data_type', data_type, 'description', description, 'nullable', nullable,"
         "   'tags', tags, 'properties', properties) ORDER BY position, name)"
-        "   FROM columns WHERE asset_id = $1), '[]')"
-        " = coalesce((SELECT jsonb_agg(x ORDER BY (x->>'position')::int, x->>'name' COLLATE \"C\")"
-        "   FROM jsonb_array_elements($2::jsonb) x), '[]')"};
+        "   FROM columns WHERE asset_id = u.id), '[]')"
+        " IS DISTINCT FROM coalesce((SELECT jsonb_agg(x ORDER BY (x->>'position')::int,"
+        "   x->>'name' COLLATE \"C\") FROM jsonb_array_elements(u.cols::jsonb) x), '[]')"};
 constexpr PgStatement kSelectColumns{
     .name = "select_columns",
     .sql =
@@ -155,11 +164,11 @@ constexpr PgStatement kSelectColumns{
         " FROM columns c JOIN assets a USING (asset_id) WHERE a.key = $1"
         " ORDER BY c.position, c.name"};
 constexpr PgStatement kDeleteTags{.name = "delete_tags",
-                                  .sql = "DELETE FROM asset_tags WHERE asset_id = $1"};
+                                  .sql = "DELETE FROM asset_tags WHERE asset_id = ANY($1::bigint[])"};
 constexpr PgStatement kInsertTags{
     .name = "insert_tags",
     .sql =
-        "INSERT INTO asset_tags (asset_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t"
+        "INSERT INTO asset_tags (asset_id, tag) SELECT * FROM unnest($1::bigint[], $2::text[])"
         " ON CONFLICT DO NOTHING"};
 constexpr PgStatement kUpsertOwner{
     .name = "upsert_owner",
@@ -170,13 +179,13 @@ constexpr PgStatement kUpsertOwner{
         "   email = excluded.email, channel = excluded.channel, properties = excluded.properties"};
 constexpr PgStatement kKnownOwners{
     .name = "known_owners", .sql = "SELECT owner_id FROM owners WHERE owner_id = ANY($1::text[])"};
-constexpr PgStatement kDeleteOwnerships{.name = "delete_ownerships",
-                                        .sql = "DELETE FROM ownerships WHERE asset_id = $1"};
+constexpr PgStatement kDeleteOwnerships{
+    .name = "delete_ownerships", .sql = "DELETE FROM ownerships WHERE asset_id = ANY($1::bigint[])"};
 constexpr PgStatement kInsertOwnerships{
     .name = "insert_ownerships",
     .sql =
         "INSERT INTO ownerships (asset_id, owner_id, role)"
-        " SELECT $1, o, r FROM unnest($2::text[], $3::text[]) AS u(o, r)"};
+        " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])"};
 #define TM_OWNER_COLS "o.owner_id, o.kind, o.name, o.email, o.channel, o.properties"
 constexpr PgStatement kSelectOwner{
     .name = "select_owner", .sql = "SELECT " TM_OWNER_COLS " FROM owners o WHERE o.owner_id = $1"};
@@ -202,24 +211,36 @@ constexpr PgStatement kMarkRemoved{
     .sql =
         "UPDATE assets SET status = 'removed', removed_at = tm_timestamp($2),"
         " updated_at = tm_timestamp($2) WHERE key = $1 AND status <> 'removed'"};
-// The edges of one downstream and origin that are not among ($3, $4, $5) (upstream ids,
-// downstream columns, upstream columns), and the upstreams that lost them.
-constexpr PgStatement kDeleteEdgesGone{
-    .name = "delete_edges_gone",
+// The edges stored for the (downstream, origin) pairs ($1, $2).
+constexpr PgStatement kSelectEdgesOf{
+    .name = "select_edges_of",
     .sql =
-        "DELETE FROM lineage_edges WHERE downstream_id = $1 AND origin = $2"
-        " AND (upstream_id, downstream_column, upstream_column) NOT IN"
-        "     (SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[]))"
-        " RETURNING upstream_id"};
-constexpr PgStatement kUpsertEdge{
-    .name = "upsert_edge",
+        "SELECT e.downstream_id, e.origin, e.upstream_id, e.downstream_column, e.upstream_column"
+        " FROM unnest($1::bigint[], $2::text[]) AS s(d, o)"
+        " JOIN lineage_edges e ON e.downstream_id = s.d AND e.origin = s.o"};
+// Deletes the edges named by their primary key, in arrays; returns their upstreams.
+constexpr PgStatement kDeleteEdges{
+    .name = "delete_edges",
+    .sql =
+        "DELETE FROM lineage_edges e"
+        " USING unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])"
+        "       AS k(d, u, dc, uc, o)"
+        " WHERE e.downstream_id = k.d AND e.upstream_id = k.u AND e.downstream_column = k.dc"
+        "   AND e.upstream_column = k.uc AND e.origin = k.o"
+        " RETURNING e.upstream_id"};
+// Edges in arrays (no primary key twice); returns the upstreams of those new or changed.
+constexpr PgStatement kUpsertEdges{
+    .name = "upsert_edges",
     .sql =
         "INSERT INTO lineage_edges AS e (downstream_id, upstream_id, downstream_column,"
-        " upstream_column, origin, via_id, transformation) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " upstream_column, origin, via_id, transformation)"
+        " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],"
+        "                      $6::bigint[], $7::text[])"
         " ON CONFLICT (downstream_id, upstream_id, downstream_column, upstream_column, origin)"
         " DO UPDATE SET via_id = excluded.via_id, transformation = excluded.transformation"
         " WHERE (e.via_id, e.transformation) IS DISTINCT FROM"
-        "       (excluded.via_id, excluded.transformation)"};
+        "       (excluded.via_id, excluded.transformation)"
+        " RETURNING e.upstream_id"};
 #define TM_EDGE_SELECT                                                    \
   "SELECT u.namespace, u.name, d.namespace, d.name, e.upstream_column,"   \
   " e.downstream_column, v.namespace, v.name, e.origin, e.transformation" \
@@ -958,34 +979,21 @@ class BatchWriter {
     for (auto* o : InLockOrder(b.owners(), [](auto& o) { return std::tie(o.id); })) {
       TM_RETURN_IF_ERROR(PutOwner(*o));
     }
-    for (auto* a : InLockOrder(b.assets(), [](auto& a) { return std::tie(a.key); })) {
-      TM_RETURN_IF_ERROR(PutAsset(*a));
-    }
-    for (auto* x : InLockOrder(b.aliases(), [](auto& x) { return std::tie(x.first); })) {
-      TM_RETURN_IF_ERROR(PutAlias(x->first, x->second));
-    }
-    for (auto* c : InLockOrder(b.columns(), [](auto& c) { return std::tie(c.first); })) {
-      TM_RETURN_IF_ERROR(SetColumns(c->first, c->second));
-    }
-    for (auto* t : InLockOrder(b.tags(), [](auto& t) { return std::tie(t.first); })) {
-      TM_RETURN_IF_ERROR(SetTags(t->first, t->second));
-    }
-    for (auto* o : InLockOrder(b.ownerships(), [](auto& o) { return std::tie(o.first); })) {
-      TM_RETURN_IF_ERROR(SetOwnerships(o->first, o->second));
-    }
+    // Row sets, not rows: a statement per kind and chunk, whatever the batch's size.
+    TM_RETURN_IF_ERROR(PutAssets(InLockOrder(b.assets(), [](auto& a) { return std::tie(a.key); })));
+    TM_RETURN_IF_ERROR(
+        PutAliases(InLockOrder(b.aliases(), [](auto& x) { return std::tie(x.first); })));
+    TM_RETURN_IF_ERROR(
+        SetColumns(InLockOrder(b.columns(), [](auto& c) { return std::tie(c.first); })));
+    TM_RETURN_IF_ERROR(SetTags(InLockOrder(b.tags(), [](auto& t) { return std::tie(t.first); })));
+    TM_RETURN_IF_ERROR(
+        SetOwnerships(InLockOrder(b.ownerships(), [](auto& o) { return std::tie(o.first); })));
     for (auto* k : InLockOrder(b.removals(), [](auto& k) { return std::tie(k); })) {
       TM_RETURN_IF_ERROR(MarkRemoved(*k));
     }
-    for (auto* s :
-         InLockOrder(b.edge_sets(), [](auto& s) { return std::tie(s.downstream, s.origin); })) {
-      TM_RETURN_IF_ERROR(ReplaceEdges(*s));
-    }
-    for (auto* e : InLockOrder(b.edges(), [](auto& e) {
-           return std::tie(e.downstream, e.upstream, e.downstream_column, e.upstream_column,
-                           e.origin);
-         })) {
-      TM_RETURN_IF_ERROR(PutEdge(*e));
-    }
+    TM_RETURN_IF_ERROR(PutEdges(
+        InLockOrder(b.edge_sets(), [](auto& s) { return std::tie(s.downstream, s.origin); }),
+        b.edges()));
     for (auto* r : InLockOrder(b.runs(), [](auto& r) { return std::tie(r.id); })) {
       TM_RETURN_IF_ERROR(PutRun(*r));
     }
@@ -1078,106 +1086,248 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  Status PutAsset(const model::Asset& a) {
-    std::string where = Where("assets", a.key);
-    if (a.key.name.empty()) return Status::InvalidArgument("asset key has an empty name", where);
-    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(a.properties, where));
-    std::string text = a.key.ToString();
-    pqxx::result changed = tx_.Exec(
-        kUpsertAsset, text, a.key.ns, a.key.name, std::string(model::AssetKindName(a.kind)),
-        a.name.empty() ? ShortName(a.key.name) : a.name, a.description, a.source, a.database,
-        a.schema, std::string(model::AssetStatusName(a.status)), props, now_);
-    if (changed.empty()) {
-      ++summary_.assets_unchanged;
-    } else {
-      ids_[text] = Int(changed[0][0]);
-      dirty_.insert(Int(changed[0][0]));
-      ++summary_.assets_written;
+  // Of writes in lock order, the last of each run of equal keys: one row may be written only
+  // once per set-based statement, and of two writes to it the later wins.
+  template <typename T, typename Key>
+  static std::vector<const T*> LastOfEach(std::vector<const T*> rows, Key key) {
+    std::vector<const T*> out;
+    out.reserve(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i + 1 < rows.size() && key(*rows[i]) == key(*rows[i + 1])) continue;
+      out.push_back(rows[i]);
+    }
+    return out;
+  }
+
+  // Calls `fn(first, chunk)` for `rows` in chunks of kRowsPerStatement (`first`: the chunk's
+  // offset in `rows`), until one returns an error.
+  template <typename T, typename Fn>
+  static Status ForChunks(const std::vector<const T*>& rows, Fn fn) {
+    for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
+      TM_RETURN_IF_ERROR(
+          fn(begin, std::span<const T* const>(rows.data() + begin,
+                                              std::min(kRowsPerStatement, rows.size() - begin))));
     }
     return Status::Ok();
   }
 
-  Status PutAlias(const std::string& alias, const AssetKey& key) {
-    std::string where = "aliases/" + alias;
-    if (alias.empty()) return Status::InvalidArgument("alias is empty", where);
-    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
-    tx_.Exec(kUpsertAlias, alias, id);
+  // Runs `stmt` over `rows` in chunks, its parameters built by `arrays(first, chunk)`;
+  // returns the rows it affected.
+  template <typename T, typename Arrays>
+  size_t ExecChunked(const PgStatement& stmt, const std::vector<const T*>& rows, Arrays arrays) {
+    size_t affected = 0;
+    (void)ForChunks(rows, [&](size_t first, std::span<const T* const> chunk) {
+      affected +=
+          std::apply([&](auto&&... a) { return tx_.Exec(stmt, a...); }, arrays(first, chunk))
+              .affected_rows();
+      return Status::Ok();
+    });
+    return affected;
+  }
+
+  // ArrayLiteral's projection of a row to one of its members.
+  template <typename T, typename M>
+  static auto Member(M T::*member) {
+    return [member](const T* row) -> const M& { return row->*member; };
+  }
+
+  // The key of each pair-shaped write (key, value).
+  static constexpr auto kFirst = [](const auto& pair) { return std::tie(pair.first); };
+
+  // Ids of the assets of pair-shaped writes, created as placeholders when missing.
+  template <typename Pair>
+  Result<std::vector<std::int64_t>> IdsOf(const std::vector<const Pair*>& rows,
+                                          std::string_view where) {
+    std::vector<const AssetKey*> keys;
+    keys.reserve(rows.size());
+    for (const Pair* r : rows) keys.push_back(&r->first);
+    TM_RETURN_IF_ERROR(EnsureAssets(keys, where));
+    std::vector<std::int64_t> ids;
+    ids.reserve(rows.size());
+    for (const Pair* r : rows) ids.push_back(ids_.at(r->first.ToString()));
+    return ids;
+  }
+
+  // Runs `stmt(ids chunk, values chunk...)` over `ids` in chunks of kRowsPerStatement, each
+  // parameter an array literal of the chunk of the matching vector; returns the result rows.
+  template <typename... Values>
+  std::vector<pqxx::result> ExecIdChunks(const PgStatement& stmt,
+                                         const std::vector<std::int64_t>& ids,
+                                         const Values&... values) {
+    std::vector<pqxx::result> out;
+    for (size_t begin = 0; begin < ids.size(); begin += kRowsPerStatement) {
+      const size_t n = std::min(kRowsPerStatement, ids.size() - begin);
+      out.push_back(tx_.Exec(stmt, ArrayLiteral(std::span(ids).subspan(begin, n)),
+                             ArrayLiteral(std::span(values).subspan(begin, n))...));
+    }
+    return out;
+  }
+
+  Status PutAssets(std::vector<const model::Asset*> assets) {
+    if (assets.empty()) return Status::Ok();
+    assets = LastOfEach(std::move(assets), [](auto& a) { return std::tie(a.key); });
+    std::vector<std::string> props;
+    props.reserve(assets.size());
+    for (const model::Asset* a : assets) {
+      std::string where = Where("assets", a->key);
+      if (a->key.name.empty()) return Status::InvalidArgument("asset key has an empty name", where);
+      TM_ASSIGN_OR_RETURN(props.emplace_back(), NormalizeJsonObject(a->properties, where));
+    }
+    TM_RETURN_IF_ERROR(ForChunks(assets, [&](size_t first, std::span<const model::Asset* const> c) {
+      pqxx::result changed = tx_.Exec(
+          kUpsertAssets, ArrayLiteral(c, [](auto* a) { return a->key.ToString(); }),
+          ArrayLiteral(c, [](auto* a) -> std::string_view { return a->key.ns; }),
+          ArrayLiteral(c, [](auto* a) -> std::string_view { return a->key.name; }),
+          ArrayLiteral(c, [](auto* a) { return model::AssetKindName(a->kind); }),
+          ArrayLiteral(c, [](auto* a) { return a->name.empty() ? ShortName(a->key.name) : a->name; }),
+          ArrayLiteral(c, Member(&model::Asset::description)),
+          ArrayLiteral(c, Member(&model::Asset::source)),
+          ArrayLiteral(c, Member(&model::Asset::database)),
+          ArrayLiteral(c, Member(&model::Asset::schema)),
+          ArrayLiteral(c, [](auto* a) { return model::AssetStatusName(a->status); }),
+          ArrayLiteral(std::span(props).subspan(first, c.size())), now_);
+      RememberIds(changed);
+      for (const pqxx::row& r : changed) dirty_.insert(Int(r[1]));
+      summary_.assets_written += changed.size();
+      summary_.assets_unchanged += c.size() - changed.size();
+      return Status::Ok();
+    }));
     return Status::Ok();
   }
 
-  Status SetColumns(const AssetKey& key, const std::vector<model::Column>& columns) {
-    std::string where = Where("columns", key);
-    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
-    nlohmann::json rows = nlohmann::json::array();
-    std::set<std::string_view> names;
-    for (const model::Column& c : columns) {
-      std::string cwhere = where + "/" + c.name;
-      if (c.name.empty()) return Status::InvalidArgument("column name is empty", where);
-      if (!names.insert(c.name).second) {
-        return Status::InvalidArgument("column '" + c.name + "' appears twice", cwhere);
+  Status PutAliases(std::vector<const std::pair<std::string, AssetKey>*> aliases) {
+    if (aliases.empty()) return Status::Ok();
+    aliases = LastOfEach(std::move(aliases), kFirst);
+    std::vector<const AssetKey*> keys;
+    for (const auto* x : aliases) {
+      if (x->first.empty()) return Status::InvalidArgument("alias is empty", "aliases/");
+      keys.push_back(&x->second);
+    }
+    TM_RETURN_IF_ERROR(EnsureAssets(keys, "aliases"));
+    ExecChunked(kUpsertAliases, aliases, [&](size_t, std::span<const std::pair<std::string, AssetKey>* const> c) {
+      return std::tuple(ArrayLiteral(c, [](auto* x) -> std::string_view { return x->first; }),
+                        ArrayLiteral(c, [&](auto* x) { return ids_.at(x->second.ToString()); }));
+    });
+    return Status::Ok();
+  }
+
+  Status SetColumns(
+      std::vector<const std::pair<AssetKey, std::vector<model::Column>>*> rows) {
+    if (rows.empty()) return Status::Ok();
+    rows = LastOfEach(std::move(rows), kFirst);
+    std::vector<std::string> texts;
+    texts.reserve(rows.size());
+    for (const auto* r : rows) {
+      std::string where = Where("columns", r->first);
+      nlohmann::json json = nlohmann::json::array();
+      std::set<std::string_view> names;
+      for (const model::Column& c : r->second) {
+        std::string cwhere = where + "/" + c.name;
+        if (c.name.empty()) return Status::InvalidArgument("column name is empty", where);
+        if (!names.insert(c.name).second) {
+          return Status::InvalidArgument("column '" + c.name + "' appears twice", cwhere);
+        }
+        TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(c.properties, cwhere));
+        nlohmann::json row = {{"name", c.name},
+                              {"position", c.position},
+                              {"data_type", c.data_type},
+                              {"description", c.description},
+                              {"nullable", nullptr},
+                              {"tags", c.tags},
+                              {"properties", nlohmann::json::parse(props)}};
+        if (c.nullable) row["nullable"] = *c.nullable;
+        json.push_back(std::move(row));
       }
-      TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(c.properties, cwhere));
-      nlohmann::json row = {{"name", c.name},
-                            {"position", c.position},
-                            {"data_type", c.data_type},
-                            {"description", c.description},
-                            {"nullable", nullptr},
-                            {"tags", c.tags},
-                            {"properties", nlohmann::json::parse(props)}};
-      if (c.nullable) row["nullable"] = *c.nullable;
-      rows.push_back(std::move(row));
+      texts.push_back(json.dump());
     }
-    const std::string text = rows.dump();
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids, IdsOf(rows, "columns"));
     // Columns stored as they were: nothing to write, nothing to reindex.
-    if (tx_.Exec(kSameColumns, id, text)[0][0].as<bool>()) return Status::Ok();
-    dirty_.insert(id);
-    tx_.Exec(kDeleteColumns, id);
-    if (!columns.empty()) tx_.Exec(kInsertColumns, id, text);
-    summary_.columns_written += columns.size();
+    std::set<std::int64_t> changed;
+    for (const pqxx::result& r : ExecIdChunks(kChangedColumns, ids, texts)) {
+      for (const pqxx::row& row : r) changed.insert(Int(row[0]));
+    }
+    if (changed.empty()) return Status::Ok();
+    std::vector<std::int64_t> changed_ids;
+    std::vector<std::string> changed_texts;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!changed.count(ids[i])) continue;
+      changed_ids.push_back(ids[i]);
+      changed_texts.push_back(std::move(texts[i]));
+      dirty_.insert(ids[i]);
+      summary_.columns_written += rows[i]->second.size();
+    }
+    ExecIdChunks(kDeleteColumns, changed_ids);
+    ExecIdChunks(kInsertColumns, changed_ids, changed_texts);
     return Status::Ok();
   }
 
-  Status SetTags(const AssetKey& key, const std::vector<std::string>& tags) {
-    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, Where("tags", key)));
-    std::vector<std::string_view> kept(tags.begin(), tags.end());
-    std::erase_if(kept, [](std::string_view t) { return t.empty(); });
-    dirty_.insert(id);
-    tx_.Exec(kDeleteTags, id);
-    if (!kept.empty()) tx_.Exec(kInsertTags, id, ArrayLiteral(kept));
-    return Status::Ok();
-  }
-
-  Status SetOwnerships(const AssetKey& key, const std::vector<model::Ownership>& ownerships) {
-    std::string where = Where("ownerships", key);
-    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(key, where));
-    // One row per owner: a later entry for the same owner replaces an earlier one.
-    std::vector<std::string_view> owners;
-    std::vector<std::string> roles;
-    std::unordered_map<std::string_view, size_t> index;
-    for (const model::Ownership& o : ownerships) {
-      std::string role = o.role.empty() ? "owner" : o.role;
-      auto [it, inserted] = index.emplace(o.owner_id, owners.size());
-      if (inserted) {
-        owners.push_back(o.owner_id);
-        roles.push_back(std::move(role));
-      } else {
-        roles[it->second] = std::move(role);
+  Status SetTags(std::vector<const std::pair<AssetKey, std::vector<std::string>>*> rows) {
+    if (rows.empty()) return Status::Ok();
+    rows = LastOfEach(std::move(rows), kFirst);
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids, IdsOf(rows, "tags"));
+    std::vector<std::int64_t> tag_ids;
+    std::vector<std::string_view> tags;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      dirty_.insert(ids[i]);
+      for (const std::string& t : rows[i]->second) {
+        if (t.empty()) continue;
+        tag_ids.push_back(ids[i]);
+        tags.push_back(t);
       }
     }
-    std::set<std::string> known;
+    ExecIdChunks(kDeleteTags, ids);
+    ExecIdChunks(kInsertTags, tag_ids, tags);
+    return Status::Ok();
+  }
+
+  Status SetOwnerships(
+      std::vector<const std::pair<AssetKey, std::vector<model::Ownership>>*> rows) {
+    if (rows.empty()) return Status::Ok();
+    rows = LastOfEach(std::move(rows), kFirst);
+    // One row per asset and owner: a later entry for the same owner replaces an earlier one.
+    std::vector<std::vector<std::pair<std::string_view, std::string>>> per_asset;
+    std::set<std::string_view> owners;
+    for (const auto* r : rows) {
+      auto& list = per_asset.emplace_back();
+      std::unordered_map<std::string_view, size_t> index;
+      for (const model::Ownership& o : r->second) {
+        std::string role = o.role.empty() ? "owner" : o.role;
+        auto [it, inserted] = index.emplace(o.owner_id, list.size());
+        if (inserted) {
+          list.emplace_back(o.owner_id, std::move(role));
+        } else {
+          list[it->second].second = std::move(role);
+        }
+        owners.insert(o.owner_id);
+      }
+    }
+    std::set<std::string, std::less<>> known;
     if (!owners.empty()) {
       for (const pqxx::row& r : tx_.Exec(kKnownOwners, ArrayLiteral(owners))) {
         known.insert(Text(r[0]));
       }
     }
-    for (std::string_view owner : owners) {
-      if (!known.count(std::string(owner))) {
-        return Status::InvalidArgument("owner '" + std::string(owner) + "' is not known", where);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      for (const auto& [owner, role] : per_asset[i]) {
+        if (!known.count(owner)) {
+          return Status::InvalidArgument("owner '" + std::string(owner) + "' is not known",
+                                         Where("ownerships", rows[i]->first));
+        }
       }
     }
-    dirty_.insert(id);
-    tx_.Exec(kDeleteOwnerships, id);
-    if (!owners.empty()) tx_.Exec(kInsertOwnerships, id, ArrayLiteral(owners), ArrayLiteral(roles));
+    TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids, IdsOf(rows, "ownerships"));
+    std::vector<std::int64_t> owned;
+    std::vector<std::string_view> owner_ids, roles;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      dirty_.insert(ids[i]);
+      for (const auto& [owner, role] : per_asset[i]) {
+        owned.push_back(ids[i]);
+        owner_ids.push_back(owner);
+        roles.push_back(role);
+      }
+    }
+    ExecIdChunks(kDeleteOwnerships, ids);
+    ExecIdChunks(kInsertOwnerships, owned, owner_ids, roles);
     return Status::Ok();
   }
 
@@ -1189,57 +1339,125 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  Status ReplaceEdges(const WriteBatch::EdgeSet& set) {
-    std::string where = Where("edges", set.downstream);
-    if (set.origin.empty()) return Status::InvalidArgument("edge origin is empty", where);
-    for (const model::LineageEdge& e : set.edges) {
-      if (e.downstream != set.downstream || e.origin != set.origin) {
-        return Status::InvalidArgument(
-            "edge from '" + e.upstream.ToString() + "' does not match its set's downstream '" +
-                set.downstream.ToString() + "' and origin '" + set.origin + "'",
-            where);
-      }
-    }
-    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(set.downstream, where));
-    // Only the edges that went away are deleted and only new or changed ones written, so a
-    // job reporting the lineage it reported before writes and reindexes nothing.
-    std::vector<std::int64_t> ups;
-    std::vector<std::string_view> down_columns, up_columns;
-    for (const model::LineageEdge& e : set.edges) {
-      if (e.upstream.name.empty()) continue;  // PutEdge says what is wrong with it
-      TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, where));
-      ups.push_back(up);
-      down_columns.push_back(e.downstream_column);
-      up_columns.push_back(e.upstream_column);
-    }
-    // An upstream losing an edge loses downstream count: its boost changes.
-    for (const pqxx::row& r : tx_.Exec(kDeleteEdgesGone, id, set.origin, ArrayLiteral(ups),
-                                       ArrayLiteral(down_columns), ArrayLiteral(up_columns))) {
-      dirty_.insert(Int(r[0]));
-    }
-    for (const model::LineageEdge& e : set.edges) TM_RETURN_IF_ERROR(PutEdge(e));
-    return Status::Ok();
-  }
+  // One edge by its stored identity (primary key), plus what an upsert writes.
+  struct EdgeRow {
+    std::int64_t down = 0, up = 0;
+    std::string_view down_column, up_column, origin;
+    std::optional<std::int64_t> via;
+    std::string_view transformation;
+    auto Key() const { return std::tie(down, up, down_column, up_column, origin); }
+  };
 
-  Status PutEdge(const model::LineageEdge& e) {
+  static Status CheckEdge(const model::LineageEdge& e) {
     std::string where = Where("edges", e.downstream);
     if (e.origin.empty()) return Status::InvalidArgument("edge origin is empty", where);
     if (e.upstream_column.empty() != e.downstream_column.empty()) {
       return Status::InvalidArgument("a column-level edge needs both column names", where);
     }
-    TM_ASSIGN_OR_RETURN(std::int64_t down, IdOf(e.downstream, where));
-    TM_ASSIGN_OR_RETURN(std::int64_t up, IdOf(e.upstream, where));
-    std::optional<std::int64_t> via;
-    if (!e.via.empty()) {
-      TM_ASSIGN_OR_RETURN(via, IdOf(e.via, where, model::AssetKind::kJob));
+    if (e.downstream.name.empty() || e.upstream.name.empty()) {
+      return Status::InvalidArgument("asset key has an empty name", where);
     }
-    const auto changed = tx_.Exec(kUpsertEdge, down, up, e.downstream_column, e.upstream_column,
-                                  e.origin, Nullable(via).get(), e.transformation)
-                             .affected_rows();
-    // Only a new or changed edge changes the upstream's search boost (its downstream count).
-    if (changed > 0) dirty_.insert(up);
-    summary_.edges_written += changed;
     return Status::Ok();
+  }
+
+  // Replaces the edges of each set (of one downstream and origin: those not listed go), then
+  // upserts `edges`. Only the edges that went away are deleted and only new or changed ones
+  // written, so a job reporting the lineage it reported before writes and reindexes nothing.
+  Status PutEdges(std::vector<const WriteBatch::EdgeSet*> sets,
+                  const std::vector<model::LineageEdge>& edges) {
+    if (sets.empty() && edges.empty()) return Status::Ok();
+    // Of two sets for one downstream and origin the later replaces the earlier's edges.
+    sets = LastOfEach(std::move(sets), [](auto& s) { return std::tie(s.downstream, s.origin); });
+    std::vector<const model::LineageEdge*> all;  // in batch order: a later write wins
+    for (const WriteBatch::EdgeSet* set : sets) {
+      std::string where = Where("edges", set->downstream);
+      if (set->origin.empty()) return Status::InvalidArgument("edge origin is empty", where);
+      if (set->downstream.name.empty()) {
+        return Status::InvalidArgument("asset key has an empty name", where);
+      }
+      for (const model::LineageEdge& e : set->edges) {
+        if (e.downstream != set->downstream || e.origin != set->origin) {
+          return Status::InvalidArgument(
+              "edge from '" + e.upstream.ToString() + "' does not match its set's downstream '" +
+                  set->downstream.ToString() + "' and origin '" + set->origin + "'",
+              where);
+        }
+        all.push_back(&e);
+      }
+    }
+    for (const model::LineageEdge& e : edges) all.push_back(&e);
+    std::vector<const AssetKey*> keys, vias;
+    for (const WriteBatch::EdgeSet* set : sets) keys.push_back(&set->downstream);
+    for (const model::LineageEdge* e : all) {
+      TM_RETURN_IF_ERROR(CheckEdge(*e));
+      keys.push_back(&e->downstream);
+      keys.push_back(&e->upstream);
+      if (!e->via.empty()) vias.push_back(&e->via);
+    }
+    TM_RETURN_IF_ERROR(EnsureAssets(keys, "edges"));
+    TM_RETURN_IF_ERROR(EnsureAssets(vias, "edges", model::AssetKind::kJob));
+    const auto id = [&](const AssetKey& k) { return ids_.at(k.ToString()); };
+    std::vector<EdgeRow> rows;
+    rows.reserve(all.size());
+    for (const model::LineageEdge* e : all) {
+      rows.push_back({id(e->downstream), id(e->upstream), e->downstream_column,
+                      e->upstream_column, e->origin,
+                      e->via.empty() ? std::nullopt : std::optional(id(e->via)),
+                      e->transformation});
+    }
+    if (!sets.empty()) TM_RETURN_IF_ERROR(DeleteEdgesGone(sets, rows, id));
+
+    std::vector<const EdgeRow*> ordered;
+    ordered.reserve(rows.size());
+    for (const EdgeRow& r : rows) ordered.push_back(&r);
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const EdgeRow* a, const EdgeRow* b) { return a->Key() < b->Key(); });
+    ordered = LastOfEach(std::move(ordered), [](const EdgeRow& r) { return r.Key(); });
+    TM_RETURN_IF_ERROR(ForChunks(ordered, [&](size_t, std::span<const EdgeRow* const> c) {
+      // Only a new or changed edge changes the upstream's search boost (its downstream count).
+      pqxx::result changed =
+          tx_.Exec(kUpsertEdges, ArrayLiteral(c, Member(&EdgeRow::down)),
+                   ArrayLiteral(c, Member(&EdgeRow::up)), ArrayLiteral(c, Member(&EdgeRow::down_column)),
+                   ArrayLiteral(c, Member(&EdgeRow::up_column)), ArrayLiteral(c, Member(&EdgeRow::origin)),
+                   ArrayLiteral(c, Member(&EdgeRow::via)),
+                   ArrayLiteral(c, Member(&EdgeRow::transformation)));
+      for (const pqxx::row& r : changed) dirty_.insert(Int(r[0]));
+      summary_.edges_written += changed.size();
+      return Status::Ok();
+    }));
+    return Status::Ok();
+  }
+
+  // Deletes the stored edges of `sets` that none of `rows` names.
+  template <typename Id>
+  Status DeleteEdgesGone(const std::vector<const WriteBatch::EdgeSet*>& sets,
+                         const std::vector<EdgeRow>& rows, const Id& id) {
+    std::set<decltype(std::declval<EdgeRow>().Key())> kept;
+    for (const EdgeRow& r : rows) kept.insert(r.Key());
+    // Stored edges come back as strings that must outlive the set of gone ones.
+    std::vector<pqxx::result> stored;
+    std::vector<EdgeRow> gone;
+    return ForChunks(sets, [&](size_t, std::span<const WriteBatch::EdgeSet* const> c) {
+      stored.push_back(tx_.Exec(kSelectEdgesOf, ArrayLiteral(c, [&](auto* s) { return id(s->downstream); }),
+                                ArrayLiteral(c, [](auto* s) -> std::string_view { return s->origin; })));
+      gone.clear();
+      for (const pqxx::row& r : stored.back()) {
+        const auto view = [](const pqxx::field& f) { return std::string_view(f.c_str(), f.size()); };
+        EdgeRow e{Int(r[0]), Int(r[2]), view(r[3]), view(r[4]), view(r[1]), {}, {}};
+        if (!kept.count(e.Key())) gone.push_back(e);
+      }
+      if (gone.empty()) return Status::Ok();
+      // An upstream losing an edge loses downstream count: its boost changes.
+      for (const pqxx::row& r :
+           tx_.Exec(kDeleteEdges, ArrayLiteral(gone, [](const EdgeRow& e) { return e.down; }),
+                    ArrayLiteral(gone, [](const EdgeRow& e) { return e.up; }),
+                    ArrayLiteral(gone, [](const EdgeRow& e) { return e.down_column; }),
+                    ArrayLiteral(gone, [](const EdgeRow& e) { return e.up_column; }),
+                    ArrayLiteral(gone, [](const EdgeRow& e) { return e.origin; }))) {
+        dirty_.insert(Int(r[0]));
+      }
+      return Status::Ok();
+    });
   }
 
   // Merges `incoming` into the stored run under a row lock (MergeRun decides), so reports of
@@ -1373,50 +1591,6 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  // Of writes in lock order, the last of each run of equal keys: one row may be written only
-  // once per set-based statement, and of two writes to it the later wins.
-  template <typename T, typename Key>
-  static std::vector<const T*> LastOfEach(std::vector<const T*> rows, Key key) {
-    std::vector<const T*> out;
-    out.reserve(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (i + 1 < rows.size() && key(*rows[i]) == key(*rows[i + 1])) continue;
-      out.push_back(rows[i]);
-    }
-    return out;
-  }
-
-  // Calls `fn(first, chunk)` for `rows` in chunks of kRowsPerStatement (`first`: the chunk's
-  // offset in `rows`), until one returns an error.
-  template <typename T, typename Fn>
-  static Status ForChunks(const std::vector<const T*>& rows, Fn fn) {
-    for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
-      TM_RETURN_IF_ERROR(
-          fn(begin, std::span<const T* const>(rows.data() + begin,
-                                              std::min(kRowsPerStatement, rows.size() - begin))));
-    }
-    return Status::Ok();
-  }
-
-  // Runs `stmt` over `rows` in chunks, its parameters built by `arrays(first, chunk)`;
-  // returns the rows it affected.
-  template <typename T, typename Arrays>
-  size_t ExecChunked(const PgStatement& stmt, const std::vector<const T*>& rows, Arrays arrays) {
-    size_t affected = 0;
-    (void)ForChunks(rows, [&](size_t first, std::span<const T* const> chunk) {
-      affected +=
-          std::apply([&](auto&&... a) { return tx_.Exec(stmt, a...); }, arrays(first, chunk))
-              .affected_rows();
-      return Status::Ok();
-    });
-    return affected;
-  }
-
-  // ArrayLiteral's projection of a row to one of its members.
-  template <typename T, typename M>
-  static auto Member(M T::*member) {
-    return [member](const T* row) -> const M& { return row->*member; };
-  }
 
   Status PutIncidents(std::vector<const model::Incident*> incidents) {
     if (incidents.empty()) return Status::Ok();

@@ -702,6 +702,89 @@ TYPED_TEST(StoreTest, ABatchWritingARowTwiceKeepsTheLaterWriteWhateverItsText) {
   EXPECT_EQ(Json((*alerts)[0].payload), Json(alert.payload));
 }
 
+// A dbt project's batch: more rows of each kind than one statement takes, and rows of the
+// catalog written twice in the batch, where the later write wins as if applied one by one.
+TYPED_TEST(StoreTest, ALargeCatalogBatchKeepsTheLaterOfTwoWritesAcrossStatementChunks) {
+  constexpr int kAssets = 5003;  // more than one statement's rows on PostgreSQL (5000)
+  const auto name = [](int i) { return "analytics.marts.m" + std::to_string(i); };
+  const std::string tricky = "He said \"NULL\", {a,b} \\ done";
+  // m7's later writes; with `twice` the batch first writes m7 like every other asset.
+  const auto later_seven = [&](WriteBatch& b) {
+    model::Asset again = MakeAsset(name(7));
+    again.description = "the later one";
+    b.PutAsset(again);
+    b.SetColumns(Key(name(7)),
+                 {{"id", 1, "bigint", "", false, {}, ""}, {"at", 2, "date", "", true, {}, ""}});
+    b.SetTags(Key(name(7)), {"hourly"});
+    b.SetOwnerships(Key(name(7)), {{"team:finance", "owner"}, {"team:data", "steward"}});
+    b.ReplaceEdgesInto(Key(name(7)), "dbt",
+                       {{Key(name(1)), Key(name(7)), "", "", {}, "dbt", "JOIN"},
+                        {Key(name(2)), Key(name(7)), "", "", {}, "dbt", ""}});
+    b.PutAlias("model.shop.m7", Key(name(7)));
+  };
+  const auto catalog = [&](bool twice) {
+    WriteBatch b;
+    b.PutOwner({"team:data", model::OwnerKind::kTeam, "Data", "", "", ""});
+    b.PutOwner({"team:finance", model::OwnerKind::kTeam, "Finance", "", "", ""});
+    for (int i = 0; i < kAssets; ++i) {
+      if (i == 7 && !twice) continue;
+      model::Asset a = MakeAsset(name(i));
+      a.description = tricky;
+      b.PutAsset(a);
+      b.SetColumns(Key(name(i)), {{"id", 1, "integer", tricky, false, {"pk"}, ""}});
+      b.SetTags(Key(name(i)), {"nightly", tricky});
+      b.SetOwnerships(Key(name(i)), {{"team:data", "owner"}});
+      if (i > 0) {
+        b.ReplaceEdgesInto(Key(name(i)), "dbt",
+                           {{Key(name(i - 1)), Key(name(i)), "", "", {}, "dbt", ""}});
+      }
+    }
+    if (twice) b.PutAlias("model.shop.m7", Key(name(6)));
+    later_seven(b);
+    return b;
+  };
+  WriteSummary first = this->MustWrite(catalog(/*twice=*/true));
+  EXPECT_GE(first.assets_written, static_cast<size_t>(kAssets));
+
+  auto last = this->store_->GetAsset(Key(name(kAssets - 1)));
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_EQ(last->description, tricky);
+  EXPECT_EQ(last->tags, (std::vector<std::string>{tricky, "nightly"}));
+  auto seven = this->store_->GetAsset(Key(name(7)));
+  ASSERT_TRUE(seven.ok());
+  EXPECT_EQ(seven->description, "the later one");
+  EXPECT_EQ(seven->tags, std::vector<std::string>{"hourly"});
+  auto columns = this->store_->GetColumns(Key(name(7)));
+  ASSERT_TRUE(columns.ok());
+  ASSERT_EQ(columns->size(), 2u);
+  EXPECT_EQ((*columns)[0].data_type, "bigint");
+  EXPECT_EQ((*this->store_->GetColumns(Key(name(kAssets - 1))))[0].description, tricky);
+  auto owners = this->store_->GetOwnersOf(Key(name(7)));
+  ASSERT_TRUE(owners.ok());
+  ASSERT_EQ(owners->size(), 2u);
+  EXPECT_EQ((*owners)[0].second, "steward");
+  auto up = this->store_->GetEdges(Key(name(7)), Direction::kUpstream);
+  ASSERT_TRUE(up.ok());
+  ASSERT_EQ(up->size(), 2u);
+  EXPECT_EQ((*up)[0].upstream, Key(name(1)));
+  EXPECT_EQ((*up)[0].transformation, "JOIN");
+  EXPECT_EQ(*this->store_->Resolve("model.shop.m7"), Key(name(7)));
+  EXPECT_EQ(this->store_->GetEdges(Key(name(kAssets - 1)), Direction::kUpstream)->size(), 1u);
+
+  // The catalog as stored, each row once: nothing is written.
+  WriteSummary same = this->MustWrite(catalog(/*twice=*/false));
+  EXPECT_EQ(same.assets_written, 0u);
+  EXPECT_EQ(same.assets_unchanged, static_cast<size_t>(kAssets));
+  EXPECT_EQ(same.columns_written, 0u);
+  EXPECT_EQ(same.edges_written, 0u);
+  // Every other asset loses its edge; the others keep theirs.
+  WriteBatch cut;
+  for (int i = 1; i < kAssets; i += 2) cut.ReplaceEdgesInto(Key(name(i)), "dbt", {});
+  this->MustWrite(cut);
+  EXPECT_TRUE(this->store_->GetEdges(Key(name(kAssets - 2)), Direction::kUpstream)->empty());
+  EXPECT_EQ(this->store_->GetEdges(Key(name(kAssets - 1)), Direction::kUpstream)->size(), 1u);
+}
+
 TYPED_TEST(StoreTest, AnAnomalyIdNamesOneAssetEvenWithinOneBatch) {
   model::Anomaly an = VolumeAnomaly("an-1", "raw.purchases");
   model::Incident inc;
