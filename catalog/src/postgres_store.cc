@@ -134,19 +134,21 @@ constexpr PgStatement kResolve{
         " ORDER BY rank LIMIT 1"};
 constexpr PgStatement kDeleteColumns{.name = "delete_columns",
                                      .sql = "DELETE FROM columns WHERE asset_id = ANY($1::bigint[])"};
-// $1: asset ids, $2: the JSON array of each one's column rows.
+// Column rows in arrays, tags and properties as JSON text.
 constexpr PgStatement kInsertColumns{
     .name = "insert_columns",
     .sql =
         "INSERT INTO columns (asset_id, name, position, data_type, description, nullable, tags,"
         " properties)"
-        " SELECT u.id, c.name, c.position, c.data_type, c.description, c.nullable, c.tags,"
-        "        c.properties"
-        " FROM unnest($1::bigint[], $2::text[]) AS u(id, cols),"
-        "      jsonb_to_recordset(u.cols::jsonb) AS c(name text, position integer, data_type text,"
-        "      description text, nullable boolean, tags jsonb, properties jsonb)"};
-// Of the assets $1, those whose stored columns are not exactly the rows of $2 (the input of
-// kInsertColumns).
+        " SELECT id, n, pos, dt, d, nl, t::jsonb, p::jsonb"
+        " FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[],"
+        "             $6::boolean[], $7::text[], $8::text[]) AS u(id, n, pos, dt, d, nl, t, p)"};
+// Of the assets $1, those that store columns.
+constexpr PgStatement kHaveColumns{
+    .name = "have_columns",
+    .sql = "SELECT DISTINCT asset_id FROM columns WHERE asset_id = ANY($1::bigint[])"};
+// Of the assets $1, those whose stored columns are not exactly the rows of $2 (JSON arrays of
+// objects with the columns' fields).
 constexpr PgStatement kChangedColumns{
     .name = "changed_columns",
     .sql =
@@ -279,15 +281,18 @@ constexpr PgStatement kUpdateRun{
         " ended_at = tm_timestamp($6), nominal_time = tm_timestamp($7), parent_run_id = $8,"
         " error_message = $9, properties = $10::jsonb, event_time = tm_timestamp($11)"
         " WHERE run_id = $1"};
-constexpr PgStatement kRunExists{.name = "run_exists",
-                                 .sql = "SELECT 1 FROM runs WHERE run_id = $1"};
-constexpr PgStatement kUpsertNodeResult{
-    .name = "upsert_node_result",
+constexpr PgStatement kRunsExisting{
+    .name = "runs_existing", .sql = "SELECT run_id FROM runs WHERE run_id = ANY($1::text[])"};
+// Node results in arrays (no (run, node) twice).
+constexpr PgStatement kUpsertNodeResults{
+    .name = "upsert_node_results",
     .sql =
         "INSERT INTO node_results (run_id, node_id, asset_id, node_kind, status, started_at,"
         " completed_at, execution_time_s, rows_affected, failures, message, thread, properties)"
-        " VALUES ($1, $2, $3, $4, $5, tm_timestamp($6), tm_timestamp($7), $8, $9, $10, $11, $12,"
-        "         $13::jsonb)"
+        " SELECT r, n, a, k, st, tm_timestamp(sa), tm_timestamp(ca), x, ra, f, m, th, p::jsonb"
+        " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[],"
+        "             $7::bigint[], $8::float8[], $9::bigint[], $10::bigint[], $11::text[],"
+        "             $12::text[], $13::text[]) AS u(r, n, a, k, st, sa, ca, x, ra, f, m, th, p)"
         " ON CONFLICT (run_id, node_id) DO UPDATE SET asset_id = excluded.asset_id,"
         "   node_kind = excluded.node_kind, status = excluded.status,"
         "   started_at = excluded.started_at, completed_at = excluded.completed_at,"
@@ -645,6 +650,14 @@ void AppendArrayElement(std::string& out, double v) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, end);
 }
+void AppendArrayElement(std::string& out, std::optional<double> v) {
+  if (v) {
+    AppendArrayElement(out, *v);
+  } else {
+    out += "NULL";
+  }
+}
+void AppendArrayElement(std::string& out, std::optional<bool> v) { out += !v ? "NULL" : *v ? "t" : "f"; }
 
 template <typename Range, typename Project>
 std::string ArrayLiteral(const Range& range, Project project) {
@@ -997,10 +1010,8 @@ class BatchWriter {
     for (auto* r : InLockOrder(b.runs(), [](auto& r) { return std::tie(r.id); })) {
       TM_RETURN_IF_ERROR(PutRun(*r));
     }
-    for (auto* n :
-         InLockOrder(b.node_results(), [](auto& n) { return std::tie(n.run_id, n.node_id); })) {
-      TM_RETURN_IF_ERROR(PutNodeResult(*n));
-    }
+    TM_RETURN_IF_ERROR(PutNodeResults(
+        InLockOrder(b.node_results(), [](auto& n) { return std::tie(n.run_id, n.node_id); })));
     TM_RETURN_IF_ERROR(AppendPoints(b.points()));
     for (auto* s : InLockOrder(b.snapshots(), [](auto& s) { return std::tie(s.asset); })) {
       TM_RETURN_IF_ERROR(PutSnapshot(*s));
@@ -1215,50 +1226,83 @@ class BatchWriter {
       std::vector<const std::pair<AssetKey, std::vector<model::Column>>*> rows) {
     if (rows.empty()) return Status::Ok();
     rows = LastOfEach(std::move(rows), kFirst);
-    std::vector<std::string> texts;
-    texts.reserve(rows.size());
-    for (const auto* r : rows) {
-      std::string where = Where("columns", r->first);
-      nlohmann::json json = nlohmann::json::array();
+    std::vector<std::vector<std::string>> props(rows.size());  // normalized, per column
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string where = Where("columns", rows[i]->first);
       std::set<std::string_view> names;
-      for (const model::Column& c : r->second) {
+      for (const model::Column& c : rows[i]->second) {
         std::string cwhere = where + "/" + c.name;
         if (c.name.empty()) return Status::InvalidArgument("column name is empty", where);
         if (!names.insert(c.name).second) {
           return Status::InvalidArgument("column '" + c.name + "' appears twice", cwhere);
         }
-        TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(c.properties, cwhere));
-        nlohmann::json row = {{"name", c.name},
-                              {"position", c.position},
-                              {"data_type", c.data_type},
-                              {"description", c.description},
-                              {"nullable", nullptr},
-                              {"tags", c.tags},
-                              {"properties", nlohmann::json::parse(props)}};
-        if (c.nullable) row["nullable"] = *c.nullable;
-        json.push_back(std::move(row));
+        TM_ASSIGN_OR_RETURN(props[i].emplace_back(), NormalizeJsonObject(c.properties, cwhere));
       }
-      texts.push_back(json.dump());
     }
     TM_ASSIGN_OR_RETURN(std::vector<std::int64_t> ids, IdsOf(rows, "columns"));
-    // Columns stored as they were: nothing to write, nothing to reindex.
-    std::set<std::int64_t> changed;
-    for (const pqxx::result& r : ExecIdChunks(kChangedColumns, ids, texts)) {
-      for (const pqxx::row& row : r) changed.insert(Int(row[0]));
+    // Assets storing no columns change when they get some; the others are compared with what
+    // they store, on the server. Columns stored as they were: nothing written or reindexed.
+    std::set<std::int64_t> stored, differ;
+    for (const pqxx::result& r : ExecIdChunks(kHaveColumns, ids)) {
+      for (const pqxx::row& row : r) stored.insert(Int(row[0]));
     }
-    if (changed.empty()) return Status::Ok();
-    std::vector<std::int64_t> changed_ids;
-    std::vector<std::string> changed_texts;
+    std::vector<std::int64_t> compared;
+    std::vector<std::string> texts;
     for (size_t i = 0; i < rows.size(); ++i) {
-      if (!changed.count(ids[i])) continue;
-      changed_ids.push_back(ids[i]);
-      changed_texts.push_back(std::move(texts[i]));
+      if (!stored.count(ids[i])) continue;
+      compared.push_back(ids[i]);
+      texts.push_back(ColumnsJson(rows[i]->second, props[i]));
+    }
+    for (const pqxx::result& r : ExecIdChunks(kChangedColumns, compared, texts)) {
+      for (const pqxx::row& row : r) differ.insert(Int(row[0]));
+    }
+    std::vector<std::int64_t> replaced;  // stored columns to delete first
+    std::vector<std::int64_t> ids_of;
+    std::vector<std::string_view> names, types, descriptions, properties;
+    std::vector<std::int64_t> positions;
+    std::vector<std::optional<bool>> nullables;
+    std::vector<std::string> tags;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const bool had = stored.count(ids[i]) > 0;
+      if (had ? !differ.count(ids[i]) : rows[i]->second.empty()) continue;
+      if (had) replaced.push_back(ids[i]);
       dirty_.insert(ids[i]);
       summary_.columns_written += rows[i]->second.size();
+      for (size_t j = 0; j < rows[i]->second.size(); ++j) {
+        const model::Column& c = rows[i]->second[j];
+        ids_of.push_back(ids[i]);
+        names.push_back(c.name);
+        positions.push_back(c.position);
+        types.push_back(c.data_type);
+        descriptions.push_back(c.description);
+        nullables.push_back(c.nullable);
+        tags.push_back(nlohmann::json(c.tags).dump());
+        properties.push_back(props[i][j]);
+      }
     }
-    ExecIdChunks(kDeleteColumns, changed_ids);
-    ExecIdChunks(kInsertColumns, changed_ids, changed_texts);
+    ExecIdChunks(kDeleteColumns, replaced);
+    ExecIdChunks(kInsertColumns, ids_of, names, positions, types, descriptions, nullables, tags,
+                 properties);
     return Status::Ok();
+  }
+
+  // The JSON kChangedColumns compares with what an asset stores: one object per column.
+  static std::string ColumnsJson(const std::vector<model::Column>& columns,
+                                 const std::vector<std::string>& props) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t j = 0; j < columns.size(); ++j) {
+      const model::Column& c = columns[j];
+      nlohmann::json row = {{"name", c.name},
+                            {"position", c.position},
+                            {"data_type", c.data_type},
+                            {"description", c.description},
+                            {"nullable", nullptr},
+                            {"tags", c.tags},
+                            {"properties", nlohmann::json::parse(props[j])}};
+      if (c.nullable) row["nullable"] = *c.nullable;
+      rows.push_back(std::move(row));
+    }
+    return rows.dump();
   }
 
   Status SetTags(std::vector<const std::pair<AssetKey, std::vector<std::string>>*> rows) {
@@ -1500,25 +1544,55 @@ class BatchWriter {
     return true;
   }
 
-  Status PutNodeResult(const model::NodeResult& n) {
-    std::string where = "node_results/" + n.run_id + "/" + n.node_id;
-    if (n.node_id.empty()) return Status::InvalidArgument("node id is empty", where);
-    if (!known_runs_.count(n.run_id)) {
-      if (tx_.Exec(kRunExists, n.run_id).empty()) {
-        return Status::InvalidArgument("run '" + n.run_id + "' is not known", where);
+  Status PutNodeResults(std::vector<const model::NodeResult*> results) {
+    if (results.empty()) return Status::Ok();
+    results = LastOfEach(std::move(results), [](auto& n) { return std::tie(n.run_id, n.node_id); });
+    std::vector<std::string_view> unknown_runs;
+    for (const model::NodeResult* n : results) {
+      if (!known_runs_.count(n->run_id) &&
+          (unknown_runs.empty() || unknown_runs.back() != n->run_id)) {
+        unknown_runs.push_back(n->run_id);  // sorted: results are in (run, node) order
       }
-      known_runs_.insert(n.run_id);
     }
-    TM_ASSIGN_OR_RETURN(std::string props, NormalizeJsonObject(n.properties, where));
-    std::optional<std::int64_t> asset;
-    if (!n.asset.empty()) {
-      TM_ASSIGN_OR_RETURN(asset, IdOf(n.asset, where));
+    if (!unknown_runs.empty()) {
+      for (const pqxx::row& r : tx_.Exec(kRunsExisting, ArrayLiteral(unknown_runs))) {
+        known_runs_.insert(Text(r[0]));
+      }
     }
-    tx_.Exec(kUpsertNodeResult, n.run_id, n.node_id, Nullable(asset).get(), n.node_kind, n.status,
-             Nullable(OptMicros(n.started_at)).get(), Nullable(OptMicros(n.completed_at)).get(),
-             Nullable(n.execution_time_s).get(), Nullable(n.rows_affected).get(),
-             Nullable(n.failures).get(), n.message, n.thread, props);
-    ++summary_.node_results_written;
+    std::vector<std::string> props;
+    std::vector<const AssetKey*> assets;
+    for (const model::NodeResult* n : results) {
+      std::string where = "node_results/" + n->run_id + "/" + n->node_id;
+      if (n->node_id.empty()) return Status::InvalidArgument("node id is empty", where);
+      if (!known_runs_.count(n->run_id)) {
+        return Status::InvalidArgument("run '" + n->run_id + "' is not known", where);
+      }
+      TM_ASSIGN_OR_RETURN(props.emplace_back(), NormalizeJsonObject(n->properties, where));
+      if (!n->asset.empty()) assets.push_back(&n->asset);
+    }
+    TM_RETURN_IF_ERROR(EnsureAssets(assets, "node_results"));
+    using N = model::NodeResult;
+    const auto asset_id = [&](const N* n) -> std::optional<std::int64_t> {
+      if (n->asset.empty()) return std::nullopt;
+      return ids_.at(n->asset.ToString());
+    };
+    const auto opt_int = [](const std::optional<long long>& v) -> std::optional<std::int64_t> {
+      return v ? std::optional<std::int64_t>(*v) : std::nullopt;
+    };
+    ExecChunked(kUpsertNodeResults, results, [&](size_t first, std::span<const N* const> c) {
+      return std::tuple(
+          ArrayLiteral(c, Member(&N::run_id)), ArrayLiteral(c, Member(&N::node_id)),
+          ArrayLiteral(c, asset_id), ArrayLiteral(c, Member(&N::node_kind)),
+          ArrayLiteral(c, Member(&N::status)),
+          ArrayLiteral(c, [](const N* n) { return OptMicros(n->started_at); }),
+          ArrayLiteral(c, [](const N* n) { return OptMicros(n->completed_at); }),
+          ArrayLiteral(c, Member(&N::execution_time_s)),
+          ArrayLiteral(c, [&](const N* n) { return opt_int(n->rows_affected); }),
+          ArrayLiteral(c, [&](const N* n) { return opt_int(n->failures); }),
+          ArrayLiteral(c, Member(&N::message)), ArrayLiteral(c, Member(&N::thread)),
+          ArrayLiteral(std::span(props).subspan(first, c.size())));
+    });
+    summary_.node_results_written += results.size();
     return Status::Ok();
   }
 

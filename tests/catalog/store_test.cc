@@ -721,13 +721,19 @@ TYPED_TEST(StoreTest, ALargeCatalogBatchKeepsTheLaterOfTwoWritesAcrossStatementC
                        {{Key(name(1)), Key(name(7)), "", "", {}, "dbt", "JOIN"},
                         {Key(name(2)), Key(name(7)), "", "", {}, "dbt", ""}});
     b.PutAlias("model.shop.m7", Key(name(7)));
+    b.PutNodeResult({"inv-1", "model.shop.m7", Key(name(7)), "model", "error", kT0, kT0, 0.5, {},
+                     {}, tricky, "Thread-2", ""});
   };
   const auto catalog = [&](bool twice) {
     WriteBatch b;
     b.PutOwner({"team:data", model::OwnerKind::kTeam, "Data", "", "", ""});
     b.PutOwner({"team:finance", model::OwnerKind::kTeam, "Finance", "", "", ""});
+    b.PutRun({"inv-1", {}, "dbt", model::RunState::kComplete, kT0, kT0 + seconds(30), {}, "", "",
+              "", kT0 + seconds(30)});
     for (int i = 0; i < kAssets; ++i) {
       if (i == 7 && !twice) continue;
+      b.PutNodeResult({"inv-1", "model.shop.m" + std::to_string(i), Key(name(i)), "model",
+                       "success", kT0, kT0 + seconds(1), 1.0, 10, {}, "", "Thread-1", ""});
       model::Asset a = MakeAsset(name(i));
       a.description = tricky;
       b.PutAsset(a);
@@ -770,6 +776,15 @@ TYPED_TEST(StoreTest, ALargeCatalogBatchKeepsTheLaterOfTwoWritesAcrossStatementC
   EXPECT_EQ((*up)[0].transformation, "JOIN");
   EXPECT_EQ(*this->store_->Resolve("model.shop.m7"), Key(name(7)));
   EXPECT_EQ(this->store_->GetEdges(Key(name(kAssets - 1)), Direction::kUpstream)->size(), 1u);
+  auto results = this->store_->GetNodeResults("inv-1");
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), static_cast<size_t>(kAssets));
+  auto m7 = std::find_if(results->begin(), results->end(),
+                         [](const model::NodeResult& n) { return n.node_id == "model.shop.m7"; });
+  ASSERT_NE(m7, results->end());
+  EXPECT_EQ(m7->status, "error");
+  EXPECT_EQ(m7->message, tricky);
+  EXPECT_EQ(m7->rows_affected, std::nullopt);
 
   // The catalog as stored, each row once: nothing is written.
   WriteSummary same = this->MustWrite(catalog(/*twice=*/false));
