@@ -368,8 +368,10 @@ TEST(CliTest, ServeScoresPushedMetricsWithoutWaitingForThePeriodicRun) {
   }
   ASSERT_EQ(runs_done(), 1);
 
-  // Thirty days of a growing table's row counts, then today's: truncated to 50 rows.
-  const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+  // Thirty days of a growing table's row counts, then the last hour's: truncated to 50 rows.
+  // (Anchored on the clock's hour, not a time of day: detection reads no point in its future.)
+  const auto last =
+      std::chrono::floor<std::chrono::hours>(std::chrono::system_clock::now()) - 1h;
   const unsigned seed = 5;
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
@@ -377,11 +379,11 @@ TEST(CliTest, ServeScoresPushedMetricsWithoutWaitingForThePeriodicRun) {
   double rows = 10000;
   std::string lines;
   for (int d = 30; d >= 0; --d) {
-    const std::time_t t = std::chrono::system_clock::to_time_t(today - std::chrono::days(d));
+    const std::time_t t = std::chrono::system_clock::to_time_t(last - std::chrono::days(d));
     std::tm tm{};
     gmtime_r(&t, &tm);
     char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT06:00:00Z", &tm);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:00:00Z", &tm);
     rows = d == 0 ? 50 : std::round(rows + added(rng));
     lines += nlohmann::json{{"dataset", "postgres://warehouse:5432/shop.public.orders"},
                             {"metric", "row_count"}, {"timestamp", stamp}, {"value", rows}}
