@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
@@ -256,15 +257,41 @@ constexpr PgStatement kSelectEdgesDown{
     .name = "select_edges_down",
     .sql = TM_EDGE_SELECT
     " WHERE u.key = $1 ORDER BY d.key, e.downstream_column, e.upstream_column, e.origin"};
-#define TM_RUN_SELECT                                                                    \
+#define TM_RUN_COLS                                                                      \
   "SELECT r.run_id, j.namespace, j.name, r.source, r.state, tm_micros(r.started_at),"    \
   " tm_micros(r.ended_at), tm_micros(r.nominal_time), r.parent_run_id, r.error_message," \
   " r.properties, tm_micros(r.event_time)"                                               \
-  " FROM runs r LEFT JOIN assets j ON j.asset_id = r.job_id WHERE r.run_id = $1"
+  " FROM runs r LEFT JOIN assets j ON j.asset_id = r.job_id"
+#define TM_RUN_SELECT TM_RUN_COLS " WHERE r.run_id = $1"
 constexpr PgStatement kSelectRun{.name = "select_run", .sql = TM_RUN_SELECT};
 // Locks the run so that concurrent reports of it merge one after the other.
 constexpr PgStatement kSelectRunForUpdate{.name = "select_run_for_update",
                                           .sql = TM_RUN_SELECT " FOR UPDATE OF r"};
+// kSelectRunForUpdate for the runs $1, locked in run id order.
+constexpr PgStatement kSelectRunsForUpdate{
+    .name = "select_runs_for_update",
+    .sql = TM_RUN_COLS " WHERE r.run_id = ANY($1::text[]) ORDER BY r.run_id FOR UPDATE OF r"};
+// kInsertRun and kUpdateRun over arrays; the insert returns the runs it created.
+#define TM_RUN_ARRAYS                                                                         \
+  " FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]," \
+  "             $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])"             \
+  "      AS u(id, job, src, st, sa, ea, nt, parent, err, p, et)"
+constexpr PgStatement kInsertRuns{
+    .name = "insert_runs",
+    .sql =
+        "INSERT INTO runs (run_id, job_id, source, state, started_at, ended_at, nominal_time,"
+        " parent_run_id, error_message, properties, event_time)"
+        " SELECT id, job, src, st, tm_timestamp(sa), tm_timestamp(ea), tm_timestamp(nt), parent,"
+        "        err, p::jsonb, tm_timestamp(et)" TM_RUN_ARRAYS
+        " ON CONFLICT (run_id) DO NOTHING RETURNING run_id"};
+constexpr PgStatement kUpdateRuns{
+    .name = "update_runs",
+    .sql =
+        "UPDATE runs r SET job_id = u.job, source = u.src, state = u.st,"
+        " started_at = tm_timestamp(u.sa), ended_at = tm_timestamp(u.ea),"
+        " nominal_time = tm_timestamp(u.nt), parent_run_id = u.parent, error_message = u.err,"
+        " properties = u.p::jsonb, event_time = tm_timestamp(u.et)" TM_RUN_ARRAYS
+        " WHERE r.run_id = u.id"};
 // kInsertRun and kUpdateRun take the same parameters, in the order of the runs table.
 constexpr PgStatement kInsertRun{
     .name = "insert_run",
@@ -360,6 +387,24 @@ constexpr PgStatement kLatestSnapshot{
     .sql =
         "SELECT fingerprint FROM schema_snapshots WHERE asset_id = $1"
         " AND observed_at <= tm_timestamp($2) ORDER BY observed_at DESC LIMIT 1"};
+// For each (asset $1, time $2): the fingerprint of the asset's latest snapshot at or before that
+// time, with the ordinality (from 1) of the pair; pairs without one are left out.
+constexpr PgStatement kLatestSnapshots{
+    .name = "latest_snapshots",
+    .sql =
+        "SELECT u.ord, s.fingerprint"
+        " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(id, obs, ord)"
+        " CROSS JOIN LATERAL (SELECT fingerprint FROM schema_snapshots"
+        "   WHERE asset_id = u.id AND observed_at <= tm_timestamp(u.obs)"
+        "   ORDER BY observed_at DESC LIMIT 1) s"};
+constexpr PgStatement kInsertSnapshots{
+    .name = "insert_snapshots",
+    .sql =
+        "INSERT INTO schema_snapshots (asset_id, observed_at, source, fingerprint, columns)"
+        " SELECT id, tm_timestamp(obs), src, f, c::jsonb"
+        " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])"
+        "      AS u(id, obs, src, f, c)"
+        " ON CONFLICT DO NOTHING"};
 constexpr PgStatement kInsertSnapshot{
     .name = "insert_snapshot",
     .sql =
@@ -1007,15 +1052,12 @@ class BatchWriter {
     TM_RETURN_IF_ERROR(PutEdges(
         InLockOrder(b.edge_sets(), [](auto& s) { return std::tie(s.downstream, s.origin); }),
         b.edges()));
-    for (auto* r : InLockOrder(b.runs(), [](auto& r) { return std::tie(r.id); })) {
-      TM_RETURN_IF_ERROR(PutRun(*r));
-    }
+    TM_RETURN_IF_ERROR(PutRuns(InLockOrder(b.runs(), [](auto& r) { return std::tie(r.id); })));
     TM_RETURN_IF_ERROR(PutNodeResults(
         InLockOrder(b.node_results(), [](auto& n) { return std::tie(n.run_id, n.node_id); })));
     TM_RETURN_IF_ERROR(AppendPoints(b.points()));
-    for (auto* s : InLockOrder(b.snapshots(), [](auto& s) { return std::tie(s.asset); })) {
-      TM_RETURN_IF_ERROR(PutSnapshot(*s));
-    }
+    TM_RETURN_IF_ERROR(
+        PutSnapshots(InLockOrder(b.snapshots(), [](auto& s) { return std::tie(s.asset); })));
     TM_RETURN_IF_ERROR(
         PutIncidents(InLockOrder(b.incidents(), [](auto& i) { return std::tie(i.id); })));
     TM_RETURN_IF_ERROR(PutAnomalies(
@@ -1504,6 +1546,88 @@ class BatchWriter {
     });
   }
 
+  // PutRun for every run of a batch (sorted by id), in a few statements: the stored runs are
+  // read and locked at once, each run's reports merged in batch order, then the new runs
+  // inserted and the changed ones updated in arrays. A run another writer inserted meanwhile
+  // goes through PutRun.
+  Status PutRuns(const std::vector<const model::Run*>& runs) {
+    if (runs.empty()) return Status::Ok();
+    std::vector<model::Run> incoming;  // properties normalized
+    incoming.reserve(runs.size());
+    std::vector<std::string_view> ids;
+    for (const model::Run* r : runs) {
+      if (r->id.empty()) return Status::InvalidArgument("run id is empty", "runs");
+      TM_ASSIGN_OR_RETURN(std::string props,
+                          NormalizeJsonObject(r->properties, "runs/" + r->id));
+      incoming.push_back(*r);
+      incoming.back().properties = std::move(props);
+      if (ids.empty() || ids.back() != r->id) ids.push_back(r->id);
+    }
+    std::unordered_map<std::string, model::Run> stored;
+    for (const pqxx::row& row : tx_.Exec(kSelectRunsForUpdate, ArrayLiteral(ids))) {
+      model::Run run = ReadRun(row);
+      stored.emplace(run.id, std::move(run));
+    }
+    std::vector<model::Run> inserts, updates;
+    for (size_t i = 0; i < incoming.size();) {
+      size_t end = i;
+      while (end < incoming.size() && incoming[end].id == incoming[i].id) ++end;
+      auto found = stored.find(incoming[i].id);
+      const bool existed = found != stored.end();
+      model::Run current = existed ? found->second : std::move(incoming[i++]);
+      for (; i < end; ++i) current = MergeRun(current, incoming[i]);
+      if (!existed) {
+        inserts.push_back(std::move(current));
+      } else if (!(current == found->second)) {
+        updates.push_back(std::move(current));
+      }
+    }
+    std::map<std::string, std::vector<const AssetKey*>> jobs_by_source;
+    for (const auto* list : {&inserts, &updates}) {
+      for (const model::Run& r : *list) {
+        if (!r.job.empty()) jobs_by_source[r.source].push_back(&r.job);
+      }
+    }
+    for (const auto& [source, jobs] : jobs_by_source) {
+      TM_RETURN_IF_ERROR(EnsureAssets(jobs, "runs", model::AssetKind::kJob, source));
+    }
+    std::set<std::string> created;
+    for (const pqxx::result& r : ExecRuns(kInsertRuns, inserts)) {
+      for (const pqxx::row& row : r) created.insert(Text(row[0]));
+    }
+    ExecRuns(kUpdateRuns, updates);
+    summary_.runs_written += created.size() + updates.size();
+    for (const model::Run& r : inserts) {
+      if (!created.count(r.id)) TM_RETURN_IF_ERROR(PutRun(r));  // lost to a concurrent insert
+    }
+    return Status::Ok();
+  }
+
+  // kInsertRuns or kUpdateRuns over `runs`, in chunks.
+  std::vector<pqxx::result> ExecRuns(const PgStatement& stmt, const std::vector<model::Run>& runs) {
+    std::vector<pqxx::result> out;
+    using R = model::Run;
+    const auto job = [&](const R& r) -> std::optional<std::int64_t> {
+      if (r.job.empty()) return std::nullopt;
+      return ids_.at(r.job.ToString());
+    };
+    for (size_t begin = 0; begin < runs.size(); begin += kRowsPerStatement) {
+      auto c = std::span(runs).subspan(begin, std::min(kRowsPerStatement, runs.size() - begin));
+      out.push_back(tx_.Exec(
+          stmt, ArrayLiteral(c, [](const R& r) -> std::string_view { return r.id; }),
+          ArrayLiteral(c, job), ArrayLiteral(c, [](const R& r) -> std::string_view { return r.source; }),
+          ArrayLiteral(c, [](const R& r) { return model::RunStateName(r.state); }),
+          ArrayLiteral(c, [](const R& r) { return OptMicros(r.started_at); }),
+          ArrayLiteral(c, [](const R& r) { return OptMicros(r.ended_at); }),
+          ArrayLiteral(c, [](const R& r) { return OptMicros(r.nominal_time); }),
+          ArrayLiteral(c, [](const R& r) -> std::string_view { return r.parent_run_id; }),
+          ArrayLiteral(c, [](const R& r) -> std::string_view { return r.error_message; }),
+          ArrayLiteral(c, [](const R& r) -> std::string_view { return r.properties; }),
+          ArrayLiteral(c, [](const R& r) { return model::ToMicros(r.event_time); })));
+    }
+    return out;
+  }
+
   // Merges `incoming` into the stored run under a row lock (MergeRun decides), so reports of
   // one run arriving through several instances at once merge as if they came one by one.
   Status PutRun(const model::Run& incoming) {
@@ -1641,6 +1765,61 @@ class BatchWriter {
       const size_t written = tx_.Exec(kInsertPoints, ids, metrics, times, values).affected_rows();
       summary_.points_written += written;
       summary_.points_skipped += (end - begin) - written;
+    }
+    return Status::Ok();
+  }
+
+  // PutSnapshot for a batch's snapshots (sorted by asset): those of assets with one snapshot
+  // in the batch are compared with the stored ones and written in arrays; an asset with
+  // several is written one snapshot at a time, each compared with the one before.
+  Status PutSnapshots(const std::vector<const model::SchemaSnapshot*>& snaps) {
+    if (snaps.empty()) return Status::Ok();
+    std::vector<const model::SchemaSnapshot*> single;
+    for (size_t i = 0; i < snaps.size();) {
+      size_t end = i;
+      while (end < snaps.size() && snaps[end]->asset == snaps[i]->asset) ++end;
+      if (end - i == 1) {
+        single.push_back(snaps[i]);
+      } else {
+        for (; i < end; ++i) TM_RETURN_IF_ERROR(PutSnapshot(*snaps[i]));
+      }
+      i = end;
+    }
+    if (single.empty()) return Status::Ok();
+    std::vector<const AssetKey*> keys;
+    for (const model::SchemaSnapshot* s : single) keys.push_back(&s->asset);
+    TM_RETURN_IF_ERROR(EnsureAssets(keys, "schema_snapshots"));
+    using S = model::SchemaSnapshot;
+    std::vector<std::string> fingerprints;
+    for (const S* s : single) fingerprints.push_back(s->Fingerprint());
+    std::vector<std::int64_t> ids, observed;
+    for (const S* s : single) {
+      ids.push_back(ids_.at(s->asset.ToString()));
+      observed.push_back(model::ToMicros(s->observed_at));
+    }
+    std::vector<bool> same(single.size(), false);
+    for (const pqxx::row& r : tx_.Exec(kLatestSnapshots, ArrayLiteral(ids), ArrayLiteral(observed))) {
+      const size_t i = Ordinal(r[0], single.size());
+      same[i] = Text(r[1]) == fingerprints[i];
+    }
+    std::vector<size_t> written;
+    for (size_t i = 0; i < single.size(); ++i) {
+      if (same[i]) {
+        ++summary_.snapshots_unchanged;
+      } else {
+        written.push_back(i);
+      }
+    }
+    for (size_t begin = 0; begin < written.size(); begin += kRowsPerStatement) {
+      auto c = std::span(written).subspan(begin, std::min(kRowsPerStatement, written.size() - begin));
+      const size_t n = tx_.Exec(kInsertSnapshots, ArrayLiteral(c, [&](size_t i) { return ids[i]; }),
+                                ArrayLiteral(c, [&](size_t i) { return observed[i]; }),
+                                ArrayLiteral(c, [&](size_t i) -> std::string_view { return single[i]->source; }),
+                                ArrayLiteral(c, [&](size_t i) -> std::string_view { return fingerprints[i]; }),
+                                ArrayLiteral(c, [&](size_t i) { return ColumnsToJson(single[i]->columns); }))
+                           .affected_rows();
+      summary_.snapshots_written += n;
+      summary_.snapshots_unchanged += c.size() - n;
     }
     return Status::Ok();
   }
