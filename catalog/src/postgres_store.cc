@@ -2183,7 +2183,7 @@ class PgIndexWriter final : public SearchIndexWriter {
       docs.push_back({{"asset_id", d.id}, {"kind", d.kind}, {"name", d.name},
                       {"description", d.description}, {"source", d.source},
                       {"database_name", d.database}, {"schema_name", d.schema},
-                      {"status", d.status}, {"columns", JoinLines(d.columns)},
+                      {"status", d.status}, {"columns", d.columns},
                       {"tags", JoinLines(d.tags)}, {"owners", JoinLines(d.owners)},
                       {"downstream", d.downstream}, {"exposures", d.exposures},
                       {"boost", d.boost}, {"postings", c.encoded}, {"namespace", d.key.ns},
@@ -2258,7 +2258,7 @@ class PgReader final : public SearchReader, public LineageReader {
       d.database = Text(r[7]);
       d.schema = Text(r[8]);
       d.status = Text(r[9]);
-      d.columns = SplitLines(Text(r[10]));
+      d.columns = Text(r[10]);
       d.tags = SplitLines(Text(r[11]));
       d.owners = SplitLines(Text(r[12]));
       d.downstream = Int(r[13]);

@@ -192,7 +192,7 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   d.database = in.database;
   d.schema = in.schema;
   d.status = in.status;
-  d.columns = in.columns;
+  d.columns = JoinLines(in.columns);
   d.tags = in.tags;
   d.owners = in.owners;
   d.downstream = in.downstream;
@@ -458,8 +458,8 @@ class DocFields {
   struct Field {
     std::string_view kind;  // as in SearchMatch::field
     std::int64_t weight;
-    const std::string* text;   // what is tokenised
-    const std::string* value;  // what SearchMatch shows
+    std::string_view text;   // what is tokenised
+    std::string_view value;  // what SearchMatch shows
   };
 
   // Points at `d` (which must outlive the use), keeping the buffers of the previous document.
@@ -467,14 +467,23 @@ class DocFields {
   void Reset(const SearchDoc& d) {
     static_assert(kWName >= kWFullName && kWFullName >= kWColumn && kWColumn >= kWTag &&
                   kWTag >= kWOwner && kWOwner >= kWDescription);
-    static const std::string kNone;
     fields_.clear();
-    fields_.push_back({"name", kWName, &d.name, &d.name});
-    fields_.push_back({"full_name", kWFullName, &d.key.name, &d.key.name});
-    for (const auto& c : d.columns) fields_.push_back({"column", kWColumn, &c, &c});
-    for (const auto& t : d.tags) fields_.push_back({"tag", kWTag, &t, &t});
-    for (const auto& o : d.owners) fields_.push_back({"owner", kWOwner, &o, &o});
-    fields_.push_back({"description", kWDescription, &d.description, &kNone});
+    fields_.push_back({"name", kWName, d.name, d.name});
+    fields_.push_back({"full_name", kWFullName, d.key.name, d.key.name});
+    // The lines of d.columns, as SplitLines reads them (empty lines are no column).
+    const std::string_view columns = d.columns;
+    for (size_t start = 0; start < columns.size();) {
+      size_t nl = columns.find('\n', start);
+      if (nl == std::string_view::npos) nl = columns.size();
+      if (nl > start) {
+        const std::string_view c = columns.substr(start, nl - start);
+        fields_.push_back({"column", kWColumn, c, c});
+      }
+      start = nl + 1;
+    }
+    for (const auto& t : d.tags) fields_.push_back({"tag", kWTag, t, t});
+    for (const auto& o : d.owners) fields_.push_back({"owner", kWOwner, o, o});
+    fields_.push_back({"description", kWDescription, d.description, {}});
     if (tokens_.size() < fields_.size()) tokens_.resize(fields_.size());
     valid_.assign(fields_.size(), false);
   }
@@ -486,7 +495,7 @@ class DocFields {
 
   const std::vector<std::string>& Tokens(size_t i) {
     if (!valid_[i]) {
-      Tokenize(*fields_[i].text, tokens_[i]);
+      Tokenize(fields_[i].text, tokens_[i]);
       valid_[i] = true;
     }
     return tokens_[i];
@@ -495,12 +504,12 @@ class DocFields {
   // Whether field i has `seq` as consecutive tokens.
   bool Has(size_t i, const std::vector<std::string>& seq) {
     for (const std::string& t : seq) {
-      if (!ContainsFolded(*fields_[i].text, t)) return false;
+      if (!ContainsFolded(fields_[i].text, t)) return false;
     }
     return ContainsSeq(Tokens(i), seq);
   }
   bool HasWord(size_t i, const std::string& word) {
-    return ContainsFolded(*fields_[i].text, word) && HasToken(Tokens(i), word);
+    return ContainsFolded(fields_[i].text, word) && HasToken(Tokens(i), word);
   }
 
  private:
@@ -513,7 +522,9 @@ class DocFields {
 GroupMatch MatchGroup(const Group& g, DocFields& f) {
   GroupMatch best;
   auto consider = [&](std::int64_t w, const DocFields::Field& field, std::string_view how) {
-    if (w > best.weight) best = {w, {std::string(field.kind), *field.value, std::string(how)}};
+    if (w > best.weight) {
+      best = {w, {std::string(field.kind), std::string(field.value), std::string(how)}};
+    }
   };
   if (g.kind == GroupKind::kPrefix) {
     const std::string& p = g.tokens[0];

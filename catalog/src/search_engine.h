@@ -105,7 +105,10 @@ struct SearchDoc {
   std::int64_t id = 0;
   model::AssetKey key;
   std::string kind, name, description, source, database, schema, status;
-  std::vector<std::string> columns, tags, owners;
+  // One column name per line, as stored (JoinLines): the engine searches them in place,
+  // which saves a string per column of every candidate read.
+  std::string columns;
+  std::vector<std::string> tags, owners;
   long long downstream = 0, exposures = 0;
   std::int64_t boost = 0;
 };

@@ -357,11 +357,10 @@ class SqliteIndexWriter final : public SearchIndexWriter {
       for (const Posting& p : c.added) added_.Add(p.term, p.score, c.doc.id);
       const SearchDoc& d = c.doc;
       // Every text outlives Run: bound without copies.
-      const std::string columns = JoinLines(d.columns), tags = JoinLines(d.tags),
-                        owners = JoinLines(d.owners);
+      const std::string tags = JoinLines(d.tags), owners = JoinLines(d.owners);
       s.Bind(1, d.id).BindStatic(2, d.kind).BindStatic(3, d.name).BindStatic(4, d.description);
       s.BindStatic(5, d.source).BindStatic(6, d.database).BindStatic(7, d.schema);
-      s.BindStatic(8, d.status).BindStatic(9, columns).BindStatic(10, tags);
+      s.BindStatic(8, d.status).BindStatic(9, d.columns).BindStatic(10, tags);
       s.BindStatic(11, owners).Bind(12, static_cast<std::int64_t>(d.downstream));
       s.Bind(13, static_cast<std::int64_t>(d.exposures)).Bind(14, d.boost);
       s.BindStatic(15, c.encoded).BindStatic(16, d.key.ns).BindStatic(17, d.key.name);
@@ -582,7 +581,7 @@ class SqliteReader final : public SearchReader, public LineageReader {
       TM_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return out;
       SearchDoc d = AssetFields<SearchDoc>(s);
-      d.columns = SplitLines(s.TextView(10));
+      d.columns = s.Text(10);
       d.tags = SplitLines(s.TextView(11));
       d.owners = SplitLines(s.TextView(12));
       d.downstream = s.Int(13);
