@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
         for (int c = 0; c < connections; ++c) {
           threads.emplace_back([&] {
             for (size_t i; (i = next++) < events.size();) {
-              auto r = writer.Ingest({{"bench", events[i]}});
+              auto r = writer.Accept({{"bench", events[i]}});
               if (!r.ok()) std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
             }
           });
