@@ -71,7 +71,9 @@ class OpenLineageApiTest : public ::testing::Test {
     const std::int64_t last = ids.back().get<std::int64_t>();
     auto status = Reader()->GetLineageLogStatus();
     EXPECT_TRUE(status.ok());
-    if (status.ok()) EXPECT_GE(status->last_id, last);
+    if (status.ok()) {
+      EXPECT_GE(status->last_id, last);
+    }
     return last;
   }
   // Polls GET /api/v1/lineage/status until events through `id` are projected (deadline 10 s).
