@@ -189,6 +189,12 @@ struct OpenLineageProjector::State {
       backoff = options.min_backoff;
       if (*projected > 0) continue;  // there may be more
       cv.wait_for(lock, options.idle_poll, [&] { return stopping || woken; });
+      // Woken by an append: let a burst of them pass first (see options.quiet).
+      const auto deadline = std::chrono::steady_clock::now() + options.max_defer;
+      while (woken && !stopping && std::chrono::steady_clock::now() < deadline) {
+        woken = false;
+        cv.wait_for(lock, options.quiet, [&] { return stopping || woken; });
+      }
     }
   }
 };

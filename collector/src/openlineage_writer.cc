@@ -43,18 +43,14 @@ Result<std::vector<catalog::LineageEvent>> ValidateForLog(
     const std::vector<OpenLineageDocument>& events, model::Timestamp received_at,
     OpenLineageReport& report) {
   std::vector<catalog::LineageEvent> out(events.size());
+  openlineage::Mapper validator{openlineage::Mapper::ValidateOnly()};
   for (size_t i = 0; i < events.size(); ++i) {
-    // Mapped without a store: the projection maps it again with the store, which can only
-    // add joins, never errors.
+    // Every check of the mapping, without building records: the projection maps it again
+    // with the store, which can only add joins, never errors.
     TM_ASSIGN_OR_RETURN(openlineage::ParsedEvent parsed, openlineage::ParseEvent(events[i]));
-    openlineage::Mapper mapper(nullptr);
-    TM_RETURN_IF_ERROR(mapper.Add(events[i], parsed, report));
-    catalog::WriteBatch batch;
-    mapper.Flush(batch);
-    if (!batch.runs().empty()) {
-      out[i].run_id = batch.runs().front().id;
-      out[i].event_time = batch.runs().front().event_time;
-    }
+    TM_RETURN_IF_ERROR(validator.Add(events[i], parsed, report));
+    out[i].run_id = validator.last_run_id();
+    out[i].event_time = validator.last_event_time();
     out[i].received_at = received_at;
     out[i].body = events[i].json_text;
   }

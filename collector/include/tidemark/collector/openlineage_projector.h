@@ -36,7 +36,9 @@ namespace tidemark::collector {
 inline constexpr std::string_view kLineageLogFailedScope = "openlineage_log_failed";
 
 struct OpenLineageProjectorOptions {
-  size_t max_batch = 2000;  // events mapped and written together
+  // Events mapped and written together: larger batches collapse more repeats, but on SQLite
+  // each holds the write lock that appends wait for (~0.3 ms per event here).
+  size_t max_batch = 500;
   // Projected events are kept this long (for diagnostics and replays), then pruned.
   std::chrono::seconds retention{std::chrono::hours(24 * 7)};
   std::chrono::seconds prune_interval{std::chrono::minutes(10)};
@@ -44,6 +46,12 @@ struct OpenLineageProjectorOptions {
   std::chrono::milliseconds min_backoff{50}, max_backoff{10000};
   // How often an idle projector looks for events appended by other processes.
   std::chrono::milliseconds idle_poll{1000};
+  // While appends keep coming (a burst), projection waits until they pause for `quiet`,
+  // for at most `max_defer` after it was first woken: on SQLite a projection write holds the
+  // one write lock that appends need, so projecting in the middle of a burst slows the
+  // requests. Under light load the lag is `quiet` plus the batch's write.
+  std::chrono::milliseconds quiet{20};
+  std::chrono::milliseconds max_defer{2000};
 };
 
 // What projection did, cumulative over the projector's life.
