@@ -1,8 +1,8 @@
-// openlineage_bench: OpenLineage event ingest (issue 4), in process and over HTTP.
+// openlineage_bench: OpenLineage event ingest (issue 4) over HTTP, through the event log.
 //
-//   build/bench/openlineage_bench --events 5000 --connections 8 --runs 3
+//   build/bench/openlineage_bench --events 5000 --connections 8,32,64 --runs 3
 //   TIDEMARK_BENCH_PG_URL=postgresql://... build/bench/openlineage_bench   # adds PostgreSQL
-//   ... --http-only 1 --store sqlite    # only the HTTP figure, only on that store
+//   ... --http-only 1 --store sqlite    # only the HTTP figures, only on that store
 //
 // Events are generated in the shapes of the fixtures (an Airflow/Spark RunEvent with a job's
 // sql facet, inputs and outputs with schema, columnLineage, dataQualityMetrics and
@@ -10,41 +10,23 @@
 // each read and write the same two of 200 tables on every run, so assets are updated rather
 // than only created.
 //
-// Figures (median of --runs, each on a fresh store):
-//  - inproc_single: IngestOpenLineage one event per call (one transaction per event, as the
-//    HTTP endpoint does): events/s;
-//  - inproc_batch100: 100 events per call (what /api/v1/lineage/batch allows);
-//  - inproc_group: --connections threads, one event per call, through OpenLineageWriter's
-//    group commit (what the HTTP endpoint uses);
-//  - http: a Service on 127.0.0.1 with the real routes; --connections keep-alive clients
-//    each POST their share of events to /api/v1/lineage and wait for the 201 (durable):
-//    events/s and p50/p99 latency;
-//  - sqlite-memory rows: the same on an in-memory SQLite store, i.e. without fsync: the CPU
-//    ceiling of parse + map + write on this machine;
+// Figures (median of --runs, each on a fresh store; PostgreSQL: a scratch database
+// tm_bench_ol_N per run on the server named, dropped at the end), for each --connections:
+//  - http: a Service on 127.0.0.1 with the real routes (and its background projector);
+//    the clients each POST their share of the events to /api/v1/lineage on keep-alive
+//    connections and wait for the 201 (validated, appended to the event log, committed):
+//    accepted events/s, p50/p99 latency;
 //  - health: the same clients on GET /health for the same time: the server's ceiling, and
-//    the ratio http / health.
-// Target (issue 4): >= 10,000 events/s over HTTP on SQLite with durable 2xx, p99 < 20 ms.
+//    the ratio http / health;
+//  - projection: the time from the last 201 until the log's backlog is 0 (catch-up), and
+//    events / (time from the first POST until caught up): the end-to-end projection rate;
+//  - inproc accept (without --http-only): OpenLineageWriter::Accept on --connections
+//    threads without HTTP and without a projector: validation + group-committed append;
+//  - sqlite-memory: the same without fsync, the CPU ceiling of the path.
+// Target (issue 4): >= 10,000 events/s accepted over HTTP on SQLite with durable 2xx,
+// p99 < 20 ms.
 //
-// Measured 2026-12-06, RelWithDebInfo, 2-core VM shared with other builds and benchmarks
-// (contended), --events 5000 --connections 8 --runs 3 (medians), before -> after the
-// simdjson reader and the writer's allocation and wake-up cuts:
-//   sqlite        http 1,116 -> 1,338 events/s, p50 6.4 -> 4.3 ms, p99 18.1 -> 23.4 ms
-//                 (inproc_group 1,420 -> 1,727; the fsync-bound inproc_single 535 -> 277 and
-//                 inproc_batch100 2,305 -> 1,844 follow the shared disk's load, not the code)
-//   sqlite-memory http 1,751 -> 3,269 events/s, p50 4.2 -> 2.1 ms, p99 12.8 -> 9.0 ms
-//                 inproc_single 2,679 -> 3,279 (4,267 in a one-run check), inproc_group
-//                 3,251 -> 5,170
-//   sqlite --connections 32: http 1,825 events/s, p50 12.7 ms, p99 41.1 ms.
-// Target not met. Where the time goes (callgrind, --events 1000 --http-only 1 --store
-// sqlite-memory, instructions per event in OpenLineageWriter::Ingest): before 3.34 M
-// (nlohmann parse 1.08 M, mapping 0.77 M, Store::Write 1.06 M, Flush 0.17 M, freeing the
-// DOM ~0.2 M); after 1.85 M (simdjson parse 0.08 M, mapping 0.57 M, Store::Write 1.03 M of
-// which search reindexing 0.38 M and snapshot JSON 0.21 M, both from first sightings,
-// Flush 0.12 M). On a SQLite file each commit's fdatasync takes ~4 ms here (dd oflag=dsync:
-// 4.2 ms), so 8 connections cap durable ingest near 8 / (4 ms + CPU) ~ 1,500 events/s;
-// more connections gather bigger groups, but then this VM's CPU (2 cores for clients,
-// server and loopback TCP; perf: 23% of samples in pvm_irq_enable, the paravirtual cost of
-// waking threads) is the limit. The /health ceiling (~30,000 req/s) is not the bound.
+// @@MEASURED@@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

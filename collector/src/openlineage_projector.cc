@@ -4,6 +4,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "openlineage_map.h"
@@ -159,10 +160,27 @@ struct OpenLineageProjector::State {
     }
   }
 
-  void ReportStatus() {
-    if (!on_status) return;
+  // The log's status, also handed to on_status; nullopt when the store did not answer.
+  std::optional<catalog::LineageLogStatus> ReportStatus() {
     auto status = store.GetLineageLogStatus();
-    if (status.ok()) on_status(*status);
+    if (!status.ok()) return std::nullopt;
+    if (on_status) on_status(*status);
+    return *status;
+  }
+
+  // Whether the oldest waiting event may wait longer for a burst of appends to pass.
+  bool MayDefer(const std::optional<catalog::LineageLogStatus>& status) const {
+    return status && status->oldest_waiting &&
+           model::SystemClock().Now() - *status->oldest_waiting < options.max_defer;
+  }
+
+  // Waits while appends keep waking us (a burst), until they pause for options.quiet or
+  // `limit` passes. REQUIRES: `lock` holds mu.
+  void LetBurstPass(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point limit) {
+    while (woken && !stopping && std::chrono::steady_clock::now() < limit) {
+      woken = false;
+      cv.wait_for(lock, options.quiet, [&] { return stopping || woken; });
+    }
   }
 
   void Loop() {
@@ -174,7 +192,7 @@ struct OpenLineageProjector::State {
       lock.unlock();
       catalog::WriteSummary unused;
       Result<size_t> projected = ProjectBatch(unused);
-      ReportStatus();
+      std::optional<catalog::LineageLogStatus> status = ReportStatus();
       if (projected.ok() && std::chrono::steady_clock::now() >= next_prune) {
         next_prune = std::chrono::steady_clock::now() + options.prune_interval;
         (void)store.PruneLineageEvents(model::SystemClock().Now() - options.retention);
@@ -187,14 +205,19 @@ struct OpenLineageProjector::State {
         continue;
       }
       backoff = options.min_backoff;
-      if (*projected > 0) continue;  // there may be more
-      cv.wait_for(lock, options.idle_poll, [&] { return stopping || woken; });
-      // Woken by an append: let a burst of them pass first (see options.quiet).
-      const auto deadline = std::chrono::steady_clock::now() + options.max_defer;
-      while (woken && !stopping && std::chrono::steady_clock::now() < deadline) {
-        woken = false;
-        cv.wait_for(lock, options.quiet, [&] { return stopping || woken; });
+      if (*projected > 0) {
+        // There may be more. While appends keep coming and the oldest waiting event is
+        // young enough, let them pass first (see options.quiet); else project at once.
+        if (woken && MayDefer(status)) {
+          LetBurstPass(lock, std::chrono::steady_clock::now() + options.max_defer -
+                                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     model::SystemClock().Now() - *status->oldest_waiting));
+        }
+        continue;
       }
+      cv.wait_for(lock, options.idle_poll, [&] { return stopping || woken; });
+      // Woken by an append: let a burst of them pass first.
+      LetBurstPass(lock, std::chrono::steady_clock::now() + options.max_defer);
     }
   }
 };
