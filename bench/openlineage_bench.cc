@@ -48,8 +48,9 @@
 // Why (callgrind, --events 1000 --connections 8 --store sqlite-memory, instructions per
 // event): the request path is ~0.35 M, above the 0.1-0.2 M aimed at: simdjson parse of a
 // 9 KB event 0.12 M, validation (Mapper::ValidateOnly, every check of the mapping) 0.11 M,
-// the append 0.05 M, HTTP and the handler hand-off ~0.05-0.08 M. Projection costs ~0.85 M
-// per event on top (mapping 0.4 M, Store::Write 0.45 M), and runs on the same two cores: a
+// the append 0.05 M, HTTP and the handler hand-off ~0.05-0.08 M. Projection costs ~1.7 M
+// per event on top (parsing again 0.12 M, mapping 0.6 M, Flush 0.12 M, Store::Write 0.9 M),
+// and runs on the same two cores: a
 // 5,000-event burst is accepted at the request path's pace only while the projector lets it
 // pass (at most 2 s), after which projection (~1,100-1,400 events/s here) is the sustained
 // bound, and on SQLite each projection write holds the one write lock the appends wait for
