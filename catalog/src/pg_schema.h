@@ -21,6 +21,10 @@ namespace tidemark::catalog {
 // Key of the transaction-scoped advisory lock taken while migrating, so that two instances
 // starting at once apply each migration exactly once. Arbitrary but fixed: "tidemark" in ASCII.
 inline constexpr std::int64_t kPgMigrationLock = 0x746964656d61726b;
+// Held by each append to the OpenLineage event log until it commits, so that ids commit in
+// increasing order across instances: a projector that has read through id N never sees a
+// smaller id commit later. ("tidemarl": the next key.)
+inline constexpr std::int64_t kPgLineageLogLock = 0x746964656d61726c;
 
 // Created before any migration runs; records which migrations were applied.
 inline constexpr char kPgCreateMigrationsTable[] = R"sql(
@@ -29,7 +33,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at timestamptz NOT NULL
 ))sql";
 
-inline constexpr std::array<const char*, 3> kPgMigrations = {
+inline constexpr std::array<const char*, 4> kPgMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 -- Conversions between model::Timestamp (microseconds since the Unix epoch, as bigint
@@ -261,6 +265,17 @@ ALTER TABLE search_docs ADD COLUMN namespace text NOT NULL DEFAULT '';
 ALTER TABLE search_docs ADD COLUMN key_name text NOT NULL DEFAULT '';
 UPDATE search_docs d SET namespace = a.namespace, key_name = a.name
   FROM assets a WHERE a.asset_id = d.asset_id;
+)sql",
+    // 4: the OpenLineage event log (issue 4): events as accepted, projected into the catalog
+    // in the background; the projection checkpoint lives in checkpoints.
+    R"sql(
+CREATE TABLE lineage_events (
+  id          bigserial PRIMARY KEY,
+  received_at timestamptz NOT NULL,
+  event_time  timestamptz NOT NULL,
+  run_id      text NOT NULL,
+  body        text NOT NULL
+);
 )sql",
 };
 

@@ -556,6 +556,32 @@ constexpr PgStatement kSelectCheckpoint{
     .name = "select_checkpoint", .sql = TM_CHECKPOINT_SELECT " WHERE scope = $1 AND key = $2"};
 constexpr PgStatement kSelectCheckpoints{
     .name = "select_checkpoints", .sql = TM_CHECKPOINT_SELECT " WHERE scope = $1 ORDER BY key"};
+// The OpenLineage event log (migration 4). The checkpoint's value is the last projected id.
+#define TM_PROJECTED_THROUGH                                                          \
+  "coalesce((SELECT value::bigint FROM checkpoints WHERE scope = $1 AND key = $2"       \
+  " AND value <> ''), 0)"
+constexpr PgStatement kAppendLineageEvents{
+    .name = "append_lineage_events",
+    .sql = "INSERT INTO lineage_events (received_at, event_time, run_id, body)"
+           " SELECT tm_timestamp(r), tm_timestamp(t), id, b"
+           " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"
+           "   WITH ORDINALITY AS u(r, t, id, b, ord) ORDER BY ord"
+           " RETURNING id"};
+constexpr PgStatement kReadLineageEvents{
+    .name = "read_lineage_events",
+    .sql = "SELECT id, tm_micros(received_at), run_id, tm_micros(event_time), body"
+           " FROM lineage_events WHERE id > $1 ORDER BY id LIMIT $2"};
+constexpr PgStatement kLineageLogStatus{
+    .name = "lineage_log_status",
+    .sql = "WITH p AS (SELECT " TM_PROJECTED_THROUGH " AS through)"
+           " SELECT p.through, (SELECT coalesce(max(id), 0) FROM lineage_events),"
+           "   (SELECT count(*) FROM lineage_events WHERE id > p.through),"
+           "   (SELECT tm_micros(min(received_at)) FROM lineage_events WHERE id > p.through)"
+           " FROM p"};
+constexpr PgStatement kPruneLineageEvents{
+    .name = "prune_lineage_events",
+    .sql = "DELETE FROM lineage_events WHERE id <= " TM_PROJECTED_THROUGH
+           " AND received_at < tm_timestamp($3)"};
 constexpr PgStatement kCountAlerts{
     .name = "count_alerts", .sql = "SELECT state, count(*) FROM alerts GROUP BY state"};
 constexpr PgStatement kCounts{
@@ -2849,6 +2875,66 @@ class PostgresStore final : public Store {
   Result<std::vector<Checkpoint>> ListCheckpoints(std::string_view scope) override {
     return ReadList<Checkpoint>("list checkpoints", kSelectCheckpoints, std::string(scope),
                                 ReadCheckpoint);
+  }
+
+  Result<std::vector<std::int64_t>> AppendLineageEvents(
+      const std::vector<LineageEvent>& events) override {
+    if (events.empty()) return std::vector<std::int64_t>();
+    const std::string received =
+        ArrayLiteral(events, [](const LineageEvent& e) { return model::ToMicros(e.received_at); });
+    const std::string times =
+        ArrayLiteral(events, [](const LineageEvent& e) { return model::ToMicros(e.event_time); });
+    const std::string runs =
+        ArrayLiteral(events, [](const LineageEvent& e) -> std::string_view { return e.run_id; });
+    const std::string bodies =
+        ArrayLiteral(events, [](const LineageEvent& e) -> std::string_view { return e.body; });
+    return Transact<pqxx::work>(
+        "append lineage events", [&](PgTx& tx) -> Result<std::vector<std::int64_t>> {
+          tx.ExecParams("SELECT pg_advisory_xact_lock($1)", kPgLineageLogLock);
+          std::vector<std::int64_t> ids;
+          ids.reserve(events.size());
+          for (const pqxx::row& r : tx.Exec(kAppendLineageEvents, received, times, runs, bodies)) {
+            ids.push_back(Int(r[0]));
+          }
+          // Ids follow the insertion order (ORDER BY ord); RETURNING's order is not promised.
+          std::sort(ids.begin(), ids.end());
+          if (ids.size() != events.size()) return Status::Internal("append lost events");
+          return ids;
+        });
+  }
+
+  Result<std::vector<LineageEvent>> ReadLineageEvents(std::int64_t after_id,
+                                                      size_t limit) override {
+    return Read("read lineage events", [&](PgTx& tx) -> Result<std::vector<LineageEvent>> {
+      return ReadAll<LineageEvent>(
+          tx.Exec(kReadLineageEvents, after_id, static_cast<std::int64_t>(limit)),
+          [](const pqxx::row& r) {
+            return LineageEvent{Int(r[0]), Time(r[1]), Text(r[2]), Time(r[3]), Text(r[4])};
+          });
+    });
+  }
+
+  Result<LineageLogStatus> GetLineageLogStatus() override {
+    return Read("lineage log status", [&](PgTx& tx) -> Result<LineageLogStatus> {
+      pqxx::row r = tx.Exec(kLineageLogStatus, std::string(kLineageLogScope),
+                            std::string(kLineageLogProjectedKey))
+                        .at(0);
+      LineageLogStatus out;
+      out.projected_through = Int(r[0]);
+      out.last_id = std::max(Int(r[1]), out.projected_through);
+      out.waiting = Int(r[2]);
+      out.oldest_waiting = OptTime(r[3]);
+      return out;
+    });
+  }
+
+  Result<size_t> PruneLineageEvents(Timestamp received_before) override {
+    return Transact<pqxx::work>("prune lineage events", [&](PgTx& tx) -> Result<size_t> {
+      return static_cast<size_t>(tx.Exec(kPruneLineageEvents, std::string(kLineageLogScope),
+                                         std::string(kLineageLogProjectedKey),
+                                         model::ToMicros(received_before))
+                                     .affected_rows());
+    });
   }
 
   Result<AlertCounts> CountAlerts() override {

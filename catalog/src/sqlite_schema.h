@@ -11,7 +11,7 @@
 
 namespace tidemark::catalog {
 
-inline constexpr std::array<const char*, 3> kSqliteMigrations = {
+inline constexpr std::array<const char*, 4> kSqliteMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 CREATE TABLE assets (
@@ -227,6 +227,18 @@ ALTER TABLE search_docs ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
 ALTER TABLE search_docs ADD COLUMN key_name TEXT NOT NULL DEFAULT '';
 UPDATE search_docs SET namespace = a.namespace, key_name = a.name
   FROM assets a WHERE a.asset_id = search_docs.asset_id;
+)sql",
+    // 4: the OpenLineage event log (issue 4): events as accepted, projected into the catalog
+    // in the background; the projection checkpoint lives in checkpoints. AUTOINCREMENT: an id
+    // is never reused, even after pruning deleted the highest.
+    R"sql(
+CREATE TABLE lineage_events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at INTEGER NOT NULL,
+  event_time  INTEGER NOT NULL,
+  run_id      TEXT NOT NULL,
+  body        TEXT NOT NULL
+);
 )sql",
 };
 

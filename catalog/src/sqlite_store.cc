@@ -261,6 +261,21 @@ constexpr char kSelectCheckpoint[] =
     "SELECT scope, key, value, updated_at FROM checkpoints WHERE scope = ?1 AND key = ?2";
 constexpr char kSelectCheckpoints[] =
     "SELECT scope, key, value, updated_at FROM checkpoints WHERE scope = ?1 ORDER BY key";
+// The OpenLineage event log (migration 4). The checkpoint's value is the last projected id.
+#define TM_PROJECTED_THROUGH                                                           \
+  "coalesce((SELECT CAST(value AS INTEGER) FROM checkpoints WHERE scope = ?1 AND key = ?2" \
+  " AND value <> ''), 0)"
+constexpr char kAppendLineageEvent[] =
+    "INSERT INTO lineage_events (received_at, event_time, run_id, body) VALUES (?1, ?2, ?3, ?4)";
+constexpr char kReadLineageEvents[] =
+    "SELECT id, received_at, run_id, event_time, body FROM lineage_events WHERE id > ?1"
+    " ORDER BY id LIMIT ?2";
+constexpr char kLineageLogStatus[] =
+    "SELECT " TM_PROJECTED_THROUGH ", (SELECT coalesce(max(id), 0) FROM lineage_events)";
+constexpr char kLineageLogWaiting[] =
+    "SELECT count(*), min(received_at) FROM lineage_events WHERE id > ?1";
+constexpr char kPruneLineageEvents[] =
+    "DELETE FROM lineage_events WHERE id <= " TM_PROJECTED_THROUGH " AND received_at < ?3";
 constexpr char kHasMigrationsTable[] =
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr char kSchemaVersionSql[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
@@ -1490,6 +1505,68 @@ class SqliteStore final : public Store {
     }
     ++generation_;
     return Status::Ok();
+  }
+
+  Result<std::vector<std::int64_t>> AppendLineageEvents(
+      const std::vector<LineageEvent>& events) override {
+    std::lock_guard lock(write_mu_);
+    TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    std::vector<std::int64_t> ids;
+    ids.reserve(events.size());
+    Status st = [&]() -> Status {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, writer_->Prepare(kAppendLineageEvent));
+      for (const LineageEvent& e : events) {
+        s.Bind(1, e.received_at).Bind(2, e.event_time).Bind(3, e.run_id).BindStatic(4, e.body);
+        TM_RETURN_IF_ERROR(s.Run());
+        ids.push_back(sqlite3_last_insert_rowid(writer_->handle()));
+      }
+      return writer_->Exec("COMMIT");
+    }();
+    if (!st.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      return st.WithContext("append lineage events");
+    }
+    return ids;
+  }
+
+  Result<std::vector<LineageEvent>> ReadLineageEvents(std::int64_t after_id,
+                                                      size_t limit) override {
+    return WithReader([&](SqliteDb& db) -> Result<std::vector<LineageEvent>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kReadLineageEvents));
+      s.Bind(1, after_id).Bind(2, static_cast<std::int64_t>(limit));
+      return Collect<LineageEvent>(s, [](SqliteStmt& r) {
+        return LineageEvent{r.Int(0), r.Time(1), r.Text(2), r.Time(3), r.Text(4)};
+      });
+    });
+  }
+
+  Result<LineageLogStatus> GetLineageLogStatus() override {
+    return WithReadTxn([&](SqliteDb& db) -> Result<LineageLogStatus> {
+      LineageLogStatus out;
+      {
+        TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kLineageLogStatus));
+        s.Bind(1, kLineageLogScope).Bind(2, kLineageLogProjectedKey);
+        TM_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) return Status::Internal("lineage log status returned no row");
+        out.projected_through = s.Int(0);
+        out.last_id = std::max(s.Int(1), out.projected_through);
+      }
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kLineageLogWaiting));
+      s.Bind(1, out.projected_through);
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return Status::Internal("lineage log status returned no row");
+      out.waiting = s.Int(0);
+      out.oldest_waiting = s.OptTime(1);
+      return out;
+    });
+  }
+
+  Result<size_t> PruneLineageEvents(model::Timestamp received_before) override {
+    std::lock_guard lock(write_mu_);
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, writer_->Prepare(kPruneLineageEvents));
+    s.Bind(1, kLineageLogScope).Bind(2, kLineageLogProjectedKey).Bind(3, received_before);
+    TM_RETURN_IF_ERROR(s.Run().WithContext("prune lineage events"));
+    return static_cast<size_t>(writer_->Changes());
   }
 
   Result<AlertCounts> CountAlerts() override {

@@ -1,4 +1,4 @@
-// IngestOpenLineage: events -> one Mapper -> one WriteBatch -> one transaction. Splitting
+// IngestOpenLineage: events -> validated -> the event log (one transaction) -> projected. Splitting
 // files and bodies into events, and the JSON summary.
 
 #include <chrono>
@@ -6,6 +6,9 @@
 
 #include "openlineage_map.h"
 #include "tidemark/collector/openlineage.h"
+#include "tidemark/collector/openlineage_projector.h"
+#include "tidemark/collector/openlineage_writer.h"
+#include "tidemark/model/clock.h"
 
 namespace tidemark::collector {
 
@@ -15,12 +18,13 @@ using model::Status;
 Result<OpenLineageReport> IngestOpenLineage(catalog::Store& store,
                                             const std::vector<OpenLineageDocument>& events) {
   auto start = std::chrono::steady_clock::now();
+  // Validated whole first (the counts are the mapping's), appended to the event log in one
+  // transaction, then projected before returning, as the service's projector would.
   OpenLineageReport report;
-  openlineage::Mapper mapper(&store);
-  for (const OpenLineageDocument& doc : events) TM_RETURN_IF_ERROR(mapper.Add(doc, report));
-  catalog::WriteBatch batch;
-  mapper.Flush(batch);
-  TM_ASSIGN_OR_RETURN(report.write, store.Write(batch));
+  TM_ASSIGN_OR_RETURN(auto logged, ValidateForLog(events, model::SystemClock().Now(), report));
+  TM_RETURN_IF_ERROR(store.AppendLineageEvents(logged).status());
+  OpenLineageProjector projector(store);
+  TM_ASSIGN_OR_RETURN(report.write, projector.ProjectAll());
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;

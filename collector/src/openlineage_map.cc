@@ -101,6 +101,8 @@ class EventMapper {
   Status Map(V event) {
     if (!IsObject(event)) return Invalid("", "an event must be a JSON object");
     TM_ASSIGN_OR_RETURN(event_time_, Time(event, "", "eventTime", /*required=*/true));
+    m_.last_event_time_ = event_time_;
+    m_.last_run_id_.clear();
     producer_ = OptString(event, "producer");
     Opt run = Member(event, "run");
     Opt job = Member(event, "job");
@@ -200,13 +202,18 @@ class EventMapper {
     TM_ASSIGN_OR_RETURN(std::string name, RequiredString(*job, "/job", "name"));
     job_ = AssetKey{std::move(ns), std::move(name)};
     TM_ASSIGN_OR_RETURN(Opt facets, Facets(*job, "/job", "facets"));
-    model::Asset fresh;
-    fresh.key = job_;
-    fresh.kind = model::AssetKind::kJob;
-    fresh.name = job_.name;
-    fresh.source = std::string(kSource);
-    TM_ASSIGN_OR_RETURN(Mapper::PendingAsset * pending, m_.Pending(job_, fresh));
-    if (pending->asset.kind == model::AssetKind::kDataset) pending->asset.kind = model::AssetKind::kJob;
+    Mapper::PendingAsset* pending = &scratch_;
+    if (!m_.validate_only_) {
+      model::Asset fresh;
+      fresh.key = job_;
+      fresh.kind = model::AssetKind::kJob;
+      fresh.name = job_.name;
+      fresh.source = std::string(kSource);
+      TM_ASSIGN_OR_RETURN(pending, m_.Pending(job_, fresh));
+      if (pending->asset.kind == model::AssetKind::kDataset) {
+        pending->asset.kind = model::AssetKind::kJob;
+      }
+    }
     ++report_.jobs;
     if (facets) {
       TM_RETURN_IF_ERROR(Describe(*pending, facets, "/job/facets"));
@@ -221,6 +228,7 @@ class EventMapper {
   // stored twice: a schema facet can be most of an event, and the asset's properties are
   // read back on every later event touching it.
   void KeepFacets(Mapper::PendingAsset& pending, V facets) {
+    if (m_.validate_only_) return;
     static constexpr std::string_view kMapped[] = {"schema", "columnLineage", "ownership",
                                                    "documentation"};
     if (!pending.facets.is_object()) pending.facets = json::object();
@@ -261,10 +269,10 @@ class EventMapper {
                        [&](const model::Ownership& x) { return x.owner_id == owner.id; })) {
         list.push_back({owner.id, role});
       }
-      m_.owners_.emplace(owner.id, owner);
+      if (!m_.validate_only_) m_.owners_.emplace(owner.id, owner);
       ++report_.owners;
     }
-    m_.ownerships_[key] = std::move(list);
+    if (!m_.validate_only_) m_.ownerships_[key] = std::move(list);
     return Status::Ok();
   }
 
@@ -315,18 +323,20 @@ class EventMapper {
       }
       // Every run facet kept, known ones included (processing_engine, errorMessage's stack
       // trace, ...), one property each so runs merge facet by facet.
-      for (const auto& [k, v] : Items(*facets)) {
+      for (const auto& [k, v] : m_.validate_only_ ? decltype(Items(*facets))() : Items(*facets)) {
         props[std::string(kFacetPrefix) + std::string(k)] = ToJson(v);
       }
     }
+    run_id_ = r.id;
+    m_.last_run_id_ = r.id;
+    ++report_.runs;
+    if (m_.validate_only_) return Status::Ok();
     json entry = json::object();
     if (!producer_.empty()) entry["producer"] = producer_;
     props[std::string(kHistoryPrefix) + model::FormatTimestamp(event_time_) + "/" +
           std::string(model::RunStateName(state))] = std::move(entry);
     r.properties = props.dump();
-    run_id_ = r.id;
     m_.rest_.PutRun(std::move(r));
-    ++report_.runs;
     return Status::Ok();
   }
 
@@ -345,13 +355,14 @@ class EventMapper {
     }
     // Table-level lineage through the job: every input feeds every output.
     auto edge = [&](const AssetKey& up, const AssetKey& down) {
+      ++report_.lineage_edges;
+      if (m_.validate_only_) return;
       model::LineageEdge e;
       e.upstream = up;
       e.downstream = down;
       e.via = job_;
       e.origin = std::string(kSource);
       m_.rest_.PutEdge(std::move(e));
-      ++report_.lineage_edges;
     };
     if (!inputs_.empty() && !outputs_.empty()) {
       for (const AssetKey& in : inputs_) {
@@ -373,31 +384,12 @@ class EventMapper {
     TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(ds, path, "namespace"));
     TM_ASSIGN_OR_RETURN(std::string name, RequiredString(ds, path, "name"));
     AssetKey given{CanonicalDatasetNamespace(ns), name};
-    TM_ASSIGN_OR_RETURN(AssetKey key, m_.ResolveDataset(given));
-    model::Asset fresh;
-    fresh.key = key;
-    fresh.kind = DatasetKind(key.ns);
-    fresh.source = std::string(kSource);
-    if (fresh.kind == model::AssetKind::kTable) {
-      fresh.name = LastPart(name, '.');
-      std::vector<std::string> parts;
-      for (size_t start = 0;;) {
-        size_t dot = name.find('.', start);
-        parts.push_back(name.substr(start, dot - start));
-        if (dot == std::string::npos) break;
-        start = dot + 1;
-      }
-      if (parts.size() >= 3) {
-        fresh.database = parts[parts.size() - 3];
-        fresh.schema = parts[parts.size() - 2];
-      } else if (parts.size() == 2) {
-        fresh.schema = parts[0];
-      }
-    } else {
-      fresh.name = LastPart(name, '/');
+    Mapper::PendingAsset* pending = &scratch_;
+    AssetKey key = given;
+    if (!m_.validate_only_) {
+      TM_ASSIGN_OR_RETURN(key, m_.ResolveDataset(given));
+      TM_ASSIGN_OR_RETURN(pending, Fresh(key, name));
     }
-    TM_ASSIGN_OR_RETURN(Mapper::PendingAsset * pending, m_.Pending(key, fresh));
-    if (pending->asset.kind == model::AssetKind::kDataset) pending->asset.kind = fresh.kind;
     ++report_.datasets;
     if (role == Role::kInput) inputs_.push_back(key);
     if (role == Role::kOutput) outputs_.push_back(key);
@@ -425,6 +417,35 @@ class EventMapper {
     return Status::Ok();
   }
 
+  // The pending dataset asset for `key` (as named `name` by the event).
+  Result<Mapper::PendingAsset*> Fresh(const AssetKey& key, const std::string& name) {
+    model::Asset fresh;
+    fresh.key = key;
+    fresh.kind = DatasetKind(key.ns);
+    fresh.source = std::string(kSource);
+    if (fresh.kind == model::AssetKind::kTable) {
+      fresh.name = LastPart(name, '.');
+      std::vector<std::string> parts;
+      for (size_t start = 0;;) {
+        size_t dot = name.find('.', start);
+        parts.push_back(name.substr(start, dot - start));
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+      }
+      if (parts.size() >= 3) {
+        fresh.database = parts[parts.size() - 3];
+        fresh.schema = parts[parts.size() - 2];
+      } else if (parts.size() == 2) {
+        fresh.schema = parts[0];
+      }
+    } else {
+      fresh.name = LastPart(name, '/');
+    }
+    TM_ASSIGN_OR_RETURN(Mapper::PendingAsset * pending, m_.Pending(key, fresh));
+    if (pending->asset.kind == model::AssetKind::kDataset) pending->asset.kind = fresh.kind;
+    return pending;
+  }
+
   // Flattens nested fields ("address.city") in declaration order.
   Status Fields(V fields, const std::string& path, const std::string& prefix,
                 std::vector<model::Column>& out) {
@@ -438,6 +459,12 @@ class EventMapper {
       Opt name = Member(f, "name");
       if (!name || !IsString(*name) || Str(*name).empty()) {
         return RequiredString(f, at(), "name").status();
+      }
+      if (m_.validate_only_) {
+        if (Opt nested = Member(f, "fields")) {
+          TM_RETURN_IF_ERROR(Fields(*nested, Join(at(), "fields"), prefix, out));
+        }
+        continue;
       }
       model::Column c;
       c.name = prefix;
@@ -461,6 +488,10 @@ class EventMapper {
     if (!fields) return Status::Ok();
     std::vector<model::Column> columns;
     TM_RETURN_IF_ERROR(Fields(*fields, Join(Join(path, "schema"), "fields"), "", columns));
+    if (m_.validate_only_) {
+      if (!Elements(*fields).empty()) ++report_.schema_snapshots;
+      return Status::Ok();
+    }
     if (columns.empty()) return Status::Ok();
     model::SchemaSnapshot snap;
     snap.asset = key;
@@ -513,7 +544,7 @@ class EventMapper {
       TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(id, Join(at, i), "namespace"));
       TM_ASSIGN_OR_RETURN(std::string name, RequiredString(id, Join(at, i), "name"));
       AssetKey alias{CanonicalDatasetNamespace(ns), name};
-      if (alias != key) m_.aliases_.emplace_back(alias.ToString(), key);
+      if (alias != key && !m_.validate_only_) m_.aliases_.emplace_back(alias.ToString(), key);
     }
     return Status::Ok();
   }
@@ -540,6 +571,8 @@ class EventMapper {
         TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(in, iat, "namespace"));
         TM_ASSIGN_OR_RETURN(std::string name, RequiredString(in, iat, "name"));
         TM_ASSIGN_OR_RETURN(std::string field, RequiredString(in, iat, "field"));
+        ++report_.column_edges;
+        if (m_.validate_only_) continue;
         TM_ASSIGN_OR_RETURN(AssetKey up,
                             m_.ResolveDataset({CanonicalDatasetNamespace(ns), name}));
         std::vector<std::string> kinds;
@@ -564,15 +597,15 @@ class EventMapper {
         e.origin = std::string(kSource);
         e.transformation = transformation;
         m_.rest_.PutEdge(std::move(e));
-        ++report_.column_edges;
       }
     }
     return Status::Ok();
   }
 
   void Point(const AssetKey& key, std::string metric, double value) {
-    m_.rest_.AppendMetricPoint({key, std::move(metric), event_time_, value});
     ++report_.metric_points;
+    if (m_.validate_only_) return;
+    m_.rest_.AppendMetricPoint({key, std::move(metric), event_time_, value});
   }
 
   Status QualityMetrics(const AssetKey& key, Opt facets, const std::string& path) {
@@ -646,6 +679,8 @@ class EventMapper {
       // A DatasetEvent or JobEvent has no run to hold a result: its assertions stay in the
       // asset's facets only.
       if (run_id_.empty()) continue;
+      ++report_.test_results;
+      if (m_.validate_only_) continue;
       std::string column = OptString(a, "column");
       model::NodeResult n;
       n.run_id = run_id_;
@@ -659,7 +694,6 @@ class EventMapper {
       if (Opt sev = Member(a, "severity"); sev && IsString(*sev)) props["severity"] = Str(*sev);
       n.properties = props.dump();
       m_.rest_.PutNodeResult(std::move(n));
-      ++report_.test_results;
     }
     return Status::Ok();
   }
@@ -672,6 +706,7 @@ class EventMapper {
   AssetKey job_;
   std::string run_id_;
   std::vector<AssetKey> inputs_, outputs_;
+  Mapper::PendingAsset scratch_;  // what a validating mapper describes instead of an asset
 };
 
 Result<json> ParseEventWithNlohmann(const OpenLineageDocument& doc) {

@@ -86,6 +86,17 @@ class Mapper {
   explicit Mapper(catalog::Store* store, MapperCache* cache = nullptr)
       : store_(store), cache_(cache) {}
 
+  // A mapper that only validates: Add finds exactly the errors a mapping mapper would (every
+  // check runs), and counts as it would, but builds no records (Flush gives nothing). What
+  // the request path runs before logging an event, at a fraction of the cost.
+  struct ValidateOnly {};
+  explicit Mapper(ValidateOnly) : store_(nullptr), cache_(nullptr), validate_only_(true) {}
+
+  // The run id (lower-cased; "" for a JobEvent or DatasetEvent) and eventTime of the last
+  // event Add accepted.
+  const std::string& last_run_id() const { return last_run_id_; }
+  model::Timestamp last_event_time() const { return last_event_time_; }
+
   // Validates one event and adds its writes. On error nothing of this event is kept in the
   // mapper (the caller discards the whole mapper anyway, so a batch is all or nothing).
   model::Status Add(const OpenLineageDocument& doc, OpenLineageReport& report);
@@ -121,6 +132,9 @@ class Mapper {
 
   catalog::Store* store_;
   MapperCache* cache_;
+  const bool validate_only_ = false;
+  std::string last_run_id_;
+  model::Timestamp last_event_time_{};
   std::vector<std::pair<model::AssetKey, MapperCache::StoredAsset>> flushed_assets_;
   std::vector<std::string> flushed_edges_;
   std::map<model::AssetKey, std::pair<model::Timestamp, std::string>> flushed_snapshots_;

@@ -1,26 +1,37 @@
 #include "tidemark/collector/openlineage_writer.h"
 
 #include <chrono>
-#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "openlineage_map.h"
+#include "tidemark/model/clock.h"
 
 namespace tidemark::collector {
 
 using model::Result;
 using model::Status;
 
+std::string OpenLineageAccepted::ToJson() const {
+  nlohmann::json j = {{"events",
+                       {{"total", events},
+                        {"run_events", run_events},
+                        {"job_events", job_events},
+                        {"dataset_events", dataset_events}}},
+                      {"ids", ids},
+                      {"projected", false},
+                      {"elapsed_ms", elapsed_ms}};
+  return j.dump();
+}
+
 namespace {
 
 struct Pending {
-  const std::vector<OpenLineageDocument>* events = nullptr;
-  // events[i] parsed by the caller's own thread; empty when one of them is not JSON.
-  std::vector<openlineage::ParsedEvent> parsed;
-  std::optional<Result<OpenLineageReport>> result;  // set by the writer
+  std::vector<catalog::LineageEvent> events;
+  std::optional<Result<std::vector<std::int64_t>>> result;  // set by the writer
   // Woken when `result` is set, or when this one heads the queue and nobody writes: one
   // wake-up per waiter and group, not every waiter's on every commit.
   std::condition_variable wake;
@@ -28,99 +39,82 @@ struct Pending {
 
 }  // namespace
 
+Result<std::vector<catalog::LineageEvent>> ValidateForLog(
+    const std::vector<OpenLineageDocument>& events, model::Timestamp received_at,
+    OpenLineageReport& report) {
+  std::vector<catalog::LineageEvent> out(events.size());
+  openlineage::Mapper validator{openlineage::Mapper::ValidateOnly()};
+  for (size_t i = 0; i < events.size(); ++i) {
+    // Every check of the mapping, without building records: the projection maps it again
+    // with the store, which can only add joins, never errors.
+    TM_ASSIGN_OR_RETURN(openlineage::ParsedEvent parsed, openlineage::ParseEvent(events[i]));
+    TM_RETURN_IF_ERROR(validator.Add(events[i], parsed, report));
+    out[i].run_id = validator.last_run_id();
+    out[i].event_time = validator.last_event_time();
+    out[i].received_at = received_at;
+    out[i].body = events[i].json_text;
+  }
+  return out;
+}
+
 struct OpenLineageWriter::State {
   catalog::Store& store;
+  std::function<void()> appended;
   size_t max_group;
   std::mutex mu;
   std::deque<Pending*> queue;
   bool writing = false;
-  // Used by the writer of the moment alone (one at a time), so unguarded: what is stored
-  // after our last commit, valid while the store's write generation is cache_generation.
-  openlineage::MapperCache cache;
-  std::uint64_t cache_generation = 0;
 
-  // Maps and writes one group; returns every member's result, for the caller to hand out
-  // under the lock (a waiter reads its result only while holding it). Called without the lock.
-  std::vector<std::pair<Pending*, Result<OpenLineageReport>>> WriteGroup(
-      const std::vector<Pending*>& group) {
-    std::vector<std::pair<Pending*, Result<OpenLineageReport>>> results;
-    std::vector<Pending*> live = group;
-    // Somebody else wrote since our last commit (or the store does not say): forget.
-    const std::uint64_t generation = store.WriteGeneration();
-    if (generation == 0 || generation != cache_generation) cache.Clear();
-    while (!live.empty()) {
-      openlineage::Mapper mapper(&store, generation == 0 ? nullptr : &cache);
-      std::vector<OpenLineageReport> reports(live.size());
-      size_t failed = live.size();
-      Status failure;
-      for (size_t i = 0; i < live.size() && failed == live.size(); ++i) {
-        const Pending& p = *live[i];
-        for (size_t e = 0; e < p.events->size(); ++e) {
-          const OpenLineageDocument& doc = (*p.events)[e];
-          Status s = p.parsed.empty() ? mapper.Add(doc, reports[i])
-                                      : mapper.Add(doc, p.parsed[e], reports[i]);
-          if (!s.ok()) {
-            failed = i;
-            failure = s;
-            break;
-          }
-        }
-      }
-      if (failed != live.size()) {
-        results.emplace_back(live[failed], std::move(failure));
-        live.erase(live.begin() + static_cast<std::ptrdiff_t>(failed));
-        continue;  // map the others again, without the bad request
-      }
-      catalog::WriteBatch batch;
-      mapper.Flush(batch);
-      auto written = store.Write(batch);
-      // generation + 1 after: ours was the only commit in between, so the cache may learn
-      // what it wrote and stay valid.
-      const std::uint64_t after = store.WriteGeneration();
-      if (written.ok() && generation != 0 && after == generation + 1) {
-        mapper.Committed();
-        cache_generation = after;
+  // Appends one group in one transaction; returns each member's ids (or the error), for the
+  // caller to hand out under the lock (a waiter reads its result only while holding it).
+  // Called without the lock.
+  std::vector<Result<std::vector<std::int64_t>>> AppendGroup(const std::vector<Pending*>& group) {
+    std::vector<catalog::LineageEvent> all;
+    std::vector<size_t> sizes;
+    for (Pending* p : group) {
+      sizes.push_back(p->events.size());
+      if (all.empty()) {
+        all = std::move(p->events);
       } else {
-        cache.Clear();
-        cache_generation = 0;
+        for (auto& e : p->events) all.push_back(std::move(e));
       }
-      for (size_t i = 0; i < live.size(); ++i) {
-        if (!written.ok()) {
-          results.emplace_back(live[i], written.status());
-        } else {
-          reports[i].write = *written;
-          results.emplace_back(live[i], std::move(reports[i]));
-        }
-      }
-      live.clear();
     }
-    return results;
+    auto ids = store.AppendLineageEvents(all);
+    std::vector<Result<std::vector<std::int64_t>>> out;
+    size_t next = 0;
+    for (size_t n : sizes) {
+      if (!ids.ok()) {
+        out.emplace_back(ids.status());
+      } else {
+        auto first = ids->begin() + static_cast<std::ptrdiff_t>(next);
+        out.emplace_back(std::vector<std::int64_t>(first, first + static_cast<std::ptrdiff_t>(n)));
+      }
+      next += n;
+    }
+    if (ids.ok() && appended) appended();
+    return out;
   }
 };
 
-OpenLineageWriter::OpenLineageWriter(catalog::Store& store, size_t max_group_events)
-    : state_(new State{store, max_group_events, {}, {}, false, {}, 0}) {}
+OpenLineageWriter::OpenLineageWriter(catalog::Store& store, std::function<void()> appended,
+                                     size_t max_group_events)
+    : state_(new State{store, std::move(appended), max_group_events, {}, {}, false}) {}
 
 OpenLineageWriter::~OpenLineageWriter() = default;
 
-Result<OpenLineageReport> OpenLineageWriter::Ingest(
+Result<OpenLineageAccepted> OpenLineageWriter::Accept(
     const std::vector<OpenLineageDocument>& events) {
   auto start = std::chrono::steady_clock::now();
   Pending self;
-  self.events = &events;
-  // Parsing is most of an event's CPU and needs nothing shared: done here, on every caller's
-  // thread at once, rather than by the writer for the whole group.
-  self.parsed.reserve(events.size());
-  // When one is not JSON the writer parses them again in turn, so the error reported is
-  // the first invalid event's, whatever made it invalid.
-  for (const OpenLineageDocument& doc : events) {
-    auto parsed = openlineage::ParseEvent(doc);
-    if (!parsed.ok()) {
-      self.parsed.clear();
-      break;
-    }
-    self.parsed.push_back(std::move(parsed).value());
-  }
+  // Parsing and validation are most of an event's CPU and need nothing shared: done here,
+  // on every caller's thread at once, and before anything is stored.
+  OpenLineageReport report;
+  TM_ASSIGN_OR_RETURN(self.events, ValidateForLog(events, model::SystemClock().Now(), report));
+  OpenLineageAccepted accepted;
+  accepted.events = report.events;
+  accepted.run_events = report.run_events;
+  accepted.job_events = report.job_events;
+  accepted.dataset_events = report.dataset_events;
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mu);
   s.queue.push_back(&self);
@@ -133,28 +127,26 @@ Result<OpenLineageReport> OpenLineageWriter::Ingest(
     s.writing = true;
     std::vector<Pending*> group;
     size_t n = 0;
-    while (!s.queue.empty() && (group.empty() || n + s.queue.front()->events->size() <= s.max_group)) {
-      n += s.queue.front()->events->size();
+    while (!s.queue.empty() &&
+           (group.empty() || n + s.queue.front()->events.size() <= s.max_group)) {
+      n += s.queue.front()->events.size();
       group.push_back(s.queue.front());
       s.queue.pop_front();
     }
     lock.unlock();
-    auto results = s.WriteGroup(group);
+    auto results = s.AppendGroup(group);
     lock.lock();
-    for (auto& [pending, result] : results) {
-      pending->result = std::move(result);
-      pending->wake.notify_one();
+    for (size_t i = 0; i < group.size(); ++i) {
+      group[i]->result = std::move(results[i]);
+      group[i]->wake.notify_one();
     }
     s.writing = false;
     if (!s.queue.empty()) s.queue.front()->wake.notify_one();  // it writes the next group
   }
-  Result<OpenLineageReport> out = std::move(*self.result);
-  if (out.ok()) {
-    out->elapsed_ms = std::chrono::duration<double, std::milli>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
-  }
-  return out;
+  TM_ASSIGN_OR_RETURN(accepted.ids, std::move(*self.result));
+  accepted.elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return accepted;
 }
 
 }  // namespace tidemark::collector

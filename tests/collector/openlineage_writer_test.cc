@@ -1,5 +1,6 @@
-// OpenLineageWriter: many threads ingesting at once share commits, each gets its own result,
-// an invalid request is rejected alone, and everything that returned OK is in the store.
+// OpenLineageWriter: many threads accepting at once share commits to the event log, each
+// gets its own ids, an invalid request is rejected alone before anything is logged, and
+// everything that returned OK is in the log (and in the catalog once projected).
 
 #include "tidemark/collector/openlineage_writer.h"
 
@@ -7,9 +8,11 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "catalog/test_stores.h"
+#include "tidemark/collector/openlineage_projector.h"
 
 namespace tidemark::collector {
 namespace {
@@ -59,21 +62,26 @@ class BackendNames {
 };
 TYPED_TEST_SUITE(OpenLineageWriterTest, Backends, BackendNames);
 
-TYPED_TEST(OpenLineageWriterTest, ConcurrentCallersShareCommitsAndKeepTheirOwnResults) {
-  OpenLineageWriter writer(*this->store_);
+TYPED_TEST(OpenLineageWriterTest, ConcurrentCallersShareCommitsAndKeepTheirOwnIds) {
+  std::atomic<int> appends{0};
+  OpenLineageWriter writer(*this->store_, [&] { ++appends; });
   constexpr int kThreads = 8, kPerThread = 25;
   std::atomic<int> ok{0}, rejected{0};
+  std::vector<std::vector<std::int64_t>> ids(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int k = 0; k < kPerThread; ++k) {
         int i = t * kPerThread + k;
         bool valid = i % 10 != 3;
-        auto r = writer.Ingest({{"request " + std::to_string(i), Event(i, valid)}});
+        auto r = writer.Accept({{"request " + std::to_string(i), Event(i, valid)}});
         if (valid) {
           EXPECT_TRUE(r.ok()) << r.status().ToString();
           if (r.ok()) {
             EXPECT_EQ(r->events, 1u);
+            EXPECT_EQ(r->run_events, 1u);
+            EXPECT_EQ(r->ids.size(), 1u);
+            ids[t].insert(ids[t].end(), r->ids.begin(), r->ids.end());
           }
           ok += r.ok();
         } else {
@@ -87,71 +95,70 @@ TYPED_TEST(OpenLineageWriterTest, ConcurrentCallersShareCommitsAndKeepTheirOwnRe
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, kThreads * kPerThread * 9 / 10);
   EXPECT_EQ(rejected, kThreads * kPerThread / 10);
+  EXPECT_GE(appends.load(), 1);
+  EXPECT_LE(appends.load(), ok.load());
+  std::set<std::int64_t> all;
+  for (const auto& v : ids) {
+    EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));
+    all.insert(v.begin(), v.end());
+  }
+  EXPECT_EQ(all.size(), static_cast<size_t>(ok.load()));
+
+  // Logged, not projected: the catalog has nothing yet, the log has every accepted event.
+  auto status = this->store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(status->waiting, ok.load());
+  EXPECT_EQ(status->last_id, *all.rbegin());
+  EXPECT_EQ(this->store_->Counts()->runs, 0);
+
+  OpenLineageProjector projector(*this->store_);
+  ASSERT_TRUE(projector.ProjectAll().ok());
   auto counts = this->store_->Counts();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->runs, ok.load());
   for (int i = 0; i < kThreads * kPerThread; ++i) {
     EXPECT_EQ(this->store_->GetRun(RunId(i)).ok(), i % 10 != 3) << i;
   }
+  EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 0);
 }
 
-// The writer remembers what it stored so a job reporting again costs no reads and rewrites
-// nothing; whatever another writer changes in between (this process or another one on the
-// same database) must still be seen: the other writer's description stays, and lineage the
-// other writer removed comes back with the next report.
-TYPED_TEST(OpenLineageWriterTest, RepeatedReportsSeeWhatOtherWritersChanged) {
-  const model::AssetKey out{"postgres://db:5432", "a.b.out_0"};
-  const model::AssetKey job{"airflow", "job_0"};
-  auto ingest = [&](OpenLineageWriter& writer, int i) {
-    auto r = writer.Ingest({{"request", Event(i, true)}});
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-  };
-  auto edges_into_out = [&](catalog::Store& store) {
-    auto edges = store.GetEdges(out, catalog::Direction::kUpstream);
-    EXPECT_TRUE(edges.ok()) << edges.status().ToString();
-    return edges.ok() ? edges->size() : 0;
-  };
+// Every error the projection could report is found before the event is logged: a batch
+// with one bad event logs none of them.
+TYPED_TEST(OpenLineageWriterTest, InvalidEventsAreRejectedBeforeTheLog) {
   OpenLineageWriter writer(*this->store_);
-  ingest(writer, 0);
-  ingest(writer, 105);  // the same job and datasets again: served from what the writer knows
-  ASSERT_EQ(edges_into_out(*this->store_), 1u);
-
-  // Another writer of this process: a description, and the OpenLineage edge removed.
-  {
-    auto asset = this->store_->GetAsset(out);
-    ASSERT_TRUE(asset.ok());
-    asset->description = "Written by dbt.";
-    asset->tags.clear();
-    asset->aliases.clear();
-    catalog::WriteBatch batch;
-    batch.PutAsset(*asset);
-    batch.ReplaceEdgesInto(out, "openlineage", {});
-    ASSERT_TRUE(this->store_->Write(batch).ok());
+  auto event = [](auto&& edit) {
+    nlohmann::json e = nlohmann::json::parse(Event(1, true));
+    edit(e);
+    return e.dump();
+  };
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {event([](auto& e) { e["run"].erase("runId"); }), "/run/runId"},
+      {event([](auto& e) { e["run"]["runId"] = "not-a-uuid"; }), "/run/runId"},
+      {event([](auto& e) { e["job"].erase("name"); }), "/job/name"},
+      {event([](auto& e) { e.erase("eventTime"); }), "/eventTime"},
+      {event([](auto& e) { e["eventTime"] = 12; }), "/eventTime"},
+      {event([](auto& e) { e["eventType"] = "DONE"; }), "/eventType"},
+      {event([](auto& e) { e["inputs"] = "x"; }), "/inputs"},
+      {event([](auto& e) { e["outputs"][0]["facets"] = {{"schema", {{"fields", 3}}}}; }),
+       "/outputs/0/facets/schema/fields"},
+      {event([](auto& e) {
+         e["outputs"][0]["facets"] = {{"dataQualityMetrics", {{"rowCount", "many"}}}};
+       }),
+       "/outputs/0/facets/dataQualityMetrics/rowCount"},
+      {"{\"eventTime\": ", "b"},
+  };
+  for (const auto& [text, path] : bad) {
+    auto r = writer.Accept({{"a", Event(2, true)}, {"b", text}});
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+    if (path != "b") {
+      EXPECT_EQ(r.status().where(), "b: " + path) << text;
+    }
   }
-  ASSERT_EQ(edges_into_out(*this->store_), 0u);
-  ingest(writer, 210);
-  EXPECT_EQ(edges_into_out(*this->store_), 1u);
-  EXPECT_EQ(this->store_->GetAsset(out)->description, "Written by dbt.");
-  EXPECT_EQ(this->store_->GetRun(RunId(210))->job, job);
-
-  // Another process on the same database.
-  std::string url;
-  if constexpr (std::is_same_v<TypeParam, catalog::testing::PostgresFactory>) {
-    url = this->factory_.db->url();
-  } else {
-    url = "sqlite:" + (this->factory_.dir->path() / "tidemark.db").string();
-  }
-  {
-    auto other = catalog::OpenStore({.url = url});
-    ASSERT_TRUE(other.ok()) << other.status().ToString();
-    catalog::WriteBatch batch;
-    batch.ReplaceEdgesInto(out, "openlineage", {});
-    ASSERT_TRUE((*other)->Write(batch).ok());
-  }
-  ASSERT_EQ(edges_into_out(*this->store_), 0u);
-  ingest(writer, 315);
-  EXPECT_EQ(edges_into_out(*this->store_), 1u);
-  EXPECT_EQ(this->store_->GetAsset(out)->description, "Written by dbt.");
+  auto status = this->store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->last_id, 0);
+  EXPECT_EQ(status->waiting, 0);
 }
 
 }  // namespace

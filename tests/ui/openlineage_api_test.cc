@@ -1,7 +1,8 @@
 // POST /api/v1/lineage and /api/v1/lineage/batch over real HTTP on loopback, served by a real
-// Service on a real SQLite file: 201 only once the events are committed (checked through a
-// second connection to the same file), 400 naming the JSON path with nothing stored, 413 for a
-// body over the limit, and keep-alive across many events.
+// Service on a real SQLite file: 201 only once the events are committed to the event log
+// (checked through a second connection to the same file), with their ids; the catalog once
+// GET /api/v1/lineage/status says they are projected; 400 naming the JSON path with nothing
+// stored; 413 for a body over the limit; and keep-alive across many events.
 
 #include "openlineage_api.h"
 
@@ -62,6 +63,34 @@ class OpenLineageApiTest : public ::testing::Test {
   }
   uint16_t port() const { return service_->port(); }
 
+  // The last id of a 201 body, after checking a separate reader sees it logged (durable).
+  std::int64_t LoggedId(const test::HttpReply& reply) {
+    json ids = json::parse(reply.body)["ids"];
+    EXPECT_FALSE(ids.empty()) << reply.body;
+    if (ids.empty()) return 0;
+    const std::int64_t last = ids.back().get<std::int64_t>();
+    auto status = Reader()->GetLineageLogStatus();
+    EXPECT_TRUE(status.ok());
+    if (status.ok()) {
+      EXPECT_GE(status->last_id, last);
+    }
+    return last;
+  }
+  // Polls GET /api/v1/lineage/status until events through `id` are projected (deadline 10 s).
+  void WaitProjected(std::int64_t id) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    json status;
+    while (std::chrono::steady_clock::now() < until) {
+      auto reply = test::Fetch(port(), "GET", "/api/v1/lineage/status");
+      ASSERT_TRUE(reply);
+      ASSERT_EQ(reply->status, 200) << reply->body;
+      status = json::parse(reply->body);
+      if (status["projected_through"].get<std::int64_t>() >= id) return;
+      std::this_thread::sleep_for(2ms);
+    }
+    FAIL() << "not projected through " << id << ": " << status.dump();
+  }
+
   test::TempDir dir_{"tidemark-ol-api-test"};
   std::string url_;
   std::unique_ptr<catalog::Store> store_;
@@ -77,6 +106,7 @@ TEST_F(OpenLineageApiTest, OneEventIs201AndCommitted) {
   ASSERT_TRUE(reply);
   ASSERT_EQ(reply->status, 201) << reply->body;
   EXPECT_EQ(json::parse(reply->body)["events"]["total"], 1);
+  WaitProjected(LoggedId(*reply));
   auto reader = Reader();
   ASSERT_TRUE(reader);
   auto run = reader->GetRun(json::parse(text)["run"]["runId"].get<std::string>());
@@ -110,6 +140,7 @@ TEST_F(OpenLineageApiTest, InvalidEventIs400WithItsPathAndStoresNothing) {
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->runs, 0);
   EXPECT_EQ(counts->assets, 0);
+  EXPECT_EQ(Reader()->GetLineageLogStatus()->last_id, 0);  // nothing logged either
 }
 
 TEST_F(OpenLineageApiTest, BatchTakesAnArrayOrNdjson) {
@@ -126,6 +157,8 @@ TEST_F(OpenLineageApiTest, BatchTakesAnArrayOrNdjson) {
   ASSERT_TRUE(reply);
   ASSERT_EQ(reply->status, 201) << reply->body;
   EXPECT_EQ(json::parse(reply->body)["events"]["total"], 2);
+  EXPECT_EQ(json::parse(reply->body)["ids"].size(), 2u);
+  WaitProjected(LoggedId(*reply));
   auto run = Reader()->GetRun(id);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->state, model::RunState::kComplete);
@@ -141,11 +174,13 @@ TEST_F(OpenLineageApiTest, OversizedBodyIs413) {
   auto counts = Reader()->Counts();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->runs, 0);
+  EXPECT_EQ(Reader()->GetLineageLogStatus()->last_id, 0);
 }
 
 TEST_F(OpenLineageApiTest, ManyEventsOnOneKeepAliveConnection) {
   auto client = test::HttpClient::Connect(port());
   ASSERT_TRUE(client);
+  std::int64_t last = 0;
   for (int i = 0; i < 50; ++i) {
     char id[40];
     std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
@@ -154,10 +189,54 @@ TEST_F(OpenLineageApiTest, ManyEventsOnOneKeepAliveConnection) {
                                  {{"Content-Type", "application/json"}});
     ASSERT_TRUE(reply) << i;
     ASSERT_EQ(reply->status, 201) << reply->body;
+    const std::int64_t logged = json::parse(reply->body)["ids"][0].get<std::int64_t>();
+    EXPECT_GT(logged, last);
+    last = logged;
   }
+  WaitProjected(last);
   auto counts = Reader()->Counts();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->runs, 50);
+}
+
+// The status endpoint shows the backlog and its age, and /metrics the same gauges; both
+// reach 0 waiting once the projector has caught up.
+TEST_F(OpenLineageApiTest, StatusShowsTheBacklogReachingZero) {
+  auto idle = test::Fetch(port(), "GET", "/api/v1/lineage/status");
+  ASSERT_TRUE(idle);
+  ASSERT_EQ(idle->status, 200) << idle->body;
+  json s = json::parse(idle->body);
+  EXPECT_EQ(s["waiting"], 0);
+  EXPECT_EQ(s["last_id"], 0);
+  EXPECT_TRUE(s["oldest_waiting_age_s"].is_null());
+
+  json batch = json::array();
+  for (int i = 0; i < 30; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+    batch.push_back(Event(id, "START", "2024-03-01T00:00:00Z"));
+  }
+  auto reply = test::Fetch(port(), "POST", "/api/v1/lineage/batch", batch.dump());
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->status, 201) << reply->body;
+  const std::int64_t last = LoggedId(*reply);
+  WaitProjected(last);
+  auto done = test::Fetch(port(), "GET", "/api/v1/lineage/status");
+  ASSERT_TRUE(done);
+  s = json::parse(done->body);
+  EXPECT_EQ(s["waiting"], 0);
+  EXPECT_EQ(s["last_id"], last);
+  EXPECT_EQ(s["projected_through"], last);
+  EXPECT_GE(s["projector"]["events"].get<int>(), 30);
+  EXPECT_EQ(s["projector"]["failed"], 0);
+  EXPECT_EQ(Reader()->Counts()->runs, 30);
+  auto metrics = test::Fetch(port(), "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("tidemark_openlineage_log_waiting 0"), std::string::npos);
+  EXPECT_NE(metrics->body.find("tidemark_openlineage_log_projected_through " +
+                               std::to_string(last)),
+            std::string::npos)
+      << metrics->body;
 }
 
 }  // namespace

@@ -116,6 +116,20 @@ class UnreachableWhenToldStore final : public catalog::Store {
     return inner_->ListCheckpoints(scope);
   }
   model::Result<catalog::StoreCounts> Counts() override { return inner_->Counts(); }
+  model::Result<std::vector<std::int64_t>> AppendLineageEvents(
+      const std::vector<catalog::LineageEvent>& events) override {
+    return inner_->AppendLineageEvents(events);
+  }
+  model::Result<std::vector<catalog::LineageEvent>> ReadLineageEvents(std::int64_t after_id,
+                                                                      size_t limit) override {
+    return inner_->ReadLineageEvents(after_id, limit);
+  }
+  model::Result<catalog::LineageLogStatus> GetLineageLogStatus() override {
+    return inner_->GetLineageLogStatus();
+  }
+  model::Result<size_t> PruneLineageEvents(model::Timestamp received_before) override {
+    return inner_->PruneLineageEvents(received_before);
+  }
   model::Result<catalog::SearchResults> Search(const catalog::SearchQuery& q) override {
     return inner_->Search(q);
   }

@@ -6,9 +6,16 @@
 //   POST /api/v1/lineage        one RunEvent, DatasetEvent or JobEvent (a JSON object).
 //   POST /api/v1/lineage/batch  several: a JSON array of events, or NDJSON (one per line).
 //
-// 201 with the ingest summary once the events are committed (a 2xx means durable); 400 with
-// the JSON path of the first problem ("request: /run/runId", "request: /3: /eventTime") and
-// nothing stored; 413 from the server when the body is over server.body_limit.
+//   GET  /api/v1/lineage/status the event log: {"last_id":9,"projected_through":7,"waiting":2,
+//                               "oldest_waiting_age_s":0.004,"projector":{...}}
+//
+// 201 once the events are validated and committed to the event log (a 2xx means durable),
+// with their log ids: {"events":{"total":1,...},"ids":[9],"projected":false}. The catalog
+// shows them once the background projector has caught up (milliseconds when idle): a client
+// that must read its writes waits until projected_through >= its last id. 400 with the JSON
+// path of the first problem ("request: /run/runId", "request: /3: /eventTime") and nothing
+// stored; 413 from the server when the body is over server.body_limit. /metrics exports
+// tidemark_openlineage_log_waiting, _oldest_waiting_seconds and _projected_through.
 
 #include "tidemark/catalog/store.h"
 #include "tidemark/model/status.h"
@@ -17,8 +24,9 @@
 
 namespace tidemark::ui {
 
-// Registers both routes (scope "ingest", run on the blocking pool). `store` and `metrics`
-// must outlive the router's use.
+// Registers the routes (ingest: scope "ingest"; status: scope "read"; blocking pool) and
+// starts the projector, which runs until the router lets go of the handlers. `store` and
+// `metrics` must outlive the router's use.
 model::Status AddOpenLineageRoutes(Router& router, catalog::Store& store, Metrics& metrics);
 
 }  // namespace tidemark::ui

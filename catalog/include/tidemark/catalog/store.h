@@ -39,7 +39,7 @@ using model::Status;
 
 // The schema version this binary writes. Migrations bring older stores up to it; a store
 // with a newer version is refused (Corruption) rather than misread.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct AssetFilter {
   std::optional<model::AssetKind> kind;
@@ -88,6 +88,27 @@ struct AlertCounts {
 struct StoreCounts {
   long long assets = 0, columns = 0, edges = 0, owners = 0, runs = 0, node_results = 0,
             metric_points = 0, schema_snapshots = 0, anomalies = 0, incidents = 0, alerts = 0;
+};
+
+// The OpenLineage event log (issue 4, migration 4): events accepted over HTTP are appended
+// here durably, then projected into the catalog in the background. Projection records how far
+// it got in the checkpoint (kLineageLogScope, kLineageLogProjectedKey) = decimal id, written
+// by the same Write as what it projected, so an event is projected exactly once.
+struct LineageEvent {
+  std::int64_t id = 0;             // assigned by AppendLineageEvents: increasing, never reused
+  model::Timestamp received_at{};  // when it was accepted
+  std::string run_id;              // "" for a JobEvent or DatasetEvent (diagnostics)
+  model::Timestamp event_time{};   // its eventTime (diagnostics)
+  std::string body;                // the event's JSON text as received
+};
+inline constexpr std::string_view kLineageLogScope = "openlineage_log";
+inline constexpr std::string_view kLineageLogProjectedKey = "projected_through";
+
+struct LineageLogStatus {
+  std::int64_t last_id = 0;            // the highest id appended so far (0: none)
+  std::int64_t projected_through = 0;  // the checkpoint: every id <= it is projected
+  long long waiting = 0;               // events logged and not projected yet
+  std::optional<model::Timestamp> oldest_waiting;  // received_at of the first of them
 };
 
 class Store {
@@ -232,6 +253,20 @@ class Store {
   // The assets `owner_id` owns (any role) with their health, ordered by key. NotFound for an
   // unknown owner.
   virtual Result<std::vector<OwnedAsset>> ListOwnedAssets(std::string_view owner_id) = 0;
+
+  // OpenLineage event log (issue 4) ----------------------------------------------------------
+  // Appends `events` (id ignored) in one transaction, all or none, and returns their ids in
+  // order. Ids only grow: an append committed later has higher ids than every committed one.
+  virtual Result<std::vector<std::int64_t>> AppendLineageEvents(
+      const std::vector<LineageEvent>& events) = 0;
+  // At most `limit` logged events with id > after_id, in id order.
+  virtual Result<std::vector<LineageEvent>> ReadLineageEvents(std::int64_t after_id,
+                                                              size_t limit) = 0;
+  // The log's size and the projection checkpoint, read together.
+  virtual Result<LineageLogStatus> GetLineageLogStatus() = 0;
+  // Deletes the events already projected (id <= the checkpoint) received before
+  // `received_before`; returns how many. Events not projected are never deleted.
+  virtual Result<size_t> PruneLineageEvents(model::Timestamp received_before) = 0;
 
   // Write generation (issue 4): a number that changes whenever a Write has committed since
   // it was last read, whoever wrote (this process or another). Each committed Write of this

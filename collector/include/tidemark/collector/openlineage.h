@@ -33,8 +33,9 @@
 // names the document and the JSON path ("request: /run/runId"); nothing is stored. Unknown
 // facets never fail an event.
 //
-// Thread-safety: the functions are reentrant. Each call is one Store::Write (one transaction);
-// a success means the events are durable.
+// Thread-safety: the functions are reentrant. Events are appended to the store's OpenLineage
+// event log in one transaction (a success means they are durable), then projected into the
+// catalog (openlineage_projector.h).
 
 #include <cstddef>
 #include <string>
@@ -74,9 +75,10 @@ struct OpenLineageReport {
   std::string ToJson() const;
 };
 
-// Validates every event and applies all of them in one Store::Write. InvalidArgument (where:
-// the document's name and JSON path) for the first invalid event; nothing is stored then.
-// Store errors are returned as the store reported them.
+// Validates every event, appends all of them to the event log in one transaction, then
+// projects the log (these events and any left waiting) before returning; `write` sums the
+// projection's writes. InvalidArgument (where: the document's name and JSON path) for the
+// first invalid event; nothing is stored then. Store errors are returned as reported.
 model::Result<OpenLineageReport> IngestOpenLineage(catalog::Store& store,
                                                    const std::vector<OpenLineageDocument>& events);
 

@@ -34,8 +34,9 @@ struct ServerOptions {
   int io_threads = 2;
   // For routes marked `blocking`. They mostly wait on the store, and a group commit (the
   // OpenLineage endpoint's) can only gather as many events as there are threads waiting:
-  // with 4, durable ingest stopped near 4 events per fsync.
-  int blocking_threads = 16;
+  // with 4, durable ingest stopped near 4 events per fsync; 64 lets 64 keep-alive clients'
+  // events share one fsync. Idle threads cost only their stacks.
+  int blocking_threads = 64;
   size_t body_limit_bytes = 8 << 20;
   size_t header_limit_bytes = 16 << 10;
   std::chrono::milliseconds read_timeout{30'000};

@@ -1,0 +1,213 @@
+// The OpenLineage event log of catalog::Store (migration 4), on SQLite (file and memory) and
+// PostgreSQL: appends are ordered and all-or-nothing, the projection checkpoint commits with
+// the Write that carries it (and not when that Write fails), and pruning keeps what is not
+// projected yet.
+
+#include "tidemark/catalog/store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "catalog/test_stores.h"
+#include "tidemark/model/clock.h"
+
+namespace tidemark::catalog {
+namespace {
+
+using namespace std::chrono_literals;
+
+const model::Timestamp kT0 = model::Timestamp{} + std::chrono::hours(24 * 365 * 54);
+
+LineageEvent Event(int n, model::Timestamp received) {
+  LineageEvent e;
+  e.received_at = received;
+  e.event_time = received - 1s;
+  e.run_id = n % 2 ? "" : "00000000-0000-4000-8000-" + std::string(11, '0') + std::to_string(n % 10);
+  e.body = R"({"n":)" + std::to_string(n) + R"(,"text":"quote \" and backslash \\ and é"})";
+  return e;
+}
+
+// The checkpoint write a projector adds to the batch it projected.
+void MarkProjected(WriteBatch& batch, std::int64_t through) {
+  batch.PutCheckpoint({std::string(kLineageLogScope), std::string(kLineageLogProjectedKey),
+                       std::to_string(through), {}});
+}
+
+template <typename Factory>
+class LineageLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Factory, testing::PostgresFactory>) TM_REQUIRE_PG();
+    clock_ = std::make_unique<model::ManualClock>(kT0);
+    auto store = factory_.Open(clock_.get());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    factory_.Cleanup();
+  }
+  std::vector<std::int64_t> Append(std::vector<LineageEvent> events) {
+    auto ids = store_->AppendLineageEvents(events);
+    EXPECT_TRUE(ids.ok()) << ids.status().ToString();
+    return ids.ok() ? *ids : std::vector<std::int64_t>{};
+  }
+  LineageLogStatus Status() {
+    auto s = store_->GetLineageLogStatus();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : LineageLogStatus{};
+  }
+
+  Factory factory_;
+  std::unique_ptr<model::ManualClock> clock_;
+  std::unique_ptr<Store> store_;
+};
+
+using Backends = ::testing::Types<testing::SqliteFileFactory, testing::SqliteMemoryFactory,
+                                  testing::PostgresFactory>;
+class BackendNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return T::Name();
+  }
+};
+TYPED_TEST_SUITE(LineageLogTest, Backends, BackendNames);
+
+TYPED_TEST(LineageLogTest, AnEmptyLogHasNothingWaiting) {
+  LineageLogStatus s = this->Status();
+  EXPECT_EQ(s.last_id, 0);
+  EXPECT_EQ(s.projected_through, 0);
+  EXPECT_EQ(s.waiting, 0);
+  EXPECT_FALSE(s.oldest_waiting);
+  auto read = this->store_->ReadLineageEvents(0, 10);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(read->empty());
+}
+
+TYPED_TEST(LineageLogTest, AppendsAreOrderedAndReadBackAsSent) {
+  std::vector<LineageEvent> first = {Event(1, kT0), Event(2, kT0 + 1ms), Event(3, kT0 + 2ms)};
+  std::vector<std::int64_t> a = this->Append(first);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
+  EXPECT_EQ(std::set<std::int64_t>(a.begin(), a.end()).size(), 3u);
+  std::vector<std::int64_t> b = this->Append({Event(4, kT0 + 3ms)});
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_GT(b[0], a.back());
+
+  auto all = this->store_->ReadLineageEvents(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 4u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*all)[i].id, a[i]);
+    EXPECT_EQ((*all)[i].body, first[i].body);
+    EXPECT_EQ((*all)[i].run_id, first[i].run_id);
+    EXPECT_EQ((*all)[i].received_at, first[i].received_at);
+    EXPECT_EQ((*all)[i].event_time, first[i].event_time);
+  }
+  auto after = this->store_->ReadLineageEvents(a[1], 1);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].id, a[2]);
+
+  LineageLogStatus s = this->Status();
+  EXPECT_EQ(s.last_id, b[0]);
+  EXPECT_EQ(s.waiting, 4);
+  EXPECT_EQ(s.oldest_waiting, kT0);
+}
+
+TYPED_TEST(LineageLogTest, ConcurrentAppendsGetDistinctIdsInCommitOrder) {
+  constexpr int kThreads = 4, kAppends = 15;
+  std::vector<std::vector<std::int64_t>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppends; ++i) {
+        auto ids = this->store_->AppendLineageEvents({Event(i, kT0), Event(i + 1, kT0)});
+        if (!ids.ok() || ids->size() != 2) continue;
+        got[t].insert(got[t].end(), ids->begin(), ids->end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::int64_t> all;
+  for (const auto& ids : got) {
+    EXPECT_EQ(ids.size(), 2u * kAppends);
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));  // each thread's later appends
+    all.insert(ids.begin(), ids.end());
+  }
+  EXPECT_EQ(all.size(), 2u * kThreads * kAppends);
+  EXPECT_EQ(this->Status().waiting, 2 * kThreads * kAppends);
+}
+
+TYPED_TEST(LineageLogTest, TheCheckpointCommitsWithItsBatchAndNotWithoutIt) {
+  std::vector<std::int64_t> ids = this->Append({Event(1, kT0), Event(2, kT0 + 1s)});
+  ASSERT_EQ(ids.size(), 2u);
+
+  // A batch that fails (an asset with invalid properties) takes its checkpoint down with it.
+  WriteBatch bad;
+  model::Asset broken;
+  broken.key = {"postgres://db:5432", "shop.public.orders"};
+  broken.name = "orders";
+  broken.properties = "{not json";
+  bad.PutAsset(broken);
+  MarkProjected(bad, ids[0]);
+  EXPECT_FALSE(this->store_->Write(bad).ok());
+  LineageLogStatus s = this->Status();
+  EXPECT_EQ(s.projected_through, 0);
+  EXPECT_EQ(s.waiting, 2);
+
+  WriteBatch good;
+  broken.properties = "{}";
+  good.PutAsset(broken);
+  MarkProjected(good, ids[0]);
+  ASSERT_TRUE(this->store_->Write(good).ok());
+  s = this->Status();
+  EXPECT_EQ(s.projected_through, ids[0]);
+  EXPECT_EQ(s.waiting, 1);
+  EXPECT_EQ(s.oldest_waiting, kT0 + 1s);
+  EXPECT_TRUE(this->store_->GetAsset(broken.key).ok());
+}
+
+TYPED_TEST(LineageLogTest, PruningDeletesOnlyOldProjectedEvents) {
+  std::vector<std::int64_t> ids =
+      this->Append({Event(1, kT0), Event(2, kT0 + 1s), Event(3, kT0 + 2s), Event(4, kT0 + 3s)});
+  ASSERT_EQ(ids.size(), 4u);
+  // Nothing projected: nothing goes, however old.
+  auto pruned = this->store_->PruneLineageEvents(kT0 + 1h);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(*pruned, 0u);
+
+  WriteBatch checkpoint;
+  MarkProjected(checkpoint, ids[2]);
+  ASSERT_TRUE(this->store_->Write(checkpoint).ok());
+  // Projected through the third; only the first two are older than the cut.
+  pruned = this->store_->PruneLineageEvents(kT0 + 1500ms);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(*pruned, 2u);
+  auto left = this->store_->ReadLineageEvents(0, 10);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 2u);
+  EXPECT_EQ((*left)[0].id, ids[2]);
+  EXPECT_EQ((*left)[1].id, ids[3]);
+
+  // Everything projected and pruned: ids still grow past the ones deleted.
+  WriteBatch all;
+  MarkProjected(all, ids[3]);
+  ASSERT_TRUE(this->store_->Write(all).ok());
+  pruned = this->store_->PruneLineageEvents(kT0 + 1h);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 2u);
+  LineageLogStatus s = this->Status();
+  EXPECT_EQ(s.last_id, ids[3]);
+  EXPECT_EQ(s.waiting, 0);
+  std::vector<std::int64_t> next = this->Append({Event(5, kT0 + 4s)});
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_GT(next[0], ids[3]);
+}
+
+}  // namespace
+}  // namespace tidemark::catalog

@@ -1,0 +1,266 @@
+// OpenLineageProjector: the event log projected into the catalog exactly once, whatever the
+// batches, the arrival order, repeats, restarts and other writers; an event that cannot be
+// projected is recorded and skipped; the background loop catches up within milliseconds.
+// On a SQLite file and PostgreSQL.
+
+#include "tidemark/collector/openlineage_projector.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "catalog/test_stores.h"
+#include "tidemark/collector/openlineage.h"
+#include "tidemark/collector/openlineage_writer.h"
+
+namespace tidemark::collector {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string RunId(int i) {
+  char id[40];
+  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+  return id;
+}
+
+std::string Event(int i, const std::string& type = "COMPLETE",
+                  const std::string& time = "2024-03-01T00:00:00Z") {
+  nlohmann::json e = {
+      {"eventType", type},
+      {"eventTime", time},
+      {"run", {{"runId", RunId(i)}}},
+      {"job", {{"namespace", "airflow"}, {"name", "job_" + std::to_string(i % 7)}}},
+      {"inputs", nlohmann::json::array({{{"namespace", "postgres://db:5432"}, {"name", "a.b.in_" + std::to_string(i % 5)}}})},
+      {"outputs", nlohmann::json::array({{{"namespace", "postgres://db:5432"}, {"name", "a.b.out_" + std::to_string(i % 3)}}})}};
+  return e.dump();
+}
+
+OpenLineageProjectorOptions Batches(size_t max_batch) {
+  OpenLineageProjectorOptions options;
+  options.max_batch = max_batch;
+  return options;
+}
+
+template <typename Factory>
+class OpenLineageProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Factory, catalog::testing::PostgresFactory>) TM_REQUIRE_PG();
+    auto store = factory_.Open(nullptr);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    factory_.Cleanup();
+  }
+  std::string Url() {
+    if constexpr (std::is_same_v<Factory, catalog::testing::PostgresFactory>) {
+      return factory_.db->url();
+    } else {
+      return "sqlite:" + (factory_.dir->path() / "tidemark.db").string();
+    }
+  }
+  std::vector<std::int64_t> Log(const std::vector<std::string>& events) {
+    std::vector<catalog::LineageEvent> logged;
+    for (const std::string& e : events) logged.push_back({0, {}, "", {}, e});
+    auto ids = store_->AppendLineageEvents(logged);
+    EXPECT_TRUE(ids.ok()) << ids.status().ToString();
+    return ids.ok() ? *ids : std::vector<std::int64_t>{};
+  }
+  // Polls the log until nothing waits, for at most `deadline`.
+  bool WaitProjected(catalog::Store& store, std::chrono::milliseconds deadline) {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+      auto s = store.GetLineageLogStatus();
+      if (s.ok() && s->waiting == 0) return true;
+      std::this_thread::sleep_for(2ms);
+    }
+    return false;
+  }
+  Factory factory_;
+  std::unique_ptr<catalog::Store> store_;
+};
+
+using Backends =
+    ::testing::Types<catalog::testing::SqliteFileFactory, catalog::testing::PostgresFactory>;
+class BackendNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return T::Name();
+  }
+};
+TYPED_TEST_SUITE(OpenLineageProjectorTest, Backends, BackendNames);
+
+// The same events, in any order, split into any batches, repeated or not: the same run.
+TYPED_TEST(OpenLineageProjectorTest, OrderBatchesAndRepeatsDoNotChangeTheFinalState) {
+  auto run_events = [](int i) {
+    return std::vector<std::string>{Event(i, "START", "2024-03-01T00:00:00Z"),
+                                    Event(i, "RUNNING", "2024-03-01T00:01:00Z"),
+                                    Event(i, "COMPLETE", "2024-03-01T00:05:00Z")};
+  };
+  // Run 1: in order, one batch.
+  this->Log(run_events(1));
+  OpenLineageProjector one_batch(*this->store_);
+  ASSERT_TRUE(one_batch.ProjectAll().ok());
+  // Run 8 (same job and datasets): backwards, repeated, one event per batch.
+  std::vector<std::string> shuffled = run_events(8);
+  std::reverse(shuffled.begin(), shuffled.end());
+  shuffled.push_back(shuffled.front());
+  shuffled.push_back(shuffled.back());
+  this->Log(shuffled);
+  OpenLineageProjector single(*this->store_, Batches(1));
+  auto written = single.ProjectAll();
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(single.Stats().batches, shuffled.size());
+
+  auto a = this->store_->GetRun(RunId(1));
+  auto b = this->store_->GetRun(RunId(8));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->state, model::RunState::kComplete);
+  EXPECT_EQ(b->state, a->state);
+  EXPECT_EQ(b->started_at, a->started_at);
+  EXPECT_EQ(b->ended_at, a->ended_at);
+  EXPECT_EQ(b->event_time, a->event_time);
+  EXPECT_EQ(b->job, a->job);
+  EXPECT_EQ(nlohmann::json::parse(b->properties), nlohmann::json::parse(a->properties));
+  EXPECT_EQ(RunStateHistory(*b).size(), 3u);
+  auto status = this->store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->waiting, 0);
+}
+
+// What was logged before a crash (accepted, never projected) is projected by the next
+// process's projector when it starts.
+TYPED_TEST(OpenLineageProjectorTest, ARestartProjectsWhatWasLoggedButNotProjected) {
+  {
+    OpenLineageWriter writer(*this->store_);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(writer.Accept({{"r", Event(i)}}).ok());
+  }
+  this->store_.reset();  // the process goes away
+  auto reopened = catalog::OpenStore({.url = this->Url()});
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  this->store_ = std::move(reopened).value();
+  EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 5);
+  EXPECT_EQ(this->store_->Counts()->runs, 0);
+  OpenLineageProjector projector(*this->store_);
+  projector.Start();
+  ASSERT_TRUE(this->WaitProjected(*this->store_, 10s));
+  EXPECT_EQ(this->store_->Counts()->runs, 5);
+  EXPECT_EQ(projector.Stats().events, 5u);
+}
+
+// Appends wake the background projector: the lag is milliseconds, not a poll interval.
+TYPED_TEST(OpenLineageProjectorTest, TheBackgroundLoopCatchesUpSoonAfterEachAppend) {
+  OpenLineageProjectorOptions options;
+  options.idle_poll = std::chrono::hours(1);
+  OpenLineageProjector projector(*this->store_, options);
+  OpenLineageWriter writer(*this->store_, [&] { projector.Wake(); });
+  projector.Start();
+  for (int i = 0; i < 20; ++i) {
+    auto accepted = writer.Accept({{"r", Event(i)}});
+    ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+    ASSERT_TRUE(this->WaitProjected(*this->store_, 5s)) << i;
+    EXPECT_TRUE(this->store_->GetRun(RunId(i)).ok()) << i;
+  }
+  EXPECT_EQ(projector.Stats().failed, 0u);
+}
+
+// An event in the log that cannot be projected (it bypassed validation) is skipped and
+// recorded; the events around it are projected.
+TYPED_TEST(OpenLineageProjectorTest, AnEventThatCannotBeProjectedIsRecordedAndSkipped) {
+  std::vector<std::int64_t> ids = this->Log({Event(1), R"({"eventTime":"never"})", Event(2)});
+  ASSERT_EQ(ids.size(), 3u);
+  OpenLineageProjector projector(*this->store_);
+  ASSERT_TRUE(projector.ProjectAll().ok());
+  EXPECT_TRUE(this->store_->GetRun(RunId(1)).ok());
+  EXPECT_TRUE(this->store_->GetRun(RunId(2)).ok());
+  EXPECT_EQ(projector.Stats().failed, 1u);
+  auto failed = this->store_->GetCheckpoint(kLineageLogFailedScope, std::to_string(ids[1]));
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  EXPECT_NE(failed->value.find("/eventTime"), std::string::npos) << failed->value;
+  auto status = this->store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->projected_through, ids[2]);
+  EXPECT_EQ(status->waiting, 0);
+}
+
+// Two projectors on one database (two instances): each event is projected once.
+TYPED_TEST(OpenLineageProjectorTest, TwoProjectorsShareTheLogWithoutProjectingTwice) {
+  std::vector<std::string> events;
+  for (int i = 0; i < 60; ++i) events.push_back(Event(i));
+  this->Log(events);
+  auto other_store = catalog::OpenStore({.url = this->Url()});
+  ASSERT_TRUE(other_store.ok()) << other_store.status().ToString();
+  OpenLineageProjector first(*this->store_, Batches(7));
+  OpenLineageProjector second(**other_store, Batches(5));
+  std::thread t([&] { EXPECT_TRUE(second.ProjectAll().ok()); });
+  EXPECT_TRUE(first.ProjectAll().ok());
+  t.join();
+  EXPECT_EQ(first.Stats().events + second.Stats().events, 60u);
+  EXPECT_EQ(this->store_->Counts()->runs, 60);
+  EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 0);
+}
+
+TYPED_TEST(OpenLineageProjectorTest, RepeatedReportsSeeWhatOtherWritersChanged) {
+  const model::AssetKey out{"postgres://db:5432", "a.b.out_0"};
+  const model::AssetKey job{"airflow", "job_0"};
+  OpenLineageWriter writer(*this->store_);
+  OpenLineageProjector projector(*this->store_);
+  auto ingest = [&](OpenLineageWriter& writer, int i) {
+    auto r = writer.Accept({{"request", Event(i)}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(projector.ProjectAll().ok());
+  };
+  auto edges_into_out = [&](catalog::Store& store) {
+    auto edges = store.GetEdges(out, catalog::Direction::kUpstream);
+    EXPECT_TRUE(edges.ok()) << edges.status().ToString();
+    return edges.ok() ? edges->size() : 0;
+  };
+  ingest(writer, 0);
+  ingest(writer, 105);  // the same job and datasets again: served from what the writer knows
+  ASSERT_EQ(edges_into_out(*this->store_), 1u);
+
+  // Another writer of this process: a description, and the OpenLineage edge removed.
+  {
+    auto asset = this->store_->GetAsset(out);
+    ASSERT_TRUE(asset.ok());
+    asset->description = "Written by dbt.";
+    asset->tags.clear();
+    asset->aliases.clear();
+    catalog::WriteBatch batch;
+    batch.PutAsset(*asset);
+    batch.ReplaceEdgesInto(out, "openlineage", {});
+    ASSERT_TRUE(this->store_->Write(batch).ok());
+  }
+  ASSERT_EQ(edges_into_out(*this->store_), 0u);
+  ingest(writer, 210);
+  EXPECT_EQ(edges_into_out(*this->store_), 1u);
+  EXPECT_EQ(this->store_->GetAsset(out)->description, "Written by dbt.");
+  EXPECT_EQ(this->store_->GetRun(RunId(210))->job, job);
+
+  // Another process on the same database.
+  std::string url;
+  if constexpr (std::is_same_v<TypeParam, catalog::testing::PostgresFactory>) {
+    url = this->factory_.db->url();
+  } else {
+    url = "sqlite:" + (this->factory_.dir->path() / "tidemark.db").string();
+  }
+  {
+    auto other = catalog::OpenStore({.url = url});
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    catalog::WriteBatch batch;
+    batch.ReplaceEdgesInto(out, "openlineage", {});
+    ASSERT_TRUE((*other)->Write(batch).ok());
+  }
+  ASSERT_EQ(edges_into_out(*this->store_), 0u);
+  ingest(writer, 315);
+  EXPECT_EQ(edges_into_out(*this->store_), 1u);
+  EXPECT_EQ(this->store_->GetAsset(out)->description, "Written by dbt.");
+}
+
+}  // namespace
+}  // namespace tidemark::collector
