@@ -38,13 +38,25 @@
 //   postgresql        8      1,790     3.9     16.6   32,003   0.056   16.2 s         263
 //   postgresql       32      2,382    12.9     45.2   31,971   0.074   12.5 s         350
 //   postgresql       64      2,181    27.5     95.7   28,413   0.077   13.1 s         325
-// inproc accept (no HTTP, no projector): sqlite 2,797 / 4,162 / 4,576 events/s at 8/32/64
-// threads, postgresql 2,496 / 2,818 / 4,161. A one-run check before the projector let
+// The same on a quiet machine (00:40 UTC, /health 34k-52k req/s), after the PostgreSQL
+// store's row-set writes (runs, snapshots, columns, edges... in arrays); sqlite --runs 3,
+// postgresql --runs 1:
+//   store          conns  accepted/s  p50 ms  p99 ms  /health   ratio  caught up  projected/s
+//   sqlite            8      4,112     1.7     10.8   49,805   0.089    0.98 s      2,279
+//   sqlite           32      4,289     6.4     19.8   34,127   0.132    1.04 s      2,270
+//   sqlite           64      5,721     9.3     26.1   49,209   0.116    0.89 s      2,840
+//   postgresql        8      2,704     2.7      7.9   47,252   0.057    3.80 s        884
+//   postgresql       32      4,460     6.6     13.6   52,188   0.085    3.79 s      1,018
+// inproc accept: sqlite 8,061 / 8,938 / 11,489 events/s at 8/32/64 threads, postgresql
+// 4,572 / 4,704 at 8/32.
+// Contended (the first table): inproc accept (no HTTP, no projector): sqlite 2,797 / 4,162 /
+// 4,576 events/s at 8/32/64 threads, postgresql 2,496 / 2,818 / 4,161. A one-run check before the projector let
 // bursts pass after each batch: sqlite 1,667 / 2,432 / 2,220 accepted/s.
 // Before the event log (synchronous projection per request group): sqlite 1,338 events/s at
 // 8 connections, p99 23.4 ms; sqlite-memory 3,269.
 //
-// Target not met: ~1,400-1,800 durable events/s on a SQLite file, 5-7x short of 10,000.
+// Target not met: 4,100-5,700 durable events/s on a SQLite file on a quiet machine
+// (1,400-1,800 contended), 2-2.5x short of 10,000, and projection sustains 2,300-2,800.
 // Why (callgrind, --events 1000 --connections 8 --store sqlite-memory, instructions per
 // event): the request path is ~0.35 M, above the 0.1-0.2 M aimed at: simdjson parse of a
 // 9 KB event 0.12 M, validation (Mapper::ValidateOnly, every check of the mapping) 0.11 M,
@@ -52,15 +64,15 @@
 // per event on top (parsing again 0.12 M, mapping 0.6 M, Flush 0.12 M, Store::Write 0.9 M),
 // and runs on the same two cores: a
 // 5,000-event burst is accepted at the request path's pace only while the projector lets it
-// pass (at most 2 s), after which projection (~1,100-1,400 events/s here) is the sustained
+// pass (at most 2 s), after which projection (~1,100-1,400 events/s contended) is the sustained
 // bound, and on SQLite each projection write holds the one write lock the appends wait for
 // (batches of 500 events: ~0.15-0.3 s), which is the p99. Each SQLite commit's fdatasync
-// takes ~4 ms on this disk, so 8 connections alone cap near 8 / 4 ms = 2,000 events/s.
-// PostgreSQL accepts faster (no shared write lock) but projects ~300 events/s.
+// took ~4 ms on this disk under load, so 8 connections then cap near 8 / 4 ms = 2,000/s.
+// PostgreSQL accepted faster (no shared write lock) but projected ~300 events/s, one
+// statement per run and snapshot; in arrays since, ~900-1,000 events/s on a quiet machine.
 // Next steps, not done: parse once (log the simdjson-validated text, project from it) and a
 // lighter validation pass; on SQLite, keep the log in its own database file (its own write
-// lock, the checkpoint staying with the catalog); on PostgreSQL, batch the projection's
-// statements (its per-row round trips dominate).
+// lock, the checkpoint staying with the catalog).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -3,10 +3,12 @@
 // Benchmarks never write into the database they are pointed at.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 
 namespace tidemark::bench {
 
@@ -28,13 +30,22 @@ class ScratchPgDatabase {
   const std::string& name() const { return name_; }
 
  private:
+  // Retried for a while: WITH (FORCE) cannot end an autovacuum worker (a superuser's
+  // process) for a role without pg_signal_backend, and one often starts on a database that a
+  // benchmark has just filled.
   void Drop() noexcept {
-    try {
-      pqxx::connection admin(admin_url_);
-      pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "could not drop database %s: %s\n", name_.c_str(), e.what());
+    std::string error;
+    for (int attempt = 0; attempt < 150; ++attempt) {
+      try {
+        pqxx::connection admin(admin_url_);
+        pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+        return;
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
+    std::fprintf(stderr, "could not drop database %s: %s\n", name_.c_str(), error.c_str());
   }
 
   std::string admin_url_;
