@@ -68,14 +68,7 @@ class LineageLogTest : public ::testing::Test {
 
 using Backends = ::testing::Types<testing::SqliteFileFactory, testing::SqliteMemoryFactory,
                                   testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(LineageLogTest, Backends, BackendNames);
+TYPED_TEST_SUITE(LineageLogTest, Backends, testing::FactoryNames);
 
 TYPED_TEST(LineageLogTest, AnEmptyLogHasNothingWaiting) {
   LineageLogStatus s = this->Status();

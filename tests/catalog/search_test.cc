@@ -111,14 +111,7 @@ class SearchTest : public ::testing::Test {
 
 using Backends = ::testing::Types<testing::SqliteFileFactory, testing::SqliteMemoryFactory,
                                   testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(SearchTest, Backends, BackendNames);
+TYPED_TEST_SUITE(SearchTest, Backends, testing::FactoryNames);
 
 size_t IndexOf(const std::vector<std::string>& v, const std::string& x) {
   return static_cast<size_t>(std::find(v.begin(), v.end(), x) - v.begin());
@@ -678,21 +671,18 @@ TYPED_TEST(SearchTest, DocumentsIndexedBeforeMigration3FindTheirKeys) {
   } else {
     this->SeedShop();
     this->store_.reset();
-    std::string url;
     const char* undo =
         "ALTER TABLE search_docs DROP COLUMN namespace;"
         " ALTER TABLE search_docs DROP COLUMN key_name;"
         " DROP TABLE lineage_events;"  // migration 4, applied again after 3
         " DELETE FROM schema_migrations WHERE version >= 3";
     if constexpr (std::is_same_v<TypeParam, testing::PostgresFactory>) {
-      url = this->factory_.db->url();
-      pqxx::connection c(url);
+      pqxx::connection c(this->factory_.url);
       pqxx::work tx(c);
       tx.exec(undo);
       tx.commit();
     } else {
       const std::string path = (this->factory_.dir->path() / "tidemark.db").string();
-      url = "sqlite:" + path;
       sqlite3* db = nullptr;
       ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
       char* error = nullptr;
@@ -703,7 +693,7 @@ TYPED_TEST(SearchTest, DocumentsIndexedBeforeMigration3FindTheirKeys) {
       ASSERT_EQ(rc, SQLITE_OK) << message;
     }
     StoreOptions opts;
-    opts.url = url;
+    opts.url = this->factory_.url;
     opts.clock = this->clock_.get();
     auto reopened = OpenStore(opts);
     ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();

@@ -72,14 +72,7 @@ class StoreTest : public ::testing::Test {
 
 using Backends = ::testing::Types<testing::SqliteFileFactory, testing::SqliteMemoryFactory,
                                   testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(StoreTest, Backends, BackendNames);
+TYPED_TEST_SUITE(StoreTest, Backends, testing::FactoryNames);
 
 TYPED_TEST(StoreTest, OpensAtCurrentSchemaVersionAndPings) {
   EXPECT_TRUE(this->store_->Ping().ok());

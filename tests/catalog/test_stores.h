@@ -108,13 +108,15 @@ struct SqliteFileFactory {
   static std::string_view Kind() { return "sqlite"; }
   model::Result<std::unique_ptr<Store>> Open(const model::Clock* clock) {
     dir = std::make_unique<TempDir>();
+    url = "sqlite:" + (dir->path() / "tidemark.db").string();
     StoreOptions opts;
-    opts.url = "sqlite:" + (dir->path() / "tidemark.db").string();
+    opts.url = url;
     opts.clock = clock;
     return OpenStore(opts);
   }
   void Cleanup() { dir.reset(); }
   std::unique_ptr<TempDir> dir;
+  std::string url;  // of the store Open made: another process's view of it
 };
 
 struct SqliteMemoryFactory {
@@ -141,13 +143,23 @@ struct PostgresFactory {
     } catch (const std::exception& e) {
       return model::Status::Unavailable(std::string("create scratch database: ") + e.what());
     }
+    url = db->url();
     StoreOptions opts;
-    opts.url = db->url();
+    opts.url = url;
     opts.clock = clock;
     return OpenStore(opts);
   }
   void Cleanup() { db.reset(); }
   std::unique_ptr<ScratchPgDatabase> db;
+  std::string url;  // of the store Open made: another process's view of it
+};
+
+// Names the instances of a typed suite over the factories above: "SqliteFile", "Postgres"...
+struct FactoryNames {
+  template <typename Factory>
+  static std::string GetName(int) {
+    return Factory::Name();
+  }
 };
 
 }  // namespace tidemark::catalog::testing

@@ -274,14 +274,7 @@ class DbtIngestTest : public ::testing::Test {
 using Backends =
     ::testing::Types<catalog::testing::SqliteFileFactory, catalog::testing::SqliteMemoryFactory,
                      catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(DbtIngestTest, Backends, BackendNames);
+TYPED_TEST_SUITE(DbtIngestTest, Backends, catalog::testing::FactoryNames);
 
 // ---- real artifacts of every schema version -------------------------------------------------
 

@@ -168,14 +168,7 @@ class OpenLineageIngestTest : public ::testing::Test {
 using Backends =
     ::testing::Types<catalog::testing::SqliteFileFactory, catalog::testing::SqliteMemoryFactory,
                      catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(OpenLineageIngestTest, Backends, BackendNames);
+TYPED_TEST_SUITE(OpenLineageIngestTest, Backends, catalog::testing::FactoryNames);
 
 TYPED_TEST(OpenLineageIngestTest, EveryFixtureEventIngestsOrIsRejectedAtItsPath) {
   auto events = FixtureEvents();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "catalog/test_stores.h"
+#include "collector/openlineage_events.h"
 #include "tidemark/collector/openlineage.h"
 #include "tidemark/collector/openlineage_writer.h"
 
@@ -19,22 +20,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string RunId(int i) {
-  char id[40];
-  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
-  return id;
-}
-
+std::string RunId(int i) { return testing::OpenLineageRunId(i); }
 std::string Event(int i, const std::string& type = "COMPLETE",
                   const std::string& time = "2024-03-01T00:00:00Z") {
-  nlohmann::json e = {
-      {"eventType", type},
-      {"eventTime", time},
-      {"run", {{"runId", RunId(i)}}},
-      {"job", {{"namespace", "airflow"}, {"name", "job_" + std::to_string(i % 7)}}},
-      {"inputs", nlohmann::json::array({{{"namespace", "postgres://db:5432"}, {"name", "a.b.in_" + std::to_string(i % 5)}}})},
-      {"outputs", nlohmann::json::array({{{"namespace", "postgres://db:5432"}, {"name", "a.b.out_" + std::to_string(i % 3)}}})}};
-  return e.dump();
+  return testing::OpenLineageRunEvent(i, type, time);
 }
 
 OpenLineageProjectorOptions Batches(size_t max_batch) {
@@ -55,13 +44,6 @@ class OpenLineageProjectorTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     factory_.Cleanup();
-  }
-  std::string Url() {
-    if constexpr (std::is_same_v<Factory, catalog::testing::PostgresFactory>) {
-      return factory_.db->url();
-    } else {
-      return "sqlite:" + (factory_.dir->path() / "tidemark.db").string();
-    }
   }
   std::vector<std::int64_t> Log(const std::vector<std::string>& events) {
     std::vector<catalog::LineageEvent> logged;
@@ -86,14 +68,7 @@ class OpenLineageProjectorTest : public ::testing::Test {
 
 using Backends =
     ::testing::Types<catalog::testing::SqliteFileFactory, catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(OpenLineageProjectorTest, Backends, BackendNames);
+TYPED_TEST_SUITE(OpenLineageProjectorTest, Backends, catalog::testing::FactoryNames);
 
 // The same events, in any order, split into any batches, repeated or not: the same run.
 TYPED_TEST(OpenLineageProjectorTest, OrderBatchesAndRepeatsDoNotChangeTheFinalState) {
@@ -141,7 +116,7 @@ TYPED_TEST(OpenLineageProjectorTest, ARestartProjectsWhatWasLoggedButNotProjecte
     for (int i = 0; i < 5; ++i) ASSERT_TRUE(writer.Accept({{"r", Event(i)}}).ok());
   }
   this->store_.reset();  // the process goes away
-  auto reopened = catalog::OpenStore({.url = this->Url()});
+  auto reopened = catalog::OpenStore({.url = this->factory_.url});
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   this->store_ = std::move(reopened).value();
   EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 5);
@@ -199,7 +174,7 @@ TYPED_TEST(OpenLineageProjectorTest, TwoProjectorsShareTheLogWithoutProjectingTw
   std::vector<std::string> events;
   for (int i = 0; i < 60; ++i) events.push_back(Event(i));
   this->Log(events);
-  auto other_store = catalog::OpenStore({.url = this->Url()});
+  auto other_store = catalog::OpenStore({.url = this->factory_.url});
   ASSERT_TRUE(other_store.ok()) << other_store.status().ToString();
   OpenLineageProjector first(*this->store_, Batches(7));
   OpenLineageProjector second(**other_store, Batches(5));
@@ -249,14 +224,8 @@ TYPED_TEST(OpenLineageProjectorTest, RepeatedReportsSeeWhatOtherWritersChanged) 
   EXPECT_EQ(this->store_->GetRun(RunId(210))->job, job);
 
   // Another process on the same database.
-  std::string url;
-  if constexpr (std::is_same_v<TypeParam, catalog::testing::PostgresFactory>) {
-    url = this->factory_.db->url();
-  } else {
-    url = "sqlite:" + (this->factory_.dir->path() / "tidemark.db").string();
-  }
   {
-    auto other = catalog::OpenStore({.url = url});
+    auto other = catalog::OpenStore({.url = this->factory_.url});
     ASSERT_TRUE(other.ok()) << other.status().ToString();
     catalog::WriteBatch batch;
     batch.ReplaceEdgesInto(out, "openlineage", {});

@@ -12,26 +12,16 @@
 #include <thread>
 
 #include "catalog/test_stores.h"
+#include "collector/openlineage_events.h"
 #include "tidemark/collector/openlineage_projector.h"
 
 namespace tidemark::collector {
 namespace {
 
-std::string RunId(int i) {
-  char id[40];
-  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
-  return id;
-}
-
+std::string RunId(int i) { return testing::OpenLineageRunId(i); }
+// Run i's COMPLETE event; invalid: its eventTime does not parse.
 std::string Event(int i, bool valid) {
-  nlohmann::json e = {
-      {"eventType", "COMPLETE"},
-      {"eventTime", valid ? "2024-03-01T00:00:00Z" : "not a time"},
-      {"run", {{"runId", RunId(i)}}},
-      {"job", {{"namespace", "airflow"}, {"name", "job_" + std::to_string(i % 7)}}},
-      {"inputs", nlohmann::json::array({{{"namespace", "postgres://db:5432"}, {"name", "a.b.in_" + std::to_string(i % 5)}}})},
-      {"outputs", nlohmann::json::array({{{"namespace", "postgres://db:5432"}, {"name", "a.b.out_" + std::to_string(i % 3)}}})}};
-  return e.dump();
+  return testing::OpenLineageRunEvent(i, "COMPLETE", valid ? "2024-03-01T00:00:00Z" : "not a time");
 }
 
 template <typename Factory>
@@ -53,14 +43,7 @@ class OpenLineageWriterTest : public ::testing::Test {
 
 using Backends =
     ::testing::Types<catalog::testing::SqliteFileFactory, catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(OpenLineageWriterTest, Backends, BackendNames);
+TYPED_TEST_SUITE(OpenLineageWriterTest, Backends, catalog::testing::FactoryNames);
 
 TYPED_TEST(OpenLineageWriterTest, ConcurrentCallersShareCommitsAndKeepTheirOwnIds) {
   std::atomic<int> appends{0};

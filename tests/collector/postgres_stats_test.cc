@@ -93,14 +93,7 @@ class PostgresStatsTest : public ::testing::Test {
 
 using Backends =
     ::testing::Types<catalog::testing::SqliteMemoryFactory, catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(PostgresStatsTest, Backends, BackendNames);
+TYPED_TEST_SUITE(PostgresStatsTest, Backends, catalog::testing::FactoryNames);
 
 TYPED_TEST(PostgresStatsTest, RecordsColumnsCountsSizesAndChangesBetweenCollections) {
   PostgresCollectReport first = this->MustCollect(this->Options());

@@ -40,14 +40,7 @@ class PushedMetricsTest : public ::testing::Test {
 
 using Backends =
     ::testing::Types<catalog::testing::SqliteMemoryFactory, catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(PushedMetricsTest, Backends, BackendNames);
+TYPED_TEST_SUITE(PushedMetricsTest, Backends, catalog::testing::FactoryNames);
 
 TYPED_TEST(PushedMetricsTest, CsvAndJsonLinesBecomePoints) {
   const std::string csv =

@@ -149,14 +149,7 @@ class DemoDataTest : public ::testing::Test {
 
 using Backends =
     ::testing::Types<catalog::testing::SqliteFileFactory, catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(DemoDataTest, Backends, BackendNames);
+TYPED_TEST_SUITE(DemoDataTest, Backends, catalog::testing::FactoryNames);
 
 TYPED_TEST(DemoDataTest, LoadsTheStackAndASecondLoadChangesNothing) {
   DemoLoadReport first = this->MustLoad(kSunday);

@@ -250,11 +250,7 @@ TYPED_TEST(IncidentsTest, ConcurrentGroupersOpenOneIncidentAndLoseNoSymptom) {
   std::unique_ptr<catalog::Store> second;
   {
     catalog::StoreOptions opts;
-    if constexpr (std::is_same_v<TypeParam, PostgresFactory>) {
-      opts.url = this->factory_.db->url();
-    } else {
-      opts.url = "sqlite:" + (this->factory_.dir->path() / "tidemark.db").string();
-    }
+    opts.url = this->factory_.url;
     opts.clock = &this->clock_;
     auto s = catalog::OpenStore(opts);
     ASSERT_TRUE(s.ok()) << s.status().ToString();

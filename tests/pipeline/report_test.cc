@@ -124,14 +124,7 @@ class ReportTest : public ::testing::Test {
 
 using Backends =
     ::testing::Types<catalog::testing::SqliteFileFactory, catalog::testing::PostgresFactory>;
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::Name();
-  }
-};
-TYPED_TEST_SUITE(ReportTest, Backends, BackendNames);
+TYPED_TEST_SUITE(ReportTest, Backends, catalog::testing::FactoryNames);
 
 std::set<std::string> NamesOf(const std::vector<ReportAssetRef>& refs) {
   std::set<std::string> out;
