@@ -1006,6 +1006,22 @@ class PgTx {
     conn_.Prepare(s);
     return txn_.exec_prepared(s.name, std::forward<Args>(args)...);
   }
+  // Runs `s` under a savepoint: false when it broke a unique constraint, which rolled back
+  // the statement (and only it); the transaction goes on. (Plain SQL: libpqxx 6.4's
+  // subtransaction leaves the transaction aborted after a failed prepared statement.)
+  template <typename... Args>
+  bool ExecUnlessDuplicate(const PgStatement& s, Args&&... args) {
+    conn_.Prepare(s);
+    txn_.exec("SAVEPOINT tm_unless_duplicate");
+    try {
+      txn_.exec_prepared(s.name, std::forward<Args>(args)...);
+    } catch (const pqxx::unique_violation&) {
+      txn_.exec("ROLLBACK TO SAVEPOINT tm_unless_duplicate");
+      return false;
+    }
+    txn_.exec("RELEASE SAVEPOINT tm_unless_duplicate");
+    return true;
+  }
   // For statements that must not be prepared (see kMigrationsTableExists).
   pqxx::result ExecUnprepared(const std::string& sql) { return txn_.exec(sql); }
   template <typename... Args>
@@ -2054,6 +2070,15 @@ constexpr PgStatement kDeletePostings{
     .sql =
         "DELETE FROM search_postings p USING unnest($1::text[], $2::bigint[], $3::bigint[])"
         " AS u(t, s, a) WHERE p.term = u.t AND p.score = u.s AND p.asset_id = u.a"};
+// Postings new to their document are inserted plainly: ON CONFLICT's speculative insertion
+// costs 60% more per row (0.88 s against 1.44 s for the postings of 5k models). A posting can
+// only exist already when another transaction reindexed the same asset concurrently; that
+// insert breaks the primary key, rolls back to its savepoint and is repeated with the clause.
+constexpr PgStatement kInsertNewPostings{
+    .name = "insert_new_postings",
+    .sql =
+        "INSERT INTO search_postings (term, score, asset_id)"
+        " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])"};
 constexpr PgStatement kInsertPostings{
     .name = "insert_postings",
     .sql =
@@ -2220,8 +2245,11 @@ class PgIndexWriter final : public SearchIndexWriter {
                ArrayLiteral(del_ids));
     }
     if (!add_terms.empty()) {
-      tx_.Exec(kInsertPostings, ArrayLiteral(add_terms), ArrayLiteral(add_scores),
-               ArrayLiteral(add_ids));
+      const std::string terms = ArrayLiteral(add_terms), scores = ArrayLiteral(add_scores),
+                        ids = ArrayLiteral(add_ids);
+      if (!tx_.ExecUnlessDuplicate(kInsertNewPostings, terms, scores, ids)) {
+        tx_.Exec(kInsertPostings, terms, scores, ids);
+      }
     }
     if (!changes.empty()) {
       tx_.Exec(kUpsertDocs, docs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
