@@ -107,17 +107,6 @@ TEST(CliTest, BadConfigNamesKeyAndLine) {
       << outcome.err;
 }
 
-TEST(CliTest, PlannedCommandsSayWhatTheyWillDoAndExit2) {
-  for (const char* command : {"collect"}) {
-    Outcome outcome = RunTidemark({command, "some-arg", "--some-flag"});
-    ExpectOneErrorLine(outcome);
-    EXPECT_EQ(outcome.err, "tidemark: error: not implemented yet: see `tidemark " +
-                               std::string(command) + " --help`\n");
-    EXPECT_NE(outcome.out.find(std::string("tidemark ") + command), std::string::npos)
-        << outcome.out;
-  }
-}
-
 TEST(CliTest, MigrateReportsSchemaVersions) {
   TempDir dir("tidemark-cli-test");
   std::string db = "sqlite:" + (dir.path() / "m.db").string();
@@ -299,7 +288,8 @@ TEST(CliTest, IngestRejectsMalformedArtifactInOneLine) {
 
   Outcome unknown = RunTidemark({"--db", db, "ingest", "airbyte", "events.ndjson"});
   ExpectOneErrorLine(unknown);
-  EXPECT_NE(unknown.out.find("Kinds: dbt"), std::string::npos) << unknown.out;
+  EXPECT_EQ(unknown.err,
+            "tidemark: error: unknown kind 'airbyte': dbt, openlineage or metrics\n");
 }
 
 TEST(CliTest, ServeIngestsDbtOverHttpAsJsonOrMultipart) {
@@ -451,6 +441,66 @@ TEST(CliTest, IngestMetricsReadsCsvAndNamesTheBadLine) {
   Outcome outcome = RunTidemark({"--db", db, "ingest", "metrics", bad});
   ExpectOneErrorLine(outcome);
   EXPECT_NE(outcome.err.find("bad.csv line 2: timestamp"), std::string::npos) << outcome.err;
+}
+
+TEST(CliTest, CollectSaysWhatIsMissingAndExits2) {
+  TempDir dir("tidemark-cli-test");
+  const std::string db = "sqlite:" + (dir.path() / "c.db").string();
+  Outcome outcome = RunTidemark({"--db", db, "collect", "kafka"});
+  ExpectOneErrorLine(outcome);
+  EXPECT_EQ(outcome.err, "tidemark: error: unknown source kind 'kafka': postgres or dbt\n");
+
+  outcome = RunTidemark({"--db", db, "collect"});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("no sources in the config file"), std::string::npos) << outcome.err;
+
+  std::string config = dir.Write("tidemark.yml", "sources:\n  dbt:\n    - name: shop\n"
+                                                 "      path: /no/such/target\n");
+  outcome = RunTidemark({"--config", config, "--db", db, "collect", "postgres"});
+  ExpectOneErrorLine(outcome);
+  EXPECT_NE(outcome.err.find("no sources.postgres in the config file"), std::string::npos)
+      << outcome.err;
+  outcome = RunTidemark({"--config", config, "--db", db, "collect", "dbt", "shopp"});
+  ExpectOneErrorLine(outcome);
+  EXPECT_EQ(outcome.err, "tidemark: error: no dbt source named 'shopp'\n");
+  // A path that is gone fails that source, named, with exit 1.
+  outcome = RunTidemark({"--config", config, "--db", db, "collect"});
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.err;
+  EXPECT_NE(outcome.err.find("collect dbt shop: "), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find("/no/such/target"), std::string::npos) << outcome.err;
+}
+
+// A dbt project's target/ folder as a configured source: `collect dbt` ingests it as
+// `ingest dbt` would, a relative path is read from the config file's folder, and a second
+// collection of the same files changes nothing.
+TEST(CliTest, CollectDbtIngestsTheConfiguredTargetFolder) {
+  TempDir dir("tidemark-cli-test");
+  const std::string db = "sqlite:" + (dir.path() / "c.db").string();
+  std::filesystem::create_directories(dir.path() / "project" / "target");
+  for (const char* name : {"manifest.json", "run_results.json"}) {
+    std::filesystem::copy_file(ShopDir() / name, dir.path() / "project" / "target" / name);
+  }
+  std::string config = dir.Write("tidemark.yml",
+                                 "sources:\n  dbt:\n    - name: shop\n      path: project/target\n"
+                                 "      namespace: postgres://db:5432\n");
+  Outcome first = RunTidemark({"--config", config, "--db", db, "collect", "dbt"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  nlohmann::json summary = nlohmann::json::parse(first.out);
+  EXPECT_EQ(summary["source"], "shop");
+  EXPECT_EQ(summary["kind"], "dbt");
+  EXPECT_EQ(summary["namespace"], "postgres://db:5432");
+  EXPECT_EQ(summary["assets"]["total"], 10) << first.out;
+  EXPECT_EQ(summary["runs"], 1) << first.out;
+
+  Outcome again = RunTidemark({"--config", config, "--db", db, "collect", "dbt", "shop"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  summary = nlohmann::json::parse(again.out);
+  EXPECT_EQ(summary["artifacts"]["manifest"]["unchanged"], true) << again.out;
+  EXPECT_EQ(summary["written"]["assets"], 0) << again.out;
+
+  Outcome search = RunTidemark({"--db", db, "search", "customers", "--json"});
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  EXPECT_GT(nlohmann::json::parse(search.out)["total"].get<int>(), 0) << search.out;
 }
 
 TEST(CliTest, CollectPostgresRunsTheConfiguredWarehousesAndHidesPasswords) {

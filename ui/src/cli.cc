@@ -23,15 +23,14 @@
 #include "incidents_api.h"
 #include "ingest_api.h"
 #include "logging.h"
-#include "postgres_sources.h"
-#include "routing_config.h"
-#include "search_api.h"
 #include "report_command.h"
 #include "report_service.h"
+#include "routing_config.h"
+#include "search_api.h"
+#include "sources.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/collector/dbt.h"
 #include "tidemark/collector/openlineage.h"
-#include "tidemark/collector/postgres_stats.h"
 #include "tidemark/collector/pushed_metrics.h"
 #include "tidemark/pipeline/backtest.h"
 #include "tidemark/pipeline/deliverer.h"
@@ -53,24 +52,6 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr std::string_view kDemoDb = "sqlite:./tidemark-demo.db";
-// Commands that exist so scripts and help text can rely on their names, ahead of the issues
-// that implement them.
-struct PlannedCommand {
-  const char* name;
-  const char* summary;
-  const char* plan;
-};
-
-constexpr PlannedCommand kPlannedCommands[] = {
-    {"collect", "Run the configured sources once (planned)",
-     "tidemark collect [source...] will run the sources of the config file's `sources:` "
-     "section once (all of them, or those named): read dbt artifacts, poll PostgreSQL "
-     "warehouse statistics and fetch tool results, writing assets, runs and metric points to "
-     "the store idempotently. Available now: tidemark [--config FILE] collect postgres [name...] "
-     "reads the config's sources.postgres warehouses (columns, row counts, sizes, last "
-     "changes)."},
-};
-
 std::string Describe(const Status& status) {
   return status.where().empty() ? status.message() : status.where() + ": " + status.message();
 }
@@ -92,13 +73,7 @@ int RunVersion() {
   return kExitOk;
 }
 
-int RunPlanned(const PlannedCommand& command) {
-  std::printf("%s\n", command.plan);
-  return Fail(std::string("not implemented yet: see `tidemark ") + command.name + " --help`",
-              kExitUsage);
-}
-
-constexpr const char* kIngestPlan =
+constexpr const char* kIngestHelp =
     "tidemark ingest <kind> PATH... loads artifacts into the catalog, validated whole and "
     "rejected whole with errors naming the file and JSON path, and prints a JSON summary. "
     "Kinds: dbt (a target/ folder or its manifest.json, run_results.json, sources.json, "
@@ -163,8 +138,7 @@ int RunIngest(const Config& config, const IngestArgs& args) {
   if (args.kind == "openlineage") return RunIngestOpenLineage(config, args);
   if (args.kind == "metrics") return RunIngestMetrics(config, args);
   if (args.kind != "dbt") {
-    std::printf("%s\n", kIngestPlan);
-    return Fail("cannot ingest '" + args.kind + "' yet: see `tidemark ingest --help`", kExitUsage);
+    return Fail("unknown kind '" + args.kind + "': dbt, openlineage or metrics", kExitUsage);
   }
   if (args.paths.empty()) return Fail("ingest dbt needs a target/ folder or files", kExitUsage);
   auto store = catalog::OpenStore({.url = config.db});
@@ -276,39 +250,53 @@ int RunLineage(const Config& config, const LineageArgs& args) {
   return kExitOk;
 }
 
-// `collect postgres [name...]`: each configured warehouse (or those named) once, one JSON
-// summary line per source on stdout; a warehouse that fails is logged and the others go on.
-int RunCollectPostgres(const Config& config, const std::vector<std::string>& names) {
-  auto sources = PostgresSourcesFrom(config, ProcessEnvironment());
+struct CollectArgs {
+  std::string kind;                // "", "postgres" or "dbt"
+  std::vector<std::string> names;  // of sources of that kind; none: all of them
+};
+
+// `collect [KIND [NAME...]]`: the configured sources (of one kind, or those named) once, in
+// file order, one JSON summary line each on stdout; a source that fails is logged and the
+// others go on (exit 1 at the end).
+int RunCollect(const Config& config, const CollectArgs& args) {
+  if (!args.kind.empty() && args.kind != "postgres" && args.kind != "dbt") {
+    return Fail("unknown source kind '" + args.kind + "': postgres or dbt", kExitUsage);
+  }
+  auto sources = SourcesFrom(config, ProcessEnvironment());
   if (!sources.ok()) return Fail(Describe(sources.status()), kExitUsage);
-  if (sources->empty()) {
-    return Fail("no sources.postgres in the config file (see `tidemark collect --help`)",
+  const bool postgres = args.kind.empty() || args.kind == "postgres";
+  const bool dbt = args.kind.empty() || args.kind == "dbt";
+  if ((postgres ? sources->postgres.size() : 0) + (dbt ? sources->dbt.size() : 0) == 0) {
+    return Fail("no sources" + (args.kind.empty() ? "" : "." + args.kind) +
+                    " in the config file (see `tidemark collect --help`)",
                 kExitUsage);
   }
-  for (const std::string& name : names) {
-    if (std::none_of(sources->begin(), sources->end(),
-                     [&](const collector::PostgresSourceOptions& o) { return o.name == name; })) {
-      return Fail("no postgres source named '" + name + "'", kExitUsage);
+  auto wanted = [&](const std::string& name) {
+    return args.names.empty() ||
+           std::find(args.names.begin(), args.names.end(), name) != args.names.end();
+  };
+  for (const std::string& name : args.names) {
+    auto named = [&](const auto& s) { return s.name == name; };
+    if ((!postgres || std::none_of(sources->postgres.begin(), sources->postgres.end(), named)) &&
+        (!dbt || std::none_of(sources->dbt.begin(), sources->dbt.end(), named))) {
+      return Fail("no " + args.kind + " source named '" + name + "'", kExitUsage);
     }
   }
   auto store = catalog::OpenStore({.url = config.db});
   if (!store.ok()) return Fail(Describe(store.status()), ExitCodeFor(store.status()));
   int exit_code = kExitOk;
-  for (const collector::PostgresSourceOptions& source : *sources) {
-    if (!names.empty() && std::find(names.begin(), names.end(), source.name) == names.end()) {
-      continue;
-    }
-    auto report = collector::CollectPostgres(**store, source);
-    if (!report.ok()) {
-      spdlog::error("collect postgres {}: {}", source.name, Describe(report.status()));
+  auto collect = [&](const auto& source, const char* kind) {
+    if (!wanted(source.name)) return;
+    auto summary = CollectSource(**store, source);
+    if (!summary.ok()) {
+      spdlog::error("collect {} {}: {}", kind, source.name, Describe(summary.status()));
       exit_code = kExitFailure;
-      continue;
+      return;
     }
-    for (const auto& w : report->warnings) {
-      spdlog::warn("collect postgres {}: {}: {}", source.name, w.table, w.message);
-    }
-    std::printf("%s\n", report->ToJson().c_str());
-  }
+    std::printf("%s\n", summary->c_str());
+  };
+  if (postgres) for (const auto& source : sources->postgres) collect(source, "postgres");
+  if (dbt) for (const auto& source : sources->dbt) collect(source, "dbt");
   return exit_code;
 }
 
@@ -622,12 +610,12 @@ int RunServe(const Config& config, bool demo) {
       return kExitFailure;
     }
   }
-  // Warehouses with a `schedule` are collected in the background (sources.postgres[].schedule).
-  auto pg_sources = PostgresSourcesFrom(config, ProcessEnvironment());
-  if (!pg_sources.ok()) return Fail(Describe(pg_sources.status()), kExitUsage);
-  PostgresCollectSchedule collect_schedule(**store, *pg_sources);
+  // Sources with a `schedule` are collected in the background (sources.*[].schedule).
+  auto sources = SourcesFrom(config, ProcessEnvironment());
+  if (!sources.ok()) return Fail(Describe(sources.status()), kExitUsage);
+  CollectSchedule collect_schedule(**store, *sources);
   if (collect_schedule.scheduled() > 0) {
-    spdlog::info("collecting {} postgres source(s) on their schedule", collect_schedule.scheduled());
+    spdlog::info("collecting {} source(s) on their schedule", collect_schedule.scheduled());
   }
   auto schema = (*store)->SchemaVersion();
   spdlog::info("listening on http://{} (store: {}, schema v{})", address, (*store)->Describe(),
@@ -688,7 +676,7 @@ int RunCli(int argc, char** argv) {
 
   IngestArgs ingest_args;
   auto* ingest = app.add_subcommand("ingest", "Load artifacts into the catalog");
-  ingest->footer(kIngestPlan);
+  ingest->footer(kIngestHelp);
   ingest->add_option("kind", ingest_args.kind, "What the files are: dbt, openlineage or metrics")->required();
   ingest->add_option("paths", ingest_args.paths, "Files or folders (a dbt target/ folder)");
   ingest->add_option("--namespace", ingest_args.ns,
@@ -761,15 +749,17 @@ int RunCli(int argc, char** argv) {
   report->add_option("--out", report_args.out, "File to write (default: standard output)");
   report->add_option("--title", report_args.title, "Title of the report");
 
-  std::vector<std::pair<CLI::App*, const PlannedCommand*>> planned;
-  for (const PlannedCommand& command : kPlannedCommands) {
-    auto* sub = app.add_subcommand(command.name, command.summary);
-    sub->footer(command.plan);
-    // Accepts whatever it will take, until it exists: extras stay here rather than falling
-    // through to the global flags, which would reject them.
-    sub->fallthrough(false)->allow_extras();
-    planned.emplace_back(sub, &command);
-  }
+  CollectArgs collect_args;
+  auto* collect = app.add_subcommand("collect", "Run the configured sources once");
+  collect->footer(
+      "tidemark collect [KIND [NAME...]] runs the sources of the config file's `sources:` "
+      "section once (all of them, those of one kind, or those named), in file order, and prints "
+      "one JSON summary line per source. Kinds: postgres (warehouses read directly: columns, "
+      "row counts, sizes, last changes) and dbt (a project's target/ folder, ingested as "
+      "`tidemark ingest dbt` does, unchanged artifacts skipped). `serve` collects the sources "
+      "that have a `schedule` on their own.");
+  collect->add_option("kind", collect_args.kind, "postgres or dbt (default: every kind)");
+  collect->add_option("names", collect_args.names, "Sources of that kind (default: all)");
 
   try {
     app.parse(argc, argv);
@@ -780,21 +770,6 @@ int RunCli(int argc, char** argv) {
   }
 
   if (version->parsed()) return RunVersion();
-  // `collect postgres` is implemented; the other kinds of `collect` are still planned.
-  std::vector<std::string> collect_postgres;
-  bool is_collect_postgres = false;
-  for (const auto& [sub, command] : planned) {
-    if (!sub->parsed()) continue;
-    std::vector<std::string> extras = sub->remaining();
-    if (std::string_view(command->name) == "collect" && !extras.empty() &&
-        extras[0] == "postgres") {
-      is_collect_postgres = true;
-      collect_postgres.assign(extras.begin() + 1, extras.end());
-      continue;
-    }
-    return RunPlanned(*command);
-  }
-
   // The backtest reads only its CSV: no config or store needed.
   if (detect->parsed() && !detect_args.series.empty()) return RunDetectSeries(detect_args);
 
@@ -823,7 +798,7 @@ int RunCli(int argc, char** argv) {
   if (lineage->parsed()) return RunLineage(*config, lineage_args);
   if (detect->parsed()) return RunDetect(*config, detect_args);
   if (routes_test->parsed()) return RunRoutesTest(*config, routes_key, routes_json);
-  if (is_collect_postgres) return RunCollectPostgres(*config, collect_postgres);
+  if (collect->parsed()) return RunCollect(*config, collect_args);
   if (report->parsed()) return RunReport(*config, report_args);
   return RunServe(*config, demo->parsed());
 }
