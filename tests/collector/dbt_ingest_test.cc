@@ -895,5 +895,60 @@ TYPED_TEST(DbtIngestTest, EveryPrefixOfAnArtifactIsRejectedWithoutCrashing) {
   EXPECT_TRUE(this->store_->ListCheckpoints("dbt:sources")->empty());
 }
 
+// Real projects put surprising types where the schemas promise others. Every value of every
+// shop artifact is replaced in turn by a value of each other JSON type: the ingest either
+// takes the document or rejects it as InvalidArgument naming the file and a JSON path; it
+// never crashes, and never fails another way. (One store for all: what is accepted piles up.)
+TEST(DbtIngestRobustnessTest, AnyValueOfAnyTypeAnywhereIsTakenOrRejectedWithItsPath) {
+  auto store = catalog::OpenStore({.url = "sqlite::memory:"});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  model::ManualClock clock(kT0);
+  DbtOptions options;
+  options.clock = &clock;
+  const std::vector<json> replacements = {nullptr, 7, "x", json::array(), json::object()};
+  size_t accepted = 0, rejected = 0;
+  for (const char* name : {"manifest.json", "run_results.json", "catalog.json", "sources_v3.json"}) {
+    const json original = json::parse(ReadFile(Shop() / name));
+    const json flat = original.flatten();  // leaves only; containers are reached below
+    std::set<std::string> pointers;
+    for (const auto& [leaf, value] : flat.items()) {
+      // The leaf and each container above it (not the root: that one is covered elsewhere).
+      for (std::string p = leaf; !p.empty(); p = p.substr(0, p.rfind('/'))) pointers.insert(p);
+    }
+    for (const std::string& pointer : pointers) {
+      const json::json_pointer at(pointer);
+      for (const json& replacement : replacements) {
+        if (original.at(at).type() == replacement.type()) continue;
+        json mutated = original;
+        mutated[at] = replacement;
+        DbtArtifacts a;
+        const std::string file = std::string("mutated/") + name;
+        DbtDocument doc{file, mutated.dump()};
+        if (std::string_view(name) == "manifest.json") {
+          a.manifest = doc;
+        } else {
+          a.manifest = Doc(Shop() / "manifest.json");
+          (std::string_view(name) == "run_results.json" ? a.run_results
+           : std::string_view(name) == "catalog.json"   ? a.catalog
+                                                        : a.sources) = doc;
+        }
+        auto r = IngestDbt(**store, a, options);
+        if (r.ok()) {
+          ++accepted;
+          continue;
+        }
+        ++rejected;
+        EXPECT_TRUE(r.status().IsInvalidArgument())
+            << pointer << " = " << replacement.dump() << ": " << r.status().ToString();
+        EXPECT_NE(r.status().where().find("mutated/"), std::string::npos)
+            << pointer << " = " << replacement.dump() << ": " << r.status().ToString();
+      }
+    }
+  }
+  // Both outcomes happen: lenient about shape, strict about meaning.
+  EXPECT_GT(accepted, 100u);
+  EXPECT_GT(rejected, 100u);
+}
+
 }  // namespace
 }  // namespace tidemark::collector
