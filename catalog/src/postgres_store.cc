@@ -335,6 +335,17 @@ constexpr PgStatement kSelectNodeResults{
     .sql = "SELECT " TM_RESULT_COLS
            " FROM node_results n LEFT JOIN assets a USING (asset_id)"
            " WHERE n.run_id = $1 ORDER BY n.node_id"};
+// The *OfMany reads of ReadDetectionInputs: one asset key per element of $1, k.ord numbering
+// them from 1; rows in key order.
+#define TM_KEYS_OF_MANY \
+  " FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord) JOIN assets a ON a.key = k.key"
+constexpr PgStatement kSelectRecentResultsOfMany{
+    .name = "select_recent_results_of_many",
+    .sql =
+        "SELECT " TM_RESULT_COLS ", k.ord" TM_KEYS_OF_MANY
+        " CROSS JOIN LATERAL (SELECT * FROM node_results r WHERE r.asset_id = a.asset_id"
+        "  ORDER BY r.completed_at DESC NULLS LAST, r.run_id DESC LIMIT $2) n"
+        " ORDER BY k.ord, n.completed_at DESC NULLS LAST, n.run_id DESC"};
 constexpr PgStatement kSelectRecentResults{
     .name = "select_recent_results",
     .sql =
@@ -382,6 +393,25 @@ constexpr PgStatement kSelectMetrics{
         "          AND p.metric > m.metric ORDER BY p.metric LIMIT 1)"
         "  FROM m WHERE m.metric IS NOT NULL)"
         " SELECT metric FROM m WHERE metric IS NOT NULL"};
+// kSelectMetrics' loose index scan, once per key.
+constexpr PgStatement kSelectMetricsOfMany{
+    .name = "select_metrics_of_many",
+    .sql =
+        "SELECT k.ord, m.metric" TM_KEYS_OF_MANY
+        " CROSS JOIN LATERAL ("
+        "  WITH RECURSIVE m(metric) AS ("
+        "   (SELECT metric FROM metric_points WHERE asset_id = a.asset_id ORDER BY metric LIMIT 1)"
+        "   UNION ALL"
+        "   SELECT (SELECT p.metric FROM metric_points p WHERE p.asset_id = a.asset_id"
+        "           AND p.metric > m.metric ORDER BY p.metric LIMIT 1)"
+        "   FROM m WHERE m.metric IS NOT NULL)"
+        "  SELECT metric FROM m WHERE metric IS NOT NULL) m"
+        " ORDER BY k.ord, m.metric"};
+constexpr PgStatement kSelectSnapshotsOfMany{
+    .name = "select_snapshots_of_many",
+    .sql =
+        "SELECT k.ord, tm_micros(s.observed_at), s.source, s.columns" TM_KEYS_OF_MANY
+        " JOIN schema_snapshots s ON s.asset_id = a.asset_id ORDER BY k.ord, s.observed_at"};
 constexpr PgStatement kLatestSnapshot{
     .name = "latest_snapshot",
     .sql =
@@ -471,12 +501,13 @@ constexpr PgStatement kUpsertAnomalies{
         "   train_size = excluded.train_size, seasonality = excluded.seasonality,"
         "   explanation = excluded.explanation, detected_at = excluded.detected_at,"
         "   incident_id = excluded.incident_id"};
-#define TM_SELECT_ANOMALIES                                                            \
-  "SELECT a.namespace, a.name, x.id, x.metric, x.detector, tm_micros(x.ts), x.value,"   \
+#define TM_ANOMALY_COLS                                                               \
+  "a.namespace, a.name, x.id, x.metric, x.detector, tm_micros(x.ts), x.value,"          \
   " x.expected_low, x.expected_high, x.score, x.direction, x.severity,"                 \
   " tm_micros(x.train_start), tm_micros(x.train_end), x.train_size, x.seasonality,"     \
-  " x.explanation, tm_micros(x.detected_at), x.incident_id"                             \
-  " FROM anomalies x JOIN assets a USING (asset_id)"
+  " x.explanation, tm_micros(x.detected_at), x.incident_id"
+#define TM_SELECT_ANOMALIES \
+  "SELECT " TM_ANOMALY_COLS " FROM anomalies x JOIN assets a USING (asset_id)"
 #define TM_ANOMALY_FILTERS                                                                \
   " AND ($2::bigint IS NULL OR x.ts >= tm_timestamp($2)) AND ($3 = '' OR x.incident_id = $3)" \
   " ORDER BY x.ts DESC, x.id LIMIT $4"
@@ -488,8 +519,16 @@ constexpr PgStatement kSelectAnomalies{
 constexpr PgStatement kSelectAssetAnomalies{
     .name = "select_asset_anomalies",
     .sql = TM_SELECT_ANOMALIES " WHERE x.asset_id = $1::bigint" TM_ANOMALY_FILTERS};
+// The anomalies of many assets since $2 (ReadDetectionInputs), k.ord last.
+constexpr PgStatement kSelectAnomaliesOfMany{
+    .name = "select_anomalies_of_many",
+    .sql = "SELECT " TM_ANOMALY_COLS ", k.ord" TM_KEYS_OF_MANY
+           " JOIN anomalies x ON x.asset_id = a.asset_id AND x.ts >= tm_timestamp($2)"
+           " ORDER BY k.ord, x.ts DESC, x.id"};
 #undef TM_ANOMALY_FILTERS
 #undef TM_SELECT_ANOMALIES
+#undef TM_ANOMALY_COLS
+#undef TM_KEYS_OF_MANY
 // Skipped on any conflict: a stored idempotency key (or alert id) means "already queued".
 constexpr PgStatement kInsertAlerts{
     .name = "insert_alerts",
@@ -2793,6 +2832,31 @@ class PostgresStore final : public Store {
           series.ts.push_back(Time(r[1]));
           series.values.push_back(Real(r[2]));
         }
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<DetectionInputs>> ReadDetectionInputs(const std::vector<AssetKey>& keys,
+                                                           Timestamp since,
+                                                           size_t results_limit) override {
+    return Read("read detection inputs", [&](PgTx& tx) -> Result<std::vector<DetectionInputs>> {
+      std::vector<DetectionInputs> out(keys.size());
+      const std::string key_array = KeyArray(keys);
+      for (const pqxx::row& r : tx.Exec(kSelectAnomaliesOfMany, key_array, model::ToMicros(since))) {
+        out[Ordinal(r[19], out.size())].anomalies.push_back(ReadAnomaly(r));
+      }
+      for (const pqxx::row& r : tx.Exec(kSelectMetricsOfMany, key_array)) {
+        out[Ordinal(r[0], out.size())].metrics.push_back(Text(r[1]));
+      }
+      for (const pqxx::row& r : tx.Exec(kSelectSnapshotsOfMany, key_array)) {
+        const size_t i = Ordinal(r[0], out.size());
+        out[i].schema_history.push_back(
+            model::SchemaSnapshot{keys[i], Time(r[1]), Text(r[2]), ColumnsFromJson(r[3])});
+      }
+      for (const pqxx::row& r :
+           tx.Exec(kSelectRecentResultsOfMany, key_array, Limit(results_limit))) {
+        out[Ordinal(r[14], out.size())].recent_results.push_back(ReadNodeResult(r));
       }
       return out;
     });

@@ -98,6 +98,20 @@ Result<std::vector<model::Series>> Store::ReadSeriesMany(const std::vector<Serie
   return out;
 }
 
+Result<std::vector<DetectionInputs>> Store::ReadDetectionInputs(
+    const std::vector<model::AssetKey>& keys, model::Timestamp since, size_t results_limit) {
+  std::vector<DetectionInputs> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    DetectionInputs& in = out[i];
+    TM_ASSIGN_OR_RETURN(in.anomalies, ListAnomalies({.asset = keys[i], .since = since,
+                                                     .incident_id = "", .limit = 1000000}));
+    TM_ASSIGN_OR_RETURN(in.metrics, ListMetrics(keys[i]));
+    TM_ASSIGN_OR_RETURN(in.schema_history, GetSchemaHistory(keys[i]));
+    TM_ASSIGN_OR_RETURN(in.recent_results, GetRecentResults(keys[i], results_limit));
+  }
+  return out;
+}
+
 Result<LineageSubgraph> Store::WalkLineage(const std::vector<model::AssetKey>& starts,
                                            Direction direction, int depth, size_t max_nodes) {
   LineageSubgraph out;

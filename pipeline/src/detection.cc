@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -120,7 +121,9 @@ class Job {
     std::string properties;
   };
   Result<std::vector<Target>> AssetsToScan();
-  Status ReadAsset(const Target& target, AssetWork& work);
+  // Reads what a chunk of assets needs: their anomalies, metrics, schema history and recent
+  // results for all of them in one call, then the series their settings score in another.
+  Status ReadChunk(std::span<const Target> targets, std::vector<AssetWork>& chunk);
   // When a result without times happened: its run's end (or event time), read once per run;
   // nullopt when the run cannot be read.
   std::optional<Timestamp> RunTime(const std::string& run_id);
@@ -183,89 +186,109 @@ std::optional<Timestamp> Job::RunTime(const std::string& run_id) {
   return at;
 }
 
-Status Job::ReadAsset(const Target& target, AssetWork& work) {
-  const model::AssetKey& key = target.key;
-  work.key = key;
+Status Job::ReadChunk(std::span<const Target> targets, std::vector<AssetWork>& chunk) {
   const Timestamp from = now_ - options_.history;
   const Timestamp to = now_ + std::chrono::microseconds(1);
-  const std::string& properties = target.properties;
-  TM_ASSIGN_OR_RETURN(auto stored, store_.ListAnomalies({.asset = key, .since = from, .incident_id = "",
-                                                          .limit = 1000000}));
-  std::map<std::string, std::vector<Timestamp>> flagged_by_metric;
-  for (const model::Anomaly& a : stored) {
-    work.stored_ids.insert(a.id);
-    flagged_by_metric[a.metric].push_back(a.ts);
+  std::vector<model::AssetKey> keys;
+  keys.reserve(targets.size());
+  for (const Target& t : targets) keys.push_back(t.key);
+  TM_ASSIGN_OR_RETURN(auto inputs,
+                      store_.ReadDetectionInputs(keys, from, options_.results_per_asset));
+
+  // The series to read: those each asset's settings score, read together afterwards.
+  struct Wanted {
+    size_t asset;
+    bool freshness, column;
+  };
+  std::vector<catalog::SeriesRange> ranges;
+  std::vector<Wanted> wanted;
+  std::vector<AssetDetectorSettings> settings;
+  settings.reserve(targets.size());
+  std::vector<std::map<std::string, std::vector<Timestamp>>> flagged(targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const model::AssetKey& key = targets[i].key;
+    AssetWork& work = chunk[i];
+    work.key = key;
+    for (const model::Anomaly& a : inputs[i].anomalies) {
+      work.stored_ids.insert(a.id);
+      flagged[i][a.metric].push_back(a.ts);
+    }
+    // Per-asset settings (dbt meta.tidemark); a bad one is reported and the defaults are used.
+    auto parsed = ParseAssetDetectorSettings(targets[i].properties);
+    if (!parsed.ok()) Warn(key.ToString() + ": " + parsed.status().message() + "; defaults used");
+    settings.push_back(parsed.ok() ? *std::move(parsed) : *ParseAssetDetectorSettings(""));
+    const AssetDetectorSettings& s = settings.back();
+
+    const std::vector<std::string>& metrics = inputs[i].metrics;
+    const bool has_update =
+        std::find(metrics.begin(), metrics.end(), model::kMetricUpdate) != metrics.end();
+    for (const std::string& metric : metrics) {
+      const bool freshness = metric == model::kMetricUpdate ||
+                             (!has_update && metric == model::kMetricLastModified);
+      if (!freshness && NotVolumeLike(metric)) continue;
+      const bool column = detectors::IsColumnMetric(metric);
+      if (freshness ? !s.freshness : column ? !s.column_metrics : !s.volume) continue;
+      ranges.push_back({key, metric, from, to});
+      wanted.push_back({i, freshness, column});
+    }
+
+    const auto& history = inputs[i].schema_history;
+    if (s.schema && history.size() >= 2) {
+      auto schema = detectors::DetectSchemaChanges(history, detectors::SchemaSettings{});
+      if (!schema.ok()) {
+        Warn(key.ToString() + " schema: " + schema.status().message());
+      } else {
+        for (model::Anomaly& a : *schema) {
+          if (a.ts >= from) work.direct.push_back(std::move(a));
+        }
+      }
+    }
+
+    if (!s.tests) continue;
+    for (const model::NodeResult& r : inputs[i].recent_results) {
+      std::optional<Timestamp> at = r.completed_at ? r.completed_at : r.started_at;
+      if (!at) at = RunTime(r.run_id);
+      if (!at || *at < from) continue;
+      model::NodeResult with_asset = r;
+      if (with_asset.asset.empty()) with_asset.asset = key;
+      if (auto trigger = TriggerFrom(with_asset, *at)) {
+        work.direct.push_back(std::move(*trigger));
+        ++work.triggers;
+      }
+    }
   }
 
-  // Per-asset settings (dbt meta.tidemark); a bad one is reported and the defaults are used.
-  auto parsed = ParseAssetDetectorSettings(properties);
-  if (!parsed.ok()) Warn(key.ToString() + ": " + parsed.status().message() + "; defaults used");
-  const AssetDetectorSettings settings =
-      parsed.ok() ? *std::move(parsed) : *ParseAssetDetectorSettings("");
-
-  TM_ASSIGN_OR_RETURN(auto metrics, store_.ListMetrics(key));
-  const bool has_update =
-      std::find(metrics.begin(), metrics.end(), model::kMetricUpdate) != metrics.end();
-  for (const std::string& metric : metrics) {
-    const bool freshness = metric == model::kMetricUpdate ||
-                           (!has_update && metric == model::kMetricLastModified);
-    if (!freshness && NotVolumeLike(metric)) continue;
-    const bool column = detectors::IsColumnMetric(metric);
-    if (freshness ? !settings.freshness : column ? !settings.column_metrics : !settings.volume) {
-      continue;
-    }
-    TM_ASSIGN_OR_RETURN(model::Series series, store_.ReadSeries(key, metric, from, to));
+  TM_ASSIGN_OR_RETURN(auto all_series, store_.ReadSeriesMany(ranges));
+  for (size_t j = 0; j < ranges.size(); ++j) {
+    const Wanted& w = wanted[j];
+    model::Series& series = all_series[j];
+    const std::string& metric = ranges[j].metric;
     summary_.points_read += static_cast<long long>(series.ts.size());
     if (series.ts.empty()) continue;
     SeriesJob job;
-    job.checkpoint = CheckpointKey(key, metric);
+    job.checkpoint = CheckpointKey(ranges[j].key, metric);
     job.checkpoint_value = model::FormatTimestamp(series.ts.back());
     auto cp = checkpoints_.find(job.checkpoint);
     job.checkpoint_stored = cp != checkpoints_.end() && cp->second == job.checkpoint_value;
     if (cp == checkpoints_.end() && options_.backfill.count() > 0) {
       job.backfill_since = now_ - std::min(options_.backfill, options_.history);
     }
-    if (freshness) {
+    const AssetDetectorSettings& s = settings[w.asset];
+    if (w.freshness) {
       if (metric == model::kMetricLastModified) series = UpdatesFromLastModified(series);
-      job.detector = detectors::NewFreshnessDetector(settings.freshness_settings);
+      job.detector = detectors::NewFreshnessDetector(s.freshness_settings);
     } else {
       if (!options_.full && job.checkpoint_stored) {
         ++summary_.series_unchanged;
         continue;
       }
-      const detectors::VolumeSettings volume = settings.VolumeFor(metric);
-      job.detector = column ? detectors::NewColumnMetricDetector(volume)
-                            : detectors::NewVolumeDetector(volume);
+      const detectors::VolumeSettings volume = s.VolumeFor(metric);
+      job.detector = w.column ? detectors::NewColumnMetricDetector(volume)
+                              : detectors::NewVolumeDetector(volume);
     }
-    job.flagged = std::move(flagged_by_metric[metric]);
+    job.flagged = std::move(flagged[w.asset][metric]);
     job.series = std::move(series);
-    work.jobs.push_back(std::move(job));
-  }
-
-  TM_ASSIGN_OR_RETURN(auto history, store_.GetSchemaHistory(key));
-  if (settings.schema && history.size() >= 2) {
-    auto schema = detectors::DetectSchemaChanges(history, detectors::SchemaSettings{});
-    if (!schema.ok()) {
-      Warn(key.ToString() + " schema: " + schema.status().message());
-    } else {
-      for (model::Anomaly& a : *schema) {
-        if (a.ts >= from) work.direct.push_back(std::move(a));
-      }
-    }
-  }
-
-  if (!settings.tests) return Status::Ok();
-  TM_ASSIGN_OR_RETURN(auto results, store_.GetRecentResults(key, options_.results_per_asset));
-  for (const model::NodeResult& r : results) {
-    std::optional<Timestamp> at = r.completed_at ? r.completed_at : r.started_at;
-    if (!at) at = RunTime(r.run_id);
-    if (!at || *at < from) continue;
-    model::NodeResult with_asset = r;
-    if (with_asset.asset.empty()) with_asset.asset = key;
-    if (auto trigger = TriggerFrom(with_asset, *at)) {
-      work.direct.push_back(std::move(*trigger));
-      ++work.triggers;
-    }
+    chunk[w.asset].jobs.push_back(std::move(job));
   }
   return Status::Ok();
 }
@@ -343,13 +366,12 @@ Result<DetectionSummary> Job::Run() {
     }
     const size_t end = std::min(targets.size(), begin + chunk_size);
     std::vector<AssetWork> chunk(end - begin);
-    // A chunk's few reads per asset in one read transaction where the store can.
+    // A chunk's reads in one read transaction where the store can.
     TM_RETURN_IF_ERROR(store_.ReadTogether([&]() -> Status {
-      for (size_t i = begin; i < end; ++i) {
-        Status s = ReadAsset(targets[i], chunk[i - begin]);
-        if (!s.ok()) return s.WithContext("detect " + targets[i].key.ToString());
-      }
-      return Status::Ok();
+      Status s = ReadChunk(std::span(targets).subspan(begin, end - begin), chunk);
+      return s.ok() ? s : s.WithContext("detect assets " + std::to_string(begin) + ".." +
+                                        std::to_string(end - 1) + " of " +
+                                        std::to_string(targets.size()));
     }));
     Score(chunk);
     TM_RETURN_IF_ERROR(WriteChunk(chunk));

@@ -62,6 +62,14 @@ struct SeriesRange {
   model::Timestamp from{}, to{};
 };
 
+// What detection reads of one asset besides its series (Store::ReadDetectionInputs).
+struct DetectionInputs {
+  std::vector<model::Anomaly> anomalies;             // at or after `since`, newest first
+  std::vector<std::string> metrics;                  // as ListMetrics
+  std::vector<model::SchemaSnapshot> schema_history; // as GetSchemaHistory
+  std::vector<model::NodeResult> recent_results;     // as GetRecentResults(key, limit)
+};
+
 struct AnomalyFilter {
   std::optional<model::AssetKey> asset;
   std::optional<model::Timestamp> since;
@@ -175,6 +183,12 @@ class Store {
   // it; PostgreSQL reads them all in one statement per few thousand ranges.
   virtual Result<std::vector<model::Series>> ReadSeriesMany(
       const std::vector<SeriesRange>& ranges);
+  // For each of `keys`, in order (an unknown key gets empty lists): its anomalies since
+  // `since`, metric names, schema history and `results_limit` most recent results, the
+  // reads detection makes of every asset. The default calls the one-key methods per key;
+  // PostgreSQL reads each part for all keys in one statement.
+  virtual Result<std::vector<DetectionInputs>> ReadDetectionInputs(
+      const std::vector<model::AssetKey>& keys, model::Timestamp since, size_t results_limit);
   // Metric names recorded for an asset, sorted.
   virtual Result<std::vector<std::string>> ListMetrics(const model::AssetKey& key) = 0;
   // Oldest first.
