@@ -569,6 +569,85 @@ TYPED_TEST(StoreTest, SchemaSnapshotsRecordOnlyChanges) {
   EXPECT_EQ((*history)[1].source, "postgres");
 }
 
+// ReadDetectionInputs answers for many keys what the one-key reads answer for each: keys in
+// the order given (an unknown one empty, a repeated one twice), anomalies since the cut only,
+// the most recent results up to the limit.
+TYPED_TEST(StoreTest, ReadDetectionInputsAnswersAsTheOneKeyReadsDo) {
+  const AssetKey orders = Key("marts.orders"), customers = Key("marts.customers");
+  const AssetKey unknown = Key("marts.nowhere");
+  WriteBatch b;
+  b.PutRun({"inv-1", {}, "dbt", model::RunState::kComplete, kT0, kT0 + seconds(30), {}, "", "",
+            "", kT0 + seconds(30)});
+  for (int i = 0; i < 3; ++i) {
+    b.PutNodeResult({"inv-1", "test.shop.t" + std::to_string(i), orders, "test",
+                     i == 1 ? "fail" : "pass", kT0, kT0 + seconds(i), 0.5, {}, i, "", "", ""});
+  }
+  b.PutNodeResult({"inv-1", "model.shop.customers", customers, "model", "success", kT0,
+                   kT0 + seconds(9), 1.5, 10, {}, "", "", ""});
+  b.AppendMetricPoint({orders, "row_count", kT0, 100});
+  b.AppendMetricPoint({orders, "bytes", kT0, 4096});
+  b.AppendMetricPoint({customers, "row_count", kT0, 7});
+  const std::vector<model::Column> v1 = {{"id", 1, "integer", "", false, {}, ""}};
+  const std::vector<model::Column> v2 = {{"id", 1, "bigint", "", false, {}, ""}};
+  b.PutSchemaSnapshot({orders, kT0 - hours(5), "postgres", v1});
+  b.PutSchemaSnapshot({orders, kT0, "postgres", v2});
+  auto anomaly = [&](const AssetKey& key, const std::string& id, Timestamp ts) {
+    model::Anomaly a;
+    a.asset = key;
+    a.id = id;
+    a.metric = "row_count";
+    a.detector = "volume";
+    a.ts = ts;
+    a.detected_at = ts;
+    a.direction = "drop";
+    a.seasonality = "none";
+    return a;
+  };
+  b.PutAnomaly(anomaly(orders, "a-old", kT0 - hours(48)));
+  b.PutAnomaly(anomaly(orders, "a-1", kT0 - hours(2)));
+  b.PutAnomaly(anomaly(orders, "a-2", kT0 + hours(1)));
+  b.PutAnomaly(anomaly(customers, "c-old", kT0 - hours(240)));
+  this->MustWrite(b);
+
+  const Timestamp since = kT0 - hours(24);
+  const std::vector<AssetKey> keys = {orders, unknown, customers, orders};
+  auto inputs = this->store_->ReadDetectionInputs(keys, since, 2);
+  ASSERT_TRUE(inputs.ok()) << inputs.status().ToString();
+  ASSERT_EQ(inputs->size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    SCOPED_TRACE(keys[i].ToString());
+    const DetectionInputs& in = (*inputs)[i];
+    EXPECT_EQ(in.anomalies, *this->store_->ListAnomalies(
+                                {.asset = keys[i], .since = since, .incident_id = "",
+                                 .limit = 1000000}));
+    EXPECT_EQ(in.metrics, *this->store_->ListMetrics(keys[i]));
+    auto history = *this->store_->GetSchemaHistory(keys[i]);
+    ASSERT_EQ(in.schema_history.size(), history.size());
+    for (size_t j = 0; j < history.size(); ++j) {
+      EXPECT_EQ(in.schema_history[j].asset, keys[i]);
+      EXPECT_EQ(in.schema_history[j].observed_at, history[j].observed_at);
+      EXPECT_EQ(in.schema_history[j].source, history[j].source);
+      EXPECT_EQ(in.schema_history[j].columns, history[j].columns);
+    }
+    EXPECT_EQ(in.recent_results, *this->store_->GetRecentResults(keys[i], 2));
+  }
+  // What the one-key reads answered, spelled out.
+  const DetectionInputs& first = (*inputs)[0];
+  ASSERT_EQ(first.anomalies.size(), 2u);
+  EXPECT_EQ(first.anomalies[0].id, "a-2");  // newest first
+  EXPECT_EQ(first.metrics, (std::vector<std::string>{"bytes", "row_count"}));
+  ASSERT_EQ(first.schema_history.size(), 2u);
+  EXPECT_EQ(first.schema_history[1].columns, v2);
+  ASSERT_EQ(first.recent_results.size(), 2u);
+  EXPECT_EQ(first.recent_results[0].node_id, "test.shop.t2");
+  const DetectionInputs& none = (*inputs)[1];
+  EXPECT_TRUE(none.anomalies.empty() && none.metrics.empty() && none.schema_history.empty() &&
+              none.recent_results.empty());
+  EXPECT_TRUE((*inputs)[2].anomalies.empty()) << "before the cut";
+  EXPECT_EQ((*inputs)[2].recent_results.size(), 1u);
+  EXPECT_EQ((*inputs)[3].anomalies, first.anomalies);
+}
+
 TYPED_TEST(StoreTest, IncidentsAndAnomaliesRoundTrip) {
   model::Incident inc;
   inc.id = "inc-1";
