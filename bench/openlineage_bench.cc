@@ -77,6 +77,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -112,6 +113,13 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+// CPU seconds (user + system) of the process or of the calling thread.
+double CpuSeconds(int who) {
+  rusage u{};
+  ::getrusage(who, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -254,9 +262,39 @@ class Client {
   std::string buf_;
 };
 
+// CPU seconds of this process's threads named `name` (/proc/self/task/*/comm and stat).
+double ThreadCpuSeconds(const std::string& name) {
+  double total = 0;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::FILE* f = std::fopen((task.path() / "comm").c_str(), "r");
+    if (!f) continue;
+    char comm[64] = {};
+    bool match = std::fgets(comm, sizeof comm, f) && std::string(comm) == name + "\n";
+    std::fclose(f);
+    if (!match || !(f = std::fopen((task.path() / "stat").c_str(), "r"))) continue;
+    char line[1024] = {};
+    if (std::fgets(line, sizeof line, f)) {
+      // After "(comm) ": state is field 3; utime and stime are fields 14 and 15.
+      const char* p = std::strrchr(line, ')');
+      unsigned long long utime = 0, stime = 0;
+      if (p && std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                           &stime) == 2) {
+        total += static_cast<double>(utime + stime) / tick;
+      }
+    }
+    std::fclose(f);
+  }
+  return total;
+}
+
 struct LoadResult {
   double per_second = 0, p50_ms = 0, p99_ms = 0;
   size_t failures = 0;
+  double process_cpu_s = 0;  // CPU of the whole process meanwhile (server, clients, projector)
+  double client_cpu_s = 0;   // of the client threads alone
+  double projector_cpu_s = 0;  // of the background projector's thread
 };
 
 // `connections` clients share `events` (or, with events empty, repeat GET /health for
@@ -265,6 +303,8 @@ LoadResult Load(uint16_t port, const std::vector<std::string>& events, int conne
                 std::chrono::duration<double> duration) {
   std::vector<std::vector<double>> latencies(connections);
   std::atomic<size_t> next{0}, failures{0}, done{0};
+  std::vector<double> client_cpu(connections);
+  const double cpu0 = CpuSeconds(RUSAGE_SELF), projector0 = ThreadCpuSeconds("tm-ol-project");
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
@@ -289,14 +329,18 @@ LoadResult Load(uint16_t port, const std::vector<std::string>& events, int conne
         if (status != (events.empty() ? 200 : 201)) ++failures;
         ++done;
       }
+      client_cpu[c] = CpuSeconds(RUSAGE_THREAD);
     });
   }
   for (auto& t : threads) t.join();
   double elapsed = Seconds(Clock::now() - start);
+  LoadResult r;
+  r.process_cpu_s = CpuSeconds(RUSAGE_SELF) - cpu0;
+  r.projector_cpu_s = ThreadCpuSeconds("tm-ol-project") - projector0;
+  for (double c : client_cpu) r.client_cpu_s += c;
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  LoadResult r;
   r.per_second = done / elapsed;
   r.failures = failures;
   if (!all.empty()) {
@@ -394,7 +438,8 @@ int main(int argc, char** argv) {
   int database = 0;  // scratch PostgreSQL databases made
   for (const StoreSpec& spec : specs) {
     for (int connections : connection_counts) {
-      std::vector<double> group, http, p50, p99, health, ratio, catch_up, projection;
+      std::vector<double> group, http, p50, p99, health, ratio, catch_up, projection, server_us,
+          client_us, projector_us;
       for (int run = 0; run < runs; ++run) {
         if (!http_only) {
           // Validation and the group-committed append alone, without HTTP.
@@ -447,6 +492,9 @@ int main(int argc, char** argv) {
         ratio.push_back(post.per_second / h.per_second);
         catch_up.push_back(lag);
         projection.push_back(n / total_s);
+        server_us.push_back((post.process_cpu_s - post.client_cpu_s - post.projector_cpu_s) / n * 1e6);
+        projector_us.push_back(post.projector_cpu_s / n * 1e6);
+        client_us.push_back(post.client_cpu_s / n * 1e6);
       }
       std::printf("[%s c=%d] http: %.0f events/s accepted, p50 %.2f ms, p99 %.2f ms; health ceiling %.0f req/s; "
                   "ratio %.3f   (target >= 10000 events/s, p99 < 20 ms)\n",
@@ -456,6 +504,12 @@ int main(int argc, char** argv) {
                   "%s\n",
                   spec.label.c_str(), connections, Median(catch_up), Median(projection),
                   http_only ? "" : ("; inproc accept (no HTTP): " + std::to_string(static_cast<long>(Median(group))) + " events/s").c_str());
+      // CPU per event while posting, contention aside: cores / (server + client) bounds the
+      // rate this machine can reach with the load generator on it.
+      std::printf("[%s c=%d] cpu per event while posting: request path %.0f us, clients %.0f us, "
+                  "projector %.0f us (the part of its work done during the burst)\n",
+                  spec.label.c_str(), connections, Median(server_us), Median(client_us),
+                  Median(projector_us));
       std::fflush(stdout);
     }
   }
