@@ -242,6 +242,46 @@ TYPED_TEST(OpenLineageProjectorTest, AKilledProjectorNeitherLosesNorRepeatsEvent
   EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 0);
 }
 
+// The background loop prunes projected events once older than options.retention (the
+// config's openlineage.retention), and only those.
+TYPED_TEST(OpenLineageProjectorTest, TheLoopPrunesProjectedEventsPastTheRetention) {
+  OpenLineageWriter writer(*this->store_);
+  std::int64_t last = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto accepted = writer.Accept({{"r", Event(i)}});
+    ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+    last = accepted->ids.back();
+  }
+  auto logged = [&] {
+    auto events = this->store_->ReadLineageEvents(0, 10);
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    return events.ok() ? events->size() : size_t{99};
+  };
+  OpenLineageProjectorOptions options;
+  options.prune_interval = std::chrono::seconds(0);
+  options.retention = std::chrono::hours(1);
+  {
+    OpenLineageProjector keep(*this->store_, options);
+    keep.Start();
+    ASSERT_TRUE(this->WaitProjected(*this->store_, 10s));
+    std::this_thread::sleep_for(50ms);  // its prune after the batch
+  }
+  EXPECT_EQ(logged(), 3u);  // projected, but younger than an hour
+  options.retention = std::chrono::seconds(0);
+  OpenLineageProjector drop(*this->store_, options);
+  drop.Start();
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       logged() > 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(logged(), 0u);
+  auto status = this->store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->projected_through, last);
+  EXPECT_EQ(status->waiting, 0);
+  EXPECT_EQ(this->store_->Counts()->runs, 3);
+}
+
 TYPED_TEST(OpenLineageProjectorTest, RepeatedReportsSeeWhatOtherWritersChanged) {
   const model::AssetKey out{"postgres://db:5432", "a.b.out_0"};
   const model::AssetKey job{"airflow", "job_0"};
