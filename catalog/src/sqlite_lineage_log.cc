@@ -48,6 +48,11 @@ constexpr char kCopyFromCatalog[] =
     " WHERE id <= ?1";
 constexpr char kDeleteFromCatalog[] = "DELETE FROM lineage_events WHERE id <= ?1";
 
+// The WAL size (pages of 64 KiB) at which Read() checkpoints, and at which an append does
+// when nobody has (SQLite's default automatic checkpoint, which a WAL hook replaces).
+constexpr int kCheckpointPages = 64;
+constexpr int kAppendCheckpointPages = 1000;
+
 // Runs `body` in a write transaction of `db`; rolled back on error.
 template <typename F>
 auto InWriteTxn(SqliteDb& db, F&& body) -> decltype(body()) {
@@ -116,7 +121,19 @@ Result<std::unique_ptr<SqliteLineageLog>> SqliteLineageLog::Open(const std::stri
   TM_RETURN_IF_ERROR(writer->Exec(kCreateLog).WithContext(where));
   // The reader needs the WAL files the writer just made.
   TM_ASSIGN_OR_RETURN(auto reader, SqliteDb::Open(path, busy_ms, /*read_only=*/true));
-  std::unique_ptr<SqliteLineageLog> log(new SqliteLineageLog(std::move(writer), std::move(reader)));
+  TM_ASSIGN_OR_RETURN(auto checkpointer, SqliteDb::Open(path, busy_ms, /*read_only=*/false));
+  std::unique_ptr<SqliteLineageLog> log(
+      new SqliteLineageLog(std::move(writer), std::move(reader), std::move(checkpointer)));
+  sqlite3_wal_hook(
+      log->writer_->handle(),
+      [](void* self, sqlite3* db, const char* name, int pages) -> int {
+        static_cast<SqliteLineageLog*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+        if (pages >= kAppendCheckpointPages) {
+          (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        }
+        return SQLITE_OK;
+      },
+      log.get());
   TM_RETURN_IF_ERROR(log->Adopt(catalog_path, catalog, projected_through).WithContext(where));
   return log;
 }
@@ -185,15 +202,27 @@ Result<std::vector<std::int64_t>> SqliteLineageLog::Append(const std::vector<Lin
 }
 
 Result<std::vector<LineageEvent>> SqliteLineageLog::Read(std::int64_t after_id, size_t limit) {
-  std::lock_guard lock(read_mu_);
-  TM_ASSIGN_OR_RETURN(SqliteStmt s, reader_->Prepare(kRead));
-  s.Bind(1, after_id).Bind(2, static_cast<std::int64_t>(limit));
   std::vector<LineageEvent> out;
-  for (;;) {
-    TM_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(LineageEvent{s.Int(0), s.Time(1), s.Text(2), s.Time(3), s.Text(4)});
+  {
+    std::lock_guard lock(read_mu_);
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, reader_->Prepare(kRead));
+    s.Bind(1, after_id).Bind(2, static_cast<std::int64_t>(limit));
+    for (;;) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(LineageEvent{s.Int(0), s.Time(1), s.Text(2), s.Time(3), s.Text(4)});
+    }
+  }  // the statement reset: this reader no longer pins the WAL
+  if (!out.empty() && wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages) {
+    // Move the WAL into the file here rather than in an append's commit (see the header).
+    // PASSIVE: never waits for anyone; what it cannot copy now is copied next time. Its
+    // errors are not the read's.
+    std::lock_guard checkpoint_lock(checkpoint_mu_);
+    wal_pages_.store(0, std::memory_order_relaxed);
+    (void)sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                    nullptr, nullptr);
   }
+  return out;
 }
 
 Result<LineageLogStatus> SqliteLineageLog::GetStatus(std::int64_t projected_through) {

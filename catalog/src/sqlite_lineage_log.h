@@ -16,8 +16,15 @@
 // checkpoint. Open() also keeps ids above the checkpoint when the log file was lost or
 // replaced (new ids start after it rather than being skipped as projected).
 //
-// Thread-safe: one writer connection and one reader connection, each under its own lock.
+// WAL checkpoints: with 64 KiB pages SQLite's automatic checkpoint (1000 pages) would copy
+// 64 MiB into the file inside some append's commit, stalling its group. Read() (the
+// projector, after each batch it takes) runs a passive checkpoint on a connection of its own
+// once the WAL holds kCheckpointPages, which does not block appends; the appends' own
+// checkpoint at 1000 pages stays as a safety net for when nobody reads.
+//
+// Thread-safe: a writer, a reader and a checkpointing connection, each under its own lock.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -55,8 +62,11 @@ class SqliteLineageLog {
   model::Result<size_t> Prune(std::int64_t projected_through, model::Timestamp received_before);
 
  private:
-  SqliteLineageLog(std::unique_ptr<SqliteDb> writer, std::unique_ptr<SqliteDb> reader)
-      : writer_(std::move(writer)), reader_(std::move(reader)) {}
+  SqliteLineageLog(std::unique_ptr<SqliteDb> writer, std::unique_ptr<SqliteDb> reader,
+                   std::unique_ptr<SqliteDb> checkpointer)
+      : writer_(std::move(writer)),
+        reader_(std::move(reader)),
+        checkpointer_(std::move(checkpointer)) {}
   model::Status Adopt(const std::string& catalog_path, SqliteDb& catalog,
                       std::int64_t projected_through);
 
@@ -64,6 +74,10 @@ class SqliteLineageLog {
   std::unique_ptr<SqliteDb> writer_;
   std::mutex read_mu_;
   std::unique_ptr<SqliteDb> reader_;
+  std::mutex checkpoint_mu_;
+  std::unique_ptr<SqliteDb> checkpointer_;
+  // Pages in the WAL after the last append's commit (sqlite3_wal_hook).
+  std::atomic<int> wal_pages_{0};
 };
 
 }  // namespace tidemark::catalog
