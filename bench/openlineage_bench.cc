@@ -107,7 +107,10 @@
 // request path 280-450 us of CPU per event (server threads, projector excluded), clients
 // 35-45 us, projector 35-125 us during the burst; 36-48% of the process's CPU is in the
 // kernel (loopback TCP, futex hand-offs between the I/O thread, the blocking pool and the
-// group commit, fdatasync). At ~330 us per event for server + clients, two cores cap at
+// group commit, fdatasync). The same validation + group-committed append without HTTP costs
+// 90 us per event at 32-64 threads (173 us at 8: more commits per event), so HTTP, the
+// hand-offs and the wait in the group commit are ~190 us of the request path's ~280 us
+// (03:45 UTC, --runs 3, contended). At ~330 us per event for server + clients, two cores cap at
 // ~6,000 events/s with nothing else running; 10,000/s needs <= 200 us per event in all,
 // i.e. the request path at well under half of today's, most of it kernel and hand-offs
 // rather than parsing (simdjson + validation: ~0.23 M instructions by callgrind).
@@ -489,13 +492,14 @@ int main(int argc, char** argv) {
   for (const StoreSpec& spec : specs) {
     for (int connections : connection_counts) {
       std::vector<double> group, http, p50, p99, health, ratio, catch_up, projection, server_us,
-          client_us, projector_us, kernel_share;
+          client_us, projector_us, kernel_share, inproc_us;
       for (int run = 0; run < runs; ++run) {
         if (!http_only) {
           // Validation and the group-committed append alone, without HTTP.
           auto store = OpenFresh(spec, dir, database++);
           collector::OpenLineageWriter writer(*store);
           std::atomic<size_t> next{0};
+          const double cpu0 = CpuSeconds(RUSAGE_SELF);
           auto t0 = Clock::now();
           std::vector<std::thread> threads;
           for (int c = 0; c < connections; ++c) {
@@ -508,6 +512,7 @@ int main(int argc, char** argv) {
           }
           for (auto& t : threads) t.join();
           group.push_back(n / Seconds(Clock::now() - t0));
+          inproc_us.push_back((CpuSeconds(RUSAGE_SELF) - cpu0) / n * 1e6);
         }
         auto store = OpenFresh(spec, dir, database++);
         ui::ServiceOptions options;
@@ -559,9 +564,13 @@ int main(int argc, char** argv) {
       // rate this machine can reach with the load generator on it.
       std::printf("[%s c=%d] cpu per event while posting: request path %.0f us, clients %.0f us, "
                   "projector %.0f us (the part of its work done during the burst); "
-                  "%.0f%% of the process's CPU in the kernel\n",
+                  "%.0f%% of the process's CPU in the kernel%s\n",
                   spec.label.c_str(), connections, Median(server_us), Median(client_us),
-                  Median(projector_us), 100 * Median(kernel_share));
+                  Median(projector_us), 100 * Median(kernel_share),
+                  http_only ? ""
+                            : ("; inproc accept (validation + append, no HTTP): " +
+                               std::to_string(static_cast<long>(Median(inproc_us))) + " us")
+                                  .c_str());
       std::fflush(stdout);
     }
   }
