@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lineage_walk.h"
+#include "sqlite_lineage_log.h"
 #include "sqlite_db.h"
 #include "sqlite_schema.h"
 #include "sqlite_search.h"
@@ -1069,6 +1070,24 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  // The OpenLineage event log in a file of its own (sqlite_lineage_log.h), opened once the
+  // schema has migration 4; null for an in-memory database, whose log stays in its
+  // lineage_events table.
+  Status OpenLineageLog(int busy_ms) {
+    std::optional<std::string> path = SqliteLineageLog::PathFor(path_);
+    if (!path) return Status::Ok();
+    std::lock_guard lock(write_mu_);
+    TM_ASSIGN_OR_RETURN(int version, ReadVersion(*writer_));
+    if (version < 4) return Status::Ok();
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, writer_->Prepare(kLineageLogStatus));
+    s.Bind(1, kLineageLogScope).Bind(2, kLineageLogProjectedKey);
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    const std::int64_t projected_through = row ? s.Int(0) : 0;
+    TM_ASSIGN_OR_RETURN(log_, SqliteLineageLog::Open(*path, path_, *writer_, busy_ms,
+                                                     projected_through));
+    return Status::Ok();
+  }
+
   bool IsMemory() const {
     return path_ == ":memory:" || path_.find("mode=memory") != std::string::npos;
   }
@@ -1509,6 +1528,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<std::int64_t>> AppendLineageEvents(
       const std::vector<LineageEvent>& events) override {
+    if (log_) return log_->Append(events);
     std::lock_guard lock(write_mu_);
     TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     std::vector<std::int64_t> ids;
@@ -1531,6 +1551,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<LineageEvent>> ReadLineageEvents(std::int64_t after_id,
                                                       size_t limit) override {
+    if (log_) return log_->Read(after_id, limit);
     return WithReader([&](SqliteDb& db) -> Result<std::vector<LineageEvent>> {
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kReadLineageEvents));
       s.Bind(1, after_id).Bind(2, static_cast<std::int64_t>(limit));
@@ -1551,6 +1572,9 @@ class SqliteStore final : public Store {
         out.projected_through = s.Int(0);
         out.last_id = std::max(s.Int(1), out.projected_through);
       }
+      // The checkpoint first: it only grows, so the log read after it never shows an event
+      // as waiting that was projected before the checkpoint was read.
+      if (log_) return log_->GetStatus(out.projected_through);
       TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kLineageLogWaiting));
       s.Bind(1, out.projected_through);
       TM_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -1562,6 +1586,10 @@ class SqliteStore final : public Store {
   }
 
   Result<size_t> PruneLineageEvents(model::Timestamp received_before) override {
+    if (log_) {
+      TM_ASSIGN_OR_RETURN(LineageLogStatus status, GetLineageLogStatus());
+      return log_->Prune(status.projected_through, received_before);
+    }
     std::lock_guard lock(write_mu_);
     TM_ASSIGN_OR_RETURN(SqliteStmt s, writer_->Prepare(kPruneLineageEvents));
     s.Bind(1, kLineageLogScope).Bind(2, kLineageLogProjectedKey).Bind(3, received_before);
@@ -1802,6 +1830,7 @@ class SqliteStore final : public Store {
   }
 
   const std::string path_;
+  std::unique_ptr<SqliteLineageLog> log_;
   std::mutex write_mu_;
   std::unique_ptr<SqliteDb> writer_;
   std::mutex read_mu_;
@@ -1831,6 +1860,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
   // Migrate before opening readers: a read-only connection cannot create the WAL files.
   TM_RETURN_IF_ERROR(store->Migrate(options.migrate));
   TM_RETURN_IF_ERROR(store->OpenReaders(std::max(1, options.pool_size), busy_ms));
+  TM_RETURN_IF_ERROR(store->OpenLineageLog(busy_ms));
   return std::unique_ptr<Store>(std::move(store));
 }
 

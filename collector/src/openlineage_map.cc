@@ -727,16 +727,41 @@ Result<json> ParseEventWithNlohmann(const OpenLineageDocument& doc) {
   }
 }
 
+namespace {
+
+// The parser's and documents' buffers grow to the largest text they read (some bytes per
+// input byte): a large batch's are let go rather than kept by every handler thread.
+constexpr size_t kKeptCapacity = 1 << 20;
+constexpr size_t kSpareDocuments = 4;
+
+// Documents of events parsed on this thread and destroyed since, with their buffers: a
+// fresh document per event would allocate and free ~10 bytes per input byte each time
+// (beyond malloc's mmap threshold for events over ~12 KB).
+std::vector<simdjson::dom::document>& SpareDocuments() {
+  thread_local std::vector<simdjson::dom::document> spare;
+  return spare;
+}
+
+}  // namespace
+
+ParsedEvent::~ParsedEvent() {
+  // A moved-from document keeps its capacity but not its buffers (simdjson's default move).
+  if (!fast_.tape || !fast_.string_buf || fast_.capacity() > kKeptCapacity) return;
+  auto& spare = SpareDocuments();
+  if (spare.size() < kSpareDocuments) spare.push_back(std::move(fast_));
+}
+
 Result<ParsedEvent> ParseEvent(const OpenLineageDocument& doc) {
   // One parser per thread, reused: its buffers are grown once. The document owns its values.
   thread_local simdjson::dom::parser parser;
   ParsedEvent out;
+  if (auto& spare = SpareDocuments(); !spare.empty()) {
+    out.fast_ = std::move(spare.back());
+    spare.pop_back();
+  }
   simdjson::dom::element root;
   out.is_fast_ = parser.parse_into_document(out.fast_, doc.json_text.data(), doc.json_text.size())
                      .get(root) == simdjson::SUCCESS;
-  // The parser's buffers grow to the largest text it read (some bytes per input byte): a
-  // large batch's are let go rather than kept by every handler thread for its lifetime.
-  constexpr size_t kKeptCapacity = 1 << 20;
   if (parser.capacity() > kKeptCapacity) parser = simdjson::dom::parser();
   if (out.is_fast_) return out;
   // Refused (not JSON, or JSON simdjson does not take: a byte order mark, a number out of

@@ -55,6 +55,11 @@ struct MapperCache {
 // value), else by nlohmann (what simdjson refuses yet nlohmann takes). Move-only.
 class ParsedEvent {
  public:
+  ParsedEvent() = default;
+  ParsedEvent(ParsedEvent&&) = default;
+  ParsedEvent& operator=(ParsedEvent&&) = default;
+  // Hands its document's buffers back to this thread's spares (ParseEvent reuses them).
+  ~ParsedEvent();
   bool read_by_simdjson() const { return is_fast_; }
 
  private:

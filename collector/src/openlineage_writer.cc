@@ -1,10 +1,10 @@
 #include "tidemark/collector/openlineage_writer.h"
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "openlineage_map.h"
@@ -16,15 +16,21 @@ using model::Result;
 using model::Status;
 
 std::string OpenLineageAccepted::ToJson() const {
-  nlohmann::json j = {{"events",
-                       {{"total", events},
-                        {"run_events", run_events},
-                        {"job_events", job_events},
-                        {"dataset_events", dataset_events}}},
-                      {"ids", ids},
-                      {"projected", false},
-                      {"elapsed_ms", elapsed_ms}};
-  return j.dump();
+  // Numbers only: written directly, without building a JSON tree per request.
+  std::string out = "{\"events\":{\"total\":" + std::to_string(events) +
+                    ",\"run_events\":" + std::to_string(run_events) +
+                    ",\"job_events\":" + std::to_string(job_events) +
+                    ",\"dataset_events\":" + std::to_string(dataset_events) + "},\"ids\":[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  char elapsed[32];
+  std::snprintf(elapsed, sizeof elapsed, "%.3f", elapsed_ms);
+  out += "],\"projected\":false,\"elapsed_ms\":";
+  out += elapsed;
+  out += '}';
+  return out;
 }
 
 namespace {

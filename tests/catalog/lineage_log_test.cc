@@ -1,13 +1,17 @@
 // The OpenLineage event log of catalog::Store (migration 4), on SQLite (file and memory) and
 // PostgreSQL: appends are ordered and all-or-nothing, the projection checkpoint commits with
 // the Write that carries it (and not when that Write fails), and pruning keeps what is not
-// projected yet.
+// projected yet. On a SQLite file the log has a file of its own (sqlite_lineage_log.h):
+// appends do not wait for the catalog's write lock, events an older store left in the
+// catalog file move to it once, and a lost log file never reuses projected ids.
 
 #include "tidemark/catalog/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -200,6 +204,147 @@ TYPED_TEST(LineageLogTest, PruningDeletesOnlyOldProjectedEvents) {
   std::vector<std::int64_t> next = this->Append({Event(5, kT0 + 4s)});
   ASSERT_EQ(next.size(), 1u);
   EXPECT_GT(next[0], ids[3]);
+}
+
+
+// A SQLite file store, reopened at will, and raw connections to its files: what another
+// process (or an older tidemark) does to them.
+class SqliteLogFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    store_.reset();
+    StoreOptions options;
+    options.url = "sqlite:" + CatalogPath();
+    options.clock = &clock_;
+    auto store = OpenStore(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  std::string CatalogPath() const { return (dir_.path() / "tidemark.db").string(); }
+  std::string LogPath() const { return CatalogPath() + ".lineage"; }
+  // Runs `sql` on a connection of its own to `path`; the first column of the first row.
+  std::int64_t Sql(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* stmt = nullptr;
+    std::int64_t out = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_ROW) out = sqlite3_column_int64(stmt, 0);
+      EXPECT_TRUE(rc == SQLITE_ROW || rc == SQLITE_DONE) << sqlite3_errmsg(db);
+    } else {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+  void Project(std::int64_t through) {
+    WriteBatch batch;
+    MarkProjected(batch, through);
+    auto written = store_->Write(batch);
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+  }
+
+  testing::TempDir dir_;
+  model::ManualClock clock_{kT0};
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteLogFileTest, AppendsGoToTheirOwnFileAndDoNotWaitForTheCatalogsWriteLock) {
+  // Another connection holds the catalog file's write lock, as a projection batch does.
+  sqlite3* catalog = nullptr;
+  ASSERT_EQ(sqlite3_open(CatalogPath().c_str(), &catalog), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(catalog, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto start = std::chrono::steady_clock::now();
+  auto ids = this->store_->AppendLineageEvents({Event(1, kT0), Event(2, kT0)});
+  auto took = std::chrono::steady_clock::now() - start;
+  sqlite3_exec(catalog, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(catalog);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_LT(took, 2s);  // the store's busy timeout is longer: it did not wait for the lock
+
+  EXPECT_EQ(Sql(LogPath(), "SELECT count(*) FROM lineage_events"), 2);
+  EXPECT_EQ(Sql(CatalogPath(), "SELECT count(*) FROM lineage_events"), 0);
+  auto read = store_->ReadLineageEvents(0, 10);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[1].body, Event(2, kT0).body);
+}
+
+TEST_F(SqliteLogFileTest, EventsLeftInTheCatalogFileMoveToTheLogOnce) {
+  std::vector<std::int64_t> ids = store_->AppendLineageEvents({Event(1, kT0)}).value();
+  store_.reset();
+  // As an older tidemark left them (ids 5 and 6), one of them already copied to the log by
+  // an open that crashed before deleting it from the catalog.
+  const std::string insert =
+      "INSERT INTO lineage_events (id, received_at, event_time, run_id, body) VALUES ";
+  Sql(CatalogPath(), insert + "(5, 1, 1, '', '{\"old\":5}'), (6, 2, 2, '', '{\"old\":6}')");
+  Sql(LogPath(), insert + "(5, 1, 1, '', '{\"old\":5}')");
+  Reopen();
+  EXPECT_EQ(Sql(CatalogPath(), "SELECT count(*) FROM lineage_events"), 0);
+  auto read = store_->ReadLineageEvents(0, 10);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_EQ((*read)[0].id, ids[0]);
+  EXPECT_EQ((*read)[1].id, 5);
+  EXPECT_EQ((*read)[2].id, 6);
+  EXPECT_EQ((*read)[2].body, R"({"old":6})");
+  // New ids follow the adopted ones.
+  std::vector<std::int64_t> next = store_->AppendLineageEvents({Event(2, kT0)}).value();
+  EXPECT_GT(next[0], 6);
+}
+
+TEST_F(SqliteLogFileTest, ALostLogFileNeverReusesProjectedIds) {
+  std::vector<std::int64_t> ids =
+      store_->AppendLineageEvents({Event(1, kT0), Event(2, kT0), Event(3, kT0)}).value();
+  Project(ids[2]);
+  store_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(LogPath() + suffix);
+  Reopen();
+  std::vector<std::int64_t> next = store_->AppendLineageEvents({Event(4, kT0)}).value();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_GT(next[0], ids[2]);  // else it would count as projected and never be
+  auto status = store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(status->waiting, 1);
+  EXPECT_EQ(status->projected_through, ids[2]);
+}
+
+TEST_F(SqliteLogFileTest, ACheckpointAndTheLogSurviveReopeningTogether) {
+  std::vector<std::int64_t> ids =
+      store_->AppendLineageEvents({Event(1, kT0), Event(2, kT0 + 1s), Event(3, kT0 + 2s)})
+          .value();
+  Project(ids[1]);
+  Reopen();
+  auto status = store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(status->projected_through, ids[1]);
+  EXPECT_EQ(status->waiting, 1);
+  EXPECT_EQ(status->oldest_waiting, kT0 + 2s);
+  auto pruned = store_->PruneLineageEvents(kT0 + 1h);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(*pruned, 2u);
+  EXPECT_EQ(Sql(LogPath(), "SELECT min(id) FROM lineage_events"), ids[2]);
+}
+
+// The log's WAL is copied into its file by the reads (the projector), not by the appends:
+// after appends the file has not grown, after a read it holds them.
+TEST_F(SqliteLogFileTest, ReadsCheckpointTheLogsWalAndAppendsDoNot) {
+  std::vector<LineageEvent> events;
+  for (int i = 0; i < 100; ++i) {
+    LineageEvent e = Event(i, kT0);
+    e.body = R"({"pad":")" + std::string(40'000, 'x') + R"("})";
+    events.push_back(std::move(e));
+  }
+  ASSERT_TRUE(store_->AppendLineageEvents(events).ok());
+  const auto before = std::filesystem::file_size(LogPath());
+  EXPECT_LT(before, 1u << 20);  // the 4 MB are in the WAL
+  auto read = store_->ReadLineageEvents(0, 1);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_GT(std::filesystem::file_size(LogPath()), 4u << 20);
 }
 
 }  // namespace

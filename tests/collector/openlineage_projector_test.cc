@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -184,6 +188,98 @@ TYPED_TEST(OpenLineageProjectorTest, TwoProjectorsShareTheLogWithoutProjectingTw
   EXPECT_EQ(first.Stats().events + second.Stats().events, 60u);
   EXPECT_EQ(this->store_->Counts()->runs, 60);
   EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 0);
+}
+
+// A projector process killed at any moment (here: between batches or in the middle of one):
+// the catalog holds exactly the events at or below the checkpoint, and the next projector
+// projects each of the others once. On SQLite the log and the checkpoint live in two files.
+TYPED_TEST(OpenLineageProjectorTest, AKilledProjectorNeitherLosesNorRepeatsEvents) {
+  constexpr int kEvents = 80;
+  std::vector<std::string> events;
+  for (int i = 0; i < kEvents; ++i) events.push_back(Event(i));
+  std::vector<std::int64_t> ids = this->Log(events);
+  ASSERT_EQ(ids.size(), size_t{kEvents});
+  this->store_.reset();  // the child opens its own
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // One event per batch: many commits to be killed between or during.
+    auto store = catalog::OpenStore({.url = this->factory_.url});
+    if (!store.ok()) ::_exit(2);
+    OpenLineageProjector projector(**store, Batches(1));
+    (void)projector.ProjectAll();
+    ::_exit(0);
+  }
+  auto reopened = catalog::OpenStore({.url = this->factory_.url});
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  this->store_ = std::move(reopened).value();
+  // Killed once it has projected something, well before it is done.
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       std::chrono::steady_clock::now() < until;) {
+    auto s = this->store_->GetLineageLogStatus();
+    if (s.ok() && s->projected_through >= ids[5]) break;
+    std::this_thread::sleep_for(200us);
+  }
+  ::kill(child, SIGKILL);
+  int wait_status = 0;
+  ASSERT_EQ(::waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wait_status)) << "the child finished before it was killed";
+
+  auto status = this->store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  const auto projected = std::count_if(ids.begin(), ids.end(),
+                                       [&](std::int64_t id) { return id <= status->projected_through; });
+  ASSERT_GE(projected, 6);
+  ASSERT_LT(projected, kEvents);
+  EXPECT_EQ(status->waiting, kEvents - projected);
+  // Records committed exactly with their checkpoint: one run per projected event.
+  EXPECT_EQ(this->store_->Counts()->runs, projected);
+
+  OpenLineageProjector next(*this->store_);
+  ASSERT_TRUE(next.ProjectAll().ok());
+  EXPECT_EQ(next.Stats().events, static_cast<std::uint64_t>(kEvents - projected));
+  EXPECT_EQ(this->store_->Counts()->runs, kEvents);
+  EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 0);
+}
+
+// The background loop prunes projected events once older than options.retention (the
+// config's openlineage.retention), and only those.
+TYPED_TEST(OpenLineageProjectorTest, TheLoopPrunesProjectedEventsPastTheRetention) {
+  OpenLineageWriter writer(*this->store_);
+  std::int64_t last = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto accepted = writer.Accept({{"r", Event(i)}});
+    ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+    last = accepted->ids.back();
+  }
+  auto logged = [&] {
+    auto events = this->store_->ReadLineageEvents(0, 10);
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    return events.ok() ? events->size() : size_t{99};
+  };
+  OpenLineageProjectorOptions options;
+  options.prune_interval = std::chrono::seconds(0);
+  options.retention = std::chrono::hours(1);
+  {
+    OpenLineageProjector keep(*this->store_, options);
+    keep.Start();
+    ASSERT_TRUE(this->WaitProjected(*this->store_, 10s));
+    std::this_thread::sleep_for(50ms);  // its prune after the batch
+  }
+  EXPECT_EQ(logged(), 3u);  // projected, but younger than an hour
+  options.retention = std::chrono::seconds(0);
+  OpenLineageProjector drop(*this->store_, options);
+  drop.Start();
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       logged() > 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(logged(), 0u);
+  auto status = this->store_->GetLineageLogStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->projected_through, last);
+  EXPECT_EQ(status->waiting, 0);
+  EXPECT_EQ(this->store_->Counts()->runs, 3);
 }
 
 TYPED_TEST(OpenLineageProjectorTest, RepeatedReportsSeeWhatOtherWritersChanged) {

@@ -144,5 +144,22 @@ TYPED_TEST(OpenLineageWriterTest, InvalidEventsAreRejectedBeforeTheLog) {
   EXPECT_EQ(status->waiting, 0);
 }
 
+// The 201 body, written without a JSON library: valid JSON with every count and id.
+TEST(OpenLineageAcceptedTest, TheResponseBodyIsJsonWithTheCountsAndIds) {
+  OpenLineageAccepted a;
+  a.events = 3;
+  a.run_events = 2;
+  a.dataset_events = 1;
+  a.ids = {7, 8, 12};
+  a.elapsed_ms = 1.25;
+  nlohmann::json j = nlohmann::json::parse(a.ToJson());
+  EXPECT_EQ(j["events"], nlohmann::json({{"total", 3}, {"run_events", 2}, {"job_events", 0},
+                                         {"dataset_events", 1}}));
+  EXPECT_EQ(j["ids"], nlohmann::json({7, 8, 12}));
+  EXPECT_EQ(j["projected"], false);
+  EXPECT_DOUBLE_EQ(j["elapsed_ms"].get<double>(), 1.25);
+  EXPECT_EQ(nlohmann::json::parse(OpenLineageAccepted{}.ToJson())["ids"], nlohmann::json::array());
+}
+
 }  // namespace
 }  // namespace tidemark::collector

@@ -53,6 +53,7 @@ TEST(ConfigTest, DefaultsWhenNothingIsSet) {
   EXPECT_EQ(config->body_limit_bytes, 8u << 20);
   EXPECT_EQ(config->read_timeout, std::chrono::seconds(30));
   EXPECT_EQ(config->shutdown_grace, std::chrono::seconds(10));
+  EXPECT_EQ(config->openlineage_retention, std::chrono::hours(24 * 7));
   EXPECT_TRUE(config->file.empty());
   EXPECT_TRUE(config->sections.empty());
 }
@@ -183,6 +184,10 @@ TEST(ConfigTest, BadValuesAreErrors) {
       {"server:\n  body_limit: 0\n", "server.body_limit: expected a size"},
       {"server:\n  read_timeout: 0s\n", "server.read_timeout: expected a positive duration"},
       {"server:\n  shutdown_grace: 10 minutes\n", "server.shutdown_grace: expected a duration"},
+      {"openlineage:\n  retention: 0\n", "openlineage.retention: expected a duration of at least 1m"},
+      {"openlineage:\n  retention: 30s\n", "openlineage.retention: expected a duration of at least 1m"},
+      {"openlineage:\n  retention: a week\n", "openlineage.retention: expected a duration"},
+      {"openlineage:\n  retention: 7w\n", "openlineage.retention: expected a duration"},
   };
   for (const Case& c : cases) {
     auto status = ParseError(c.yaml);
@@ -203,6 +208,18 @@ TEST(ConfigTest, SizesAndDurationsTakeUnits) {
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->body_limit_bytes, 2'000'000u);
   EXPECT_EQ(config->read_timeout, std::chrono::seconds(45));
+}
+
+TEST(ConfigTest, OpenLineageRetentionTakesHoursAndDays) {
+  auto config = ParseConfig("openlineage:\n  retention: 36h\n", "t.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->openlineage_retention, std::chrono::hours(36));
+  config = ParseConfig("openlineage:\n  retention: 30d\n", "t.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->openlineage_retention, std::chrono::hours(24 * 30));
+  auto status = ParseError("openlineage:\n  keep: 7d\n");
+  EXPECT_NE(status.message().find(R"(unknown key "openlineage.keep")"), std::string::npos)
+      << status.message();
 }
 
 TEST(ConfigTest, InvalidYamlNamesLine) {

@@ -551,7 +551,8 @@ int RunServe(const Config& config, bool demo) {
     }
     demo_outcome = std::move(prepared).value();
   }
-  if (Status status = AddIngestRoutes((*service)->router(), **store, (*service)->metrics());
+  if (Status status = AddIngestRoutes((*service)->router(), **store, (*service)->metrics(),
+                                      config.openlineage_retention);
       !status.ok()) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;

@@ -58,10 +58,10 @@ std::optional<uint64_t> ParseByteSize(std::string_view text) {
 
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}};
+      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
   auto [digits, unit] = SplitNumberAndUnit(text);
   std::optional<uint64_t> number = ParseUnsigned(digits);
-  if (!number || *number > 1'000'000'000) return std::nullopt;  // ~11 days in ms: plenty
+  if (!number || *number > 1'000'000'000) return std::nullopt;  // ~11 days in ms, or 1e9 d
   for (auto [name, factor] : kUnits) {
     if (unit == name) return std::chrono::milliseconds(static_cast<int64_t>(*number) * factor);
   }
@@ -131,6 +131,17 @@ std::string ApplyShutdownGrace(std::string_view value, Config& config) {
   return {};
 }
 
+std::string ApplyOpenLineageRetention(std::string_view value, Config& config) {
+  std::optional<std::chrono::milliseconds> duration = ParseDuration(value);
+  // At least a minute: the projector prunes every few minutes, and "0" is more likely a
+  // mistake than a wish to keep nothing for diagnostics or replay.
+  if (!duration || *duration < std::chrono::minutes(1)) {
+    return "expected a duration of at least 1m such as 7d or 36h, got " + Quoted(value);
+  }
+  config.openlineage_retention = *duration;
+  return {};
+}
+
 // The schema of everything this module reads: dotted file key, environment variable (empty
 // when there is none), and how to apply a value. Groups ("server", "log") are implied by the
 // dotted keys.
@@ -148,6 +159,7 @@ constexpr Setting kSettings[] = {
     {"server.shutdown_grace", "", ApplyShutdownGrace},
     {"log.level", "TIDEMARK_LOG_LEVEL", ApplyLogLevel},
     {"log.format", "TIDEMARK_LOG_FORMAT", ApplyLogFormat},
+    {"openlineage.retention", "", ApplyOpenLineageRetention},
 };
 
 const Setting* FindSetting(std::string_view key) {

@@ -53,8 +53,9 @@ bool QueryFlag(const Request& request, std::string_view name) {
 
 }  // namespace
 
-Status AddIngestRoutes(Router& router, catalog::Store& store, Metrics& metrics) {
-  TM_RETURN_IF_ERROR(AddOpenLineageRoutes(router, store, metrics));
+Status AddIngestRoutes(Router& router, catalog::Store& store, Metrics& metrics,
+                       std::chrono::milliseconds openlineage_retention) {
+  TM_RETURN_IF_ERROR(AddOpenLineageRoutes(router, store, metrics, openlineage_retention));
   TM_RETURN_IF_ERROR(AddPushedMetricsRoute(router, store, metrics));
   return router.Add(
       "POST", "/api/v1/ingest/dbt", {.name = "ingest_dbt", .scope = "ingest", .blocking = true},

@@ -10,6 +10,8 @@
 //     200 with the ingest summary (counts by kind, warnings, elapsed_ms); 400 naming the part,
 //     JSON path and line of the first problem.
 
+#include <chrono>
+
 #include "tidemark/catalog/store.h"
 #include "tidemark/model/status.h"
 #include "tidemark/ui/metrics.h"
@@ -18,7 +20,9 @@
 namespace tidemark::ui {
 
 // Registers the ingest routes (scope "ingest", run on the blocking pool). `store` and
-// `metrics` must outlive the router's use.
-model::Status AddIngestRoutes(Router& router, catalog::Store& store, Metrics& metrics);
+// `metrics` must outlive the router's use. `openlineage_retention`: AddOpenLineageRoutes.
+model::Status AddIngestRoutes(
+    Router& router, catalog::Store& store, Metrics& metrics,
+    std::chrono::milliseconds openlineage_retention = std::chrono::hours(24 * 7));
 
 }  // namespace tidemark::ui

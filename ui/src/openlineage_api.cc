@@ -15,7 +15,7 @@ namespace {
 // The event log's two ends, shared by the route handlers (their co-owners); the projector's
 // thread stops when the last handler goes, before the store does.
 struct LineageLog {
-  LineageLog(catalog::Store& store, Metrics& metrics)
+  LineageLog(catalog::Store& store, Metrics& metrics, std::chrono::milliseconds retention)
       : waiting(metrics.registry()
                     .AddGauge("tidemark_openlineage_log_waiting",
                               "OpenLineage events accepted and not yet projected into the catalog")
@@ -28,7 +28,7 @@ struct LineageLog {
                               .AddGauge("tidemark_openlineage_log_projected_through",
                                         "Id of the last OpenLineage event projected")
                               .Get()),
-        projector(store),
+        projector(store, ProjectorOptions(retention)),
         writer(store, [this] { projector.Wake(); }) {
     projector.OnStatus([this](const catalog::LineageLogStatus& s) { Record(s); });
     projector.Start();
@@ -38,6 +38,13 @@ struct LineageLog {
     waiting.Set(static_cast<double>(s.waiting));
     projected_through.Set(static_cast<double>(s.projected_through));
     oldest_age.Set(s.oldest_waiting ? AgeSeconds(*s.oldest_waiting) : 0);
+  }
+
+  static collector::OpenLineageProjectorOptions ProjectorOptions(
+      std::chrono::milliseconds retention) {
+    collector::OpenLineageProjectorOptions options;
+    options.retention = std::chrono::duration_cast<std::chrono::seconds>(retention);
+    return options;
   }
 
   static double AgeSeconds(model::Timestamp t) {
@@ -91,8 +98,9 @@ Response Status(LineageLog& log, catalog::Store& store) {
 
 }  // namespace
 
-model::Status AddOpenLineageRoutes(Router& router, catalog::Store& store, Metrics& metrics) {
-  auto log = std::make_shared<LineageLog>(store, metrics);
+model::Status AddOpenLineageRoutes(Router& router, catalog::Store& store, Metrics& metrics,
+                                   std::chrono::milliseconds retention) {
+  auto log = std::make_shared<LineageLog>(store, metrics, retention);
   TM_RETURN_IF_ERROR(router.Add(
       "POST", "/api/v1/lineage", {.name = "ingest_openlineage", .scope = "ingest", .blocking = true},
       [log, &metrics](const Request& request) {

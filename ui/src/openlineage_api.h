@@ -17,6 +17,8 @@
 // stored; 413 from the server when the body is over server.body_limit. /metrics exports
 // tidemark_openlineage_log_waiting, _oldest_waiting_seconds and _projected_through.
 
+#include <chrono>
+
 #include "tidemark/catalog/store.h"
 #include "tidemark/model/status.h"
 #include "tidemark/ui/metrics.h"
@@ -25,8 +27,11 @@
 namespace tidemark::ui {
 
 // Registers the routes (ingest: scope "ingest"; status: scope "read"; blocking pool) and
-// starts the projector, which runs until the router lets go of the handlers. `store` and
+// starts the projector, which runs until the router lets go of the handlers and prunes
+// projected events older than `retention` (config openlineage.retention). `store` and
 // `metrics` must outlive the router's use.
-model::Status AddOpenLineageRoutes(Router& router, catalog::Store& store, Metrics& metrics);
+model::Status AddOpenLineageRoutes(
+    Router& router, catalog::Store& store, Metrics& metrics,
+    std::chrono::milliseconds retention = std::chrono::hours(24 * 7));
 
 }  // namespace tidemark::ui

@@ -11,8 +11,10 @@
 //   server:
 //     listen: 127.0.0.1:8080
 //     body_limit: 8MiB                # bytes, or with a unit: KiB MiB GiB KB MB GB
-//     read_timeout: 30s               # seconds, or with a unit: ms s m
+//     read_timeout: 30s               # seconds, or with a unit: ms s m h d
 //     shutdown_grace: 10s
+//   openlineage:
+//     retention: 7d                   # projected events kept in the event log, then pruned
 //   log:
 //     level: info                     # trace debug info warn error critical off
 //     format: text                    # text or json
@@ -47,6 +49,8 @@ struct Config {
   size_t body_limit_bytes = 8 << 20;
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds shutdown_grace{10'000};
+  // How long the OpenLineage event log keeps events once projected (openlineage_projector.h).
+  std::chrono::milliseconds openlineage_retention{std::chrono::hours(24 * 7)};
 
   // The config file that was loaded (empty when none) and its full text. The reserved
   // sections are not parsed here: the module that owns one loads `file_text` with yaml-cpp and
