@@ -191,11 +191,14 @@ TEST(CollectScheduleTest, IngestsADbtFolderWhenItsFilesChange) {
   EXPECT_EQ(counts().runs, 0);
 
   // The same size and time: taken for the same file, so not read (it would fail to parse).
+  // Written aside and renamed into place, so no turn sees it with another time.
   const auto manifest = target / "manifest.json";
   const auto size = std::filesystem::file_size(manifest);
   const auto mtime = std::filesystem::last_write_time(manifest);
-  { std::ofstream(manifest, std::ios::trunc) << std::string(size, '{'); }
-  std::filesystem::last_write_time(manifest, mtime);
+  const auto garbage = dir.path() / "garbage.json";
+  { std::ofstream(garbage, std::ios::trunc) << std::string(size, '{'); }
+  std::filesystem::last_write_time(garbage, mtime);
+  std::filesystem::rename(garbage, manifest);
   two_more_turns();
   EXPECT_EQ(schedule.TurnsOf("shop").failed, 1u);
   // A new time: read, rejected whole, retried at every turn until the file is fixed.
