@@ -148,7 +148,7 @@ TEST(CliTest, ServeAnswersHealthAndStopsOnSigterm) {
   EXPECT_EQ(body["status"], "ok");
   EXPECT_EQ(body["version"], "0.1.0");
   EXPECT_EQ(body["store"]["kind"], "sqlite");
-  EXPECT_EQ(body["store"]["schema_version"], 4);
+  EXPECT_EQ(body["store"]["schema_version"], catalog::kSchemaVersion);
   EXPECT_EQ(body["store"]["reachable"], true);
   EXPECT_NE(body["store"]["url"].get<std::string>().find("serve.db"), std::string::npos);
   EXPECT_TRUE(body["uptime_s"].is_number_integer());
