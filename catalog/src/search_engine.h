@@ -44,6 +44,14 @@
 //   - 1,000,000 when deprecated, 2,000,000 when removed: they come last.
 // Ties: higher score, then shorter name, then key.
 //
+// READING. `tidemark search` and stores opened without StoreOptions::search_in_memory read
+// the tables above through a store's reader (one connection, one transaction per call).
+// `serve` opens its store with search_in_memory: searches and suggestions are then answered
+// from a copy of the index in memory (memory_search.h), behind the same SearchReader, so the
+// ranking is the same by construction; only health and filter-only browsing read the store.
+// The copy follows the change log (search_changes, below): this process's writes are applied
+// before its Write returns, other processes' within the poll (500 ms by default).
+//
 // Not thread-safe by itself: each call runs on one reader (one connection, one transaction).
 
 #include <chrono>
