@@ -22,7 +22,9 @@
 # (latency figures); >= 3,000 queries/s (throughput figure).
 # Measured (docs/search.md, contended 2-core machine): 1M assets 1,087 q/s, p50 14 ms, p99
 # 86 ms with 16 connections (572 q/s before the direct JSON, health query, key-in-document
-# and matching changes); one connection p50 1.2 ms. The target is not met yet.
+# and matching changes); one connection p50 1.2 ms. With serve's index in memory (the script
+# waits for it to load and prints its size and serve's RSS): 1M 1,183 q/s, latency p50 1.67 ms;
+# 100k 1,702 q/s, p50 1.31 ms; PostgreSQL 100k 975 q/s (docs/search.md). Not met yet.
 #
 # The store is opened as `serve` opens it: it applies pending migrations, so benchmark a copy
 # of a store you need to keep at an older schema.
