@@ -25,6 +25,10 @@ inline constexpr std::int64_t kPgMigrationLock = 0x746964656d61726b;
 // increasing order across instances: a projector that has read through id N never sees a
 // smaller id commit later. ("tidemarl": the next key.)
 inline constexpr std::int64_t kPgLineageLogLock = 0x746964656d61726c;
+// Held by each append to the search change log (migration 5) until it commits, for the same
+// reason: a reader that has applied every change through seq N never sees a smaller seq
+// commit later. ("tidemarm".)
+inline constexpr std::int64_t kPgSearchChangesLock = 0x746964656d61726d;
 
 // Created before any migration runs; records which migrations were applied.
 inline constexpr char kPgCreateMigrationsTable[] = R"sql(
@@ -33,7 +37,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at timestamptz NOT NULL
 ))sql";
 
-inline constexpr std::array<const char*, 4> kPgMigrations = {
+inline constexpr std::array<const char*, 5> kPgMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 -- Conversions between model::Timestamp (microseconds since the Unix epoch, as bigint
@@ -275,6 +279,17 @@ CREATE TABLE lineage_events (
   event_time  timestamptz NOT NULL,
   run_id      text NOT NULL,
   body        text NOT NULL
+);
+)sql",
+    // 5: the search change log (issue 6; search_engine.h): each reindex appends the asset ids
+    // it rebuilt, so that serve's in-memory copy of the index follows every instance's
+    // writes. asset_id 0 means every asset (a rebuild). Appends hold kPgSearchChangesLock
+    // until commit, so seq grows in commit order.
+    R"sql(
+CREATE TABLE search_changes (
+  seq        bigserial PRIMARY KEY,
+  asset_id   bigint NOT NULL,
+  changed_at timestamptz NOT NULL
 );
 )sql",
 };

@@ -35,6 +35,7 @@
 #include "pg_schema.h"
 #include "search_engine.h"
 #include "lineage_walk.h"
+#include "memory_search.h"
 #include "store_rules.h"
 #include "store_url.h"
 #include "tidemark/catalog/store.h"
@@ -2179,13 +2180,47 @@ constexpr PgStatement kSelectPostings{
 constexpr PgStatement kSelectTypos{
     .name = "select_typos",
     .sql = "SELECT DISTINCT term FROM search_typos WHERE variant = ANY($1::text[]) ORDER BY term"};
+// What the engine reads of a document (PgReader::ReadDocs).
+#define TM_DOC_COLS                                                                           \
+  "d.asset_id, d.namespace, d.key_name, d.kind, d.name, d.description, d.source,"             \
+  " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"    \
+  " d.exposures, d.boost"
 constexpr PgStatement kSelectDocs{
     .name = "select_search_docs",
     .sql =
-        "SELECT d.asset_id, d.namespace, d.key_name, d.kind, d.name, d.description, d.source,"
-        " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
-        " d.exposures, d.boost"
+        "SELECT " TM_DOC_COLS
         " FROM search_docs d WHERE d.asset_id = ANY($1::bigint[])"};
+// The search change log (migration 5; search_engine.h) and what loading a copy of the index
+// reads. The pruning checkpoint's value is the last pruned seq.
+constexpr PgStatement kSelectDocsAfter{
+    .name = "select_search_docs_after",
+    .sql =
+        "SELECT " TM_DOC_COLS
+        " FROM search_docs d WHERE d.asset_id > $1 ORDER BY d.asset_id LIMIT $2"};
+constexpr PgStatement kSelectAllTypos{.name = "select_all_typos",
+                                      .sql = "SELECT variant, term FROM search_typos"};
+constexpr PgStatement kSelectSearchChanges{
+    .name = "select_search_changes",
+    .sql = "SELECT seq, asset_id FROM search_changes WHERE seq > $1 ORDER BY seq LIMIT $2"};
+constexpr PgStatement kSelectSearchChangeEnds{
+    .name = "select_search_change_ends",
+    .sql = "SELECT coalesce((SELECT max(seq) FROM search_changes), 0),"
+           " coalesce((SELECT value::bigint FROM checkpoints WHERE scope = $1 AND key = $2), 0)"};
+constexpr PgStatement kPruneSearchChanges{
+    .name = "prune_search_changes",
+    .sql = "WITH gone AS (DELETE FROM search_changes WHERE seq <= (SELECT max(seq)"
+           "   FROM search_changes WHERE changed_at < tm_timestamp($3)) RETURNING seq)"
+           " INSERT INTO checkpoints (scope, key, value, updated_at)"
+           " SELECT $1, $2, max(seq)::text, tm_timestamp($4) FROM gone HAVING count(*) > 0"
+           " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
+           "   updated_at = excluded.updated_at"};
+constexpr PgStatement kOldestSearchChange{
+    .name = "oldest_search_change",
+    .sql = "SELECT tm_micros(changed_at) FROM search_changes ORDER BY seq LIMIT 1"};
+constexpr PgStatement kAppendSearchChanges{
+    .name = "append_search_changes",
+    .sql = "INSERT INTO search_changes (asset_id, changed_at)"
+           " SELECT unnest($1::bigint[]), tm_timestamp($2)"};
 constexpr PgStatement kSelectHealth{
     .name = "select_health",
     .sql =
@@ -2318,9 +2353,33 @@ class PgIndexWriter final : public SearchIndexWriter {
 };
 
 // Serves both the search engine and the lineage walk; Health overrides both bases' method.
-class PgReader final : public SearchReader, public LineageReader {
+class PgReader final : public SearchLogReader, public LineageReader {
  public:
   explicit PgReader(PgTx& tx) : tx_(tx) {}
+
+  Result<std::vector<SearchDoc>> DocsAfter(std::int64_t after_id, size_t limit) override {
+    return ReadDocs(tx_.Exec(kSelectDocsAfter, after_id, Limit(limit)));
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> AllTypos() override {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const pqxx::row& r : tx_.Exec(kSelectAllTypos)) out.emplace_back(Text(r[0]), Text(r[1]));
+    return out;
+  }
+
+  Result<std::vector<SearchChange>> ChangesAfter(std::int64_t after, size_t limit) override {
+    std::vector<SearchChange> out;
+    for (const pqxx::row& r : tx_.Exec(kSelectSearchChanges, after, Limit(limit))) {
+      out.push_back({Int(r[0]), Int(r[1])});
+    }
+    return out;
+  }
+
+  Result<std::pair<std::int64_t, std::int64_t>> ChangeLogEnds() override {
+    pqxx::result r = tx_.Exec(kSelectSearchChangeEnds, std::string(kSearchChangesScope),
+                              std::string(kSearchChangesPrunedKey));
+    return std::make_pair(Int(r.at(0)[0]), Int(r.at(0)[1]));
+  }
 
   Result<std::vector<ScoredId>> Postings(const std::string& term, size_t limit) override {
     std::vector<ScoredId> out;
@@ -2348,9 +2407,15 @@ class PgReader final : public SearchReader, public LineageReader {
   }
 
   Result<std::vector<SearchDoc>> Docs(const std::vector<std::int64_t>& ids) override {
+    if (ids.empty()) return std::vector<SearchDoc>{};
+    return ReadDocs(tx_.Exec(kSelectDocs, ArrayLiteral(ids)));
+  }
+
+  // The rows of kSelectDocs or kSelectDocsAfter.
+  static std::vector<SearchDoc> ReadDocs(const pqxx::result& rows) {
     std::vector<SearchDoc> out;
-    if (ids.empty()) return out;
-    for (const pqxx::row& r : tx_.Exec(kSelectDocs, ArrayLiteral(ids))) {
+    out.reserve(rows.size());
+    for (const pqxx::row& r : rows) {
       SearchDoc d;
       d.id = Int(r[0]);
       d.key = {Text(r[1]), Text(r[2])};
@@ -2454,13 +2519,31 @@ class PgReader final : public SearchReader, public LineageReader {
   PgTx& tx_;
 };
 
+// Appends `ids` to the search change log (search_engine.h) under kPgSearchChangesLock, which
+// is held until commit: the last statement of a write, so that nothing waits while holding it.
+// Rows older than kSearchChangeRetention are pruned first, when there are any.
+void LogSearchChanges(PgTx& tx, const std::vector<std::int64_t>& ids, std::int64_t now_micros) {
+  if (ids.empty()) return;
+  tx.ExecParams("SELECT pg_advisory_xact_lock($1)", kPgSearchChangesLock);
+  const std::int64_t cutoff =
+      now_micros - std::chrono::duration_cast<std::chrono::microseconds>(kSearchChangeRetention).count();
+  pqxx::result oldest = tx.Exec(kOldestSearchChange);
+  if (!oldest.empty() && Int(oldest[0][0]) < cutoff) {
+    tx.Exec(kPruneSearchChanges, std::string(kSearchChangesScope),
+            std::string(kSearchChangesPrunedKey), cutoff, now_micros);
+  }
+  tx.Exec(kAppendSearchChanges, ArrayLiteral(ids), now_micros);
+}
+
 Status BatchWriter::ReindexDirty() {
   if (dirty_.empty()) return Status::Ok();
   static const std::unordered_set<std::string> kNone;
   PgIndexWriter writer(tx_);
   std::vector<std::int64_t> ids(dirty_.begin(), dirty_.end());
-  return ReindexAssets(writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
-      .WithContext("update search index");
+  TM_RETURN_IF_ERROR(ReindexAssets(writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
+                         .WithContext("update search index"));
+  LogSearchChanges(tx_, ids, now_);
+  return Status::Ok();
 }
 
 // ---- connection strings ---------------------------------------------------------------------
@@ -2571,8 +2654,26 @@ class PostgresStore final : public Store {
         known_typos_.insert(added.begin(), added.end());
       }
       NotifyCommitted(batch);
+      if (memory_search_) memory_search_->CatchUp();
     }
     return result;
+  }
+
+  // After Migrate: the copy reads through the pool.
+  Status StartMemorySearch(const StoreOptions& options) {
+    TM_ASSIGN_OR_RETURN(memory_search_,
+                        catalog::StartMemorySearch(options, [this](const auto& fn) -> Status {
+                          return Read("search index", [&](PgTx& tx) -> Status {
+                            PgReader reader(tx);
+                            return fn(reader);
+                          });
+                        }));
+    return Status::Ok();
+  }
+
+  std::optional<SearchMemoryStatus> SearchMemory() override {
+    if (!memory_search_) return std::nullopt;
+    return memory_search_->GetStatus();
   }
 
   Status RebuildSearchIndex() override {
@@ -2590,16 +2691,23 @@ class PostgresStore final : public Store {
       TM_RETURN_IF_ERROR(RebuildSearchIndexIn(tx));
       tx.ExecUnprepared("SET LOCAL maintenance_work_mem = '256MB'");
       tx.ExecUnprepared("ALTER TABLE search_postings ADD PRIMARY KEY (term, score, asset_id)");
+      // Whoever holds a copy of the index loads it again.
+      LogSearchChanges(tx, {kSearchChangeAll}, model::ToMicros(clock_.Now()));
       return Status::Ok();
     });
     if (!rebuilt.ok()) {
       std::unique_lock lock(typo_mu_);
       known_typos_.clear();  // it was refilled for rows now rolled back
+    } else if (memory_search_) {
+      memory_search_->CatchUp();
     }
     return rebuilt;
   }
 
   Result<SearchResults> Search(const SearchQuery& query) override {
+    if (memory_search_) {
+      if (auto answered = memory_search_->Search(query)) return std::move(*answered);
+    }
     return Read("search", [&](PgTx& tx) -> Result<SearchResults> {
       PgReader reader(tx);
       return RunSearch(query, reader);
@@ -2607,6 +2715,9 @@ class PostgresStore final : public Store {
   }
 
   Result<std::vector<Suggestion>> Suggest(const SuggestQuery& query) override {
+    if (memory_search_) {
+      if (auto answered = memory_search_->Suggest(query)) return std::move(*answered);
+    }
     return Read("suggest", [&](PgTx& tx) -> Result<std::vector<Suggestion>> {
       PgReader reader(tx);
       return RunSuggest(query, reader);
@@ -3222,6 +3333,8 @@ class PostgresStore final : public Store {
   // Terms known to be in search_typos (a cache: a missing term only costs re-inserts).
   std::shared_mutex typo_mu_;
   std::unordered_set<std::string> known_typos_;
+  // Last: stopped before the pool it reads through closes.
+  std::unique_ptr<MemorySearch> memory_search_;
 };
 
 }  // namespace
@@ -3238,6 +3351,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const StoreOptions& options) {
   // Connects (Unavailable when the server cannot be reached), then checks or applies the
   // migrations (Corruption when the schema is newer than this binary).
   TM_RETURN_IF_ERROR(store->Migrate(options.migrate));
+  TM_RETURN_IF_ERROR(store->StartMemorySearch(options));
   return std::unique_ptr<Store>(std::move(store));
 }
 

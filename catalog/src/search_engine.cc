@@ -198,7 +198,16 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
   d.downstream = in.downstream;
   d.exposures = in.exposures;
   d.boost = SearchBoost(in);
+  out.postings = SearchPostings(d);
+  for (const Posting& p : out.postings) {
+    if (TypoEligible(p.term)) out.typo_terms.push_back(p.term);
+  }
+  return out;
+}
 
+bool TypoEligible(std::string_view term) { return term.size() >= 5 && AllAsciiLetters(term); }
+
+std::vector<Posting> SearchPostings(const SearchDoc& d) {
   // Every (term, field weight) seen; each term then keeps its best weight.
   std::vector<Posting> all;
   all.reserve(64);
@@ -210,8 +219,8 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
     Tokenize(text, tokens);
     for (const std::string& t : tokens) post(t, weight);
   };
-  std::vector<std::string> name_tokens = Tokenize(in.name);
-  std::vector<std::string> full_tokens = Tokenize(in.key.name);
+  std::vector<std::string> name_tokens = Tokenize(d.name);
+  std::vector<std::string> full_tokens = Tokenize(d.key.name);
   for (const std::string& t : name_tokens) {
     post(t, kWName);
     for (size_t n = 2; n <= std::min(kPrefixChars, t.size()); ++n) post("^" + t.substr(0, n), kWName);
@@ -225,9 +234,11 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
     }
   }
   if (!full_tokens.empty()) post("=" + Join(full_tokens), kExactFullName);
-  for (const std::string& c : in.columns) post_all(c, kWColumn);
-  for (const std::string& t : in.tags) post_all(t, kWTag);
-  for (const std::string& o : in.owners) post_all(o, kWOwner);
+  // One column per line: a line break separates tokens like any other separator, so the
+  // stored text yields the tokens of each column in turn.
+  post_all(d.columns, kWColumn);
+  for (const std::string& t : d.tags) post_all(t, kWTag);
+  for (const std::string& o : d.owners) post_all(o, kWOwner);
   post_all(d.description, kWDescription);
 
   // Sorted through indices (cheaper to swap than strings): by term, the best weight first.
@@ -243,10 +254,8 @@ BuiltDoc BuildSearchDoc(const SearchDocInput& in) {
     if (!postings.empty() && postings.back().term == all[i].term) continue;
     Posting& p = postings.emplace_back(std::move(all[i]));
     p.score += d.boost;
-    if (p.term.size() >= 5 && AllAsciiLetters(p.term)) out.typo_terms.push_back(p.term);
   }
-  out.postings = std::move(postings);
-  return out;
+  return postings;
 }
 
 namespace {
@@ -660,7 +669,7 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   SearchResults results;
   const size_t limit = std::min(query.limit, kMaxSearchLimit);
   // A filter may keep only candidates far down a frequent word's list: look further.
-  const size_t cap = filtered ? kSearchCandidateCap * 5 : kSearchCandidateCap;
+  const size_t cap = filtered ? kMaxPostingsRead : kSearchCandidateCap;
 
   // Typo candidates for plain words of 5+ letters.
   for (Group& g : q.groups) {

@@ -44,8 +44,17 @@
 //   - 1,000,000 when deprecated, 2,000,000 when removed: they come last.
 // Ties: higher score, then shorter name, then key.
 //
+// READING. `tidemark search` and stores opened without StoreOptions::search_in_memory read
+// the tables above through a store's reader (one connection, one transaction per call).
+// `serve` opens its store with search_in_memory: searches and suggestions are then answered
+// from a copy of the index in memory (memory_search.h), behind the same SearchReader, so the
+// ranking is the same by construction; only health and filter-only browsing read the store.
+// The copy follows the change log (search_changes, below): this process's writes are applied
+// before its Write returns, other processes' within the poll (500 ms by default).
+//
 // Not thread-safe by itself: each call runs on one reader (one connection, one transaction).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -66,6 +75,8 @@ inline constexpr size_t kNamePrefixChars = 10;
 // Postings read per term: the best-scored candidates of a frequent word (name matches first).
 inline constexpr size_t kSearchCandidateCap = 200;
 inline constexpr size_t kSuggestCandidateCap = 100;
+// The most postings of one term the engine ever asks for (a filtered search's candidates).
+inline constexpr size_t kMaxPostingsRead = kSearchCandidateCap * 5;
 // Health (two lookups per asset) is read for the page of hits and, for the health facet, the
 // best this many matches; a health= filter reads it for every match.
 inline constexpr size_t kHealthFacetCap = 100;
@@ -121,6 +132,11 @@ struct BuiltDoc {
 
 BuiltDoc BuildSearchDoc(const SearchDocInput& in);
 std::int64_t SearchBoost(const SearchDocInput& in);
+// The postings of a stored document, as BuildSearchDoc made them: a copy of the index held in
+// memory (memory_search.h) derives them from the documents it reads back.
+std::vector<Posting> SearchPostings(const SearchDoc& doc);
+// Whether the deletion index (search_typos) holds `term`: 5+ ASCII letters.
+bool TypoEligible(std::string_view term);
 
 // "a\nb\nc" <-> {a, b, c}: how lists are stored in search_docs.
 std::string JoinLines(const std::vector<std::string>& items);
@@ -188,6 +204,37 @@ class SearchReader {
 // keep, most boosted first (the first kSearchCandidateCap * 5; `exact` says whether that
 // was all of them).
 model::Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader);
+
+// The change log (search_changes, migration 5): every reindex appends the ids it rebuilt in
+// its own transaction, with a sequence number that only grows in commit order (SQLite has one
+// writer; PostgreSQL appends under an advisory lock held until commit), so a reader that has
+// applied everything through seq N finds every later change at seq > N. A rebuild appends
+// kSearchChangeAll. Rows older than kSearchChangeRetention are pruned by the writers; the
+// checkpoint (kSearchChangesScope, kSearchChangesPrunedKey) says through which seq.
+inline constexpr std::int64_t kSearchChangeAll = 0;
+inline constexpr std::chrono::minutes kSearchChangeRetention{10};
+inline constexpr std::string_view kSearchChangesScope = "search_changes";
+inline constexpr std::string_view kSearchChangesPrunedKey = "pruned_through";
+
+struct SearchChange {
+  std::int64_t seq = 0;
+  std::int64_t asset_id = 0;  // kSearchChangeAll: every document changed
+};
+
+// A store's reader with what a copy of the index in memory needs to load and follow it.
+class SearchLogReader : public SearchReader {
+ public:
+  // Documents with asset_id > after_id, ascending, at most `limit`.
+  virtual model::Result<std::vector<SearchDoc>> DocsAfter(std::int64_t after_id,
+                                                          size_t limit) = 0;
+  // Every (variant, term) row of the deletion index.
+  virtual model::Result<std::vector<std::pair<std::string, std::string>>> AllTypos() = 0;
+  // At most `limit` changes with seq > after, in seq order.
+  virtual model::Result<std::vector<SearchChange>> ChangesAfter(std::int64_t after,
+                                                                size_t limit) = 0;
+  // The highest seq ever appended (0: none) and the seq the log is pruned through.
+  virtual model::Result<std::pair<std::int64_t, std::int64_t>> ChangeLogEnds() = 0;
+};
 model::Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query,
                                                   SearchReader& reader);
 

@@ -11,7 +11,7 @@
 
 namespace tidemark::catalog {
 
-inline constexpr std::array<const char*, 4> kSqliteMigrations = {
+inline constexpr std::array<const char*, 5> kSqliteMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 CREATE TABLE assets (
@@ -238,6 +238,17 @@ CREATE TABLE lineage_events (
   event_time  INTEGER NOT NULL,
   run_id      TEXT NOT NULL,
   body        TEXT NOT NULL
+);
+)sql",
+    // 5: the search change log (issue 6; search_engine.h): each reindex appends the asset ids
+    // it rebuilt, so that serve's in-memory copy of the index follows every process's writes.
+    // asset_id 0 means every asset (a rebuild). AUTOINCREMENT: a seq is never reused, even
+    // after pruning deleted the highest.
+    R"sql(
+CREATE TABLE search_changes (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  asset_id   INTEGER NOT NULL,
+  changed_at INTEGER NOT NULL
 );
 )sql",
 };

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -77,12 +78,15 @@ constexpr char kBrowseDocs[] =
     "   AND (?6 = '' OR instr(char(10) || owners || char(10), char(10) || ?6 || char(10)) > 0)"
     "   AND (?7 = '' OR instr(char(10) || tags || char(10), char(10) || ?7 || char(10)) > 0)"
     " ORDER BY boost DESC, asset_id LIMIT ?8";
+// What the engine reads of a document (SqliteReader::ReadDocs).
+#define TM_DOC_COLS                                                                           \
+  "d.asset_id, d.namespace, d.key_name, d.kind, d.name, d.description, d.source,"             \
+  " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"    \
+  " d.exposures, d.boost"
 // Driven by the id list itself: "asset_id IN (SELECT value FROM json_each(?1))" first copies
 // the list into a temporary B-tree. The engine never asks for an id twice.
 constexpr char kSelectDocs[] =
-    "SELECT d.asset_id, d.namespace, d.key_name, d.kind, d.name, d.description, d.source,"
-    " d.database_name, d.schema_name, d.status, d.columns, d.tags, d.owners, d.downstream,"
-    " d.exposures, d.boost"
+    "SELECT " TM_DOC_COLS
     " FROM json_each(?1) j JOIN search_docs d ON d.asset_id = j.value";
 // The latest anomaly is the one with the latest detected_at, then the greatest id: found as
 // two max() lookups on the index rather than with ORDER BY ... LIMIT 1, for which SQLite
@@ -95,6 +99,27 @@ constexpr char kSelectHealth[] =
     "  (SELECT max(y.id) FROM anomalies y INDEXED BY anomalies_by_asset_detected"
     "   WHERE y.asset_id = j.value AND y.detected_at ="
     "    (SELECT max(z.detected_at) FROM anomalies z WHERE z.asset_id = j.value))";
+// Documents in asset_id order, for loading a copy of the index (kSelectDocs' columns).
+constexpr char kSelectDocsAfter[] =
+    "SELECT " TM_DOC_COLS
+    " FROM search_docs d WHERE d.asset_id > ?1 ORDER BY d.asset_id LIMIT ?2";
+constexpr char kSelectAllTypos[] = "SELECT variant, term FROM search_typos";
+// The change log (migration 5); its pruning checkpoint's value is the last pruned seq.
+constexpr char kSelectChanges[] =
+    "SELECT seq, asset_id FROM search_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+constexpr char kSelectChangeLogEnds[] =
+    "SELECT coalesce((SELECT max(seq) FROM search_changes), 0),"
+    " coalesce((SELECT CAST(value AS INTEGER) FROM checkpoints WHERE scope = ?1 AND key = ?2), 0)";
+constexpr char kAppendChanges[] =
+    "INSERT INTO search_changes (asset_id, changed_at) SELECT value, ?2 FROM json_each(?1)";
+constexpr char kOldestChange[] = "SELECT changed_at FROM search_changes ORDER BY seq LIMIT 1";
+constexpr char kLastChangeBefore[] =
+    "SELECT max(seq) FROM search_changes WHERE changed_at < ?1";
+constexpr char kPruneChanges[] = "DELETE FROM search_changes WHERE seq <= ?1";
+constexpr char kPutPrunedThrough[] =
+    "INSERT INTO checkpoints (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
+    "   updated_at = excluded.updated_at";
 constexpr char kSelectId[] = "SELECT asset_id FROM assets WHERE key = ?1";
 constexpr char kSelectEdgesDown[] =
     "SELECT upstream_id, downstream_id, upstream_column, downstream_column FROM lineage_edges"
@@ -545,7 +570,7 @@ Result<std::map<std::int64_t, AssetHealth>> ReadHealth(SqliteDb& db,
 }
 
 // Serves both the search engine and the lineage walk; Health overrides both bases' method.
-class SqliteReader final : public SearchReader, public LineageReader {
+class SqliteReader final : public SearchLogReader, public LineageReader {
  public:
   explicit SqliteReader(SqliteDb& db) : db_(db) {}
 
@@ -577,18 +602,50 @@ class SqliteReader final : public SearchReader, public LineageReader {
     out.reserve(ids.size());
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectDocs));
     s.Bind(1, IdsJson(ids));
+    return ReadDocs(s, out);
+  }
+
+  // Without the connection's memory map: scanning every document through it would leave
+  // the whole table in the process's resident set (gigabytes at a million assets).
+  Result<std::vector<SearchDoc>> DocsAfter(std::int64_t after_id, size_t limit) override {
+    std::vector<SearchDoc> out;
+    TM_RETURN_IF_ERROR(db_.Exec("PRAGMA mmap_size=0"));
+    Result<std::vector<SearchDoc>> got = [&]() -> Result<std::vector<SearchDoc>> {
+      TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectDocsAfter));
+      s.Bind(1, after_id).Bind(2, static_cast<std::int64_t>(limit));
+      return ReadDocs(s, out);
+    }();
+    TM_RETURN_IF_ERROR(db_.Exec("PRAGMA mmap_size=" + std::to_string(kReaderMmapBytes)));
+    return got;
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> AllTypos() override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectAllTypos));
+    std::vector<std::pair<std::string, std::string>> out;
     while (true) {
       TM_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return out;
-      SearchDoc d = AssetFields<SearchDoc>(s);
-      d.columns = s.Text(10);
-      d.tags = SplitLines(s.TextView(11));
-      d.owners = SplitLines(s.TextView(12));
-      d.downstream = s.Int(13);
-      d.exposures = s.Int(14);
-      d.boost = s.Int(15);
-      out.push_back(std::move(d));
+      out.emplace_back(s.Text(0), s.Text(1));
     }
+  }
+
+  Result<std::vector<SearchChange>> ChangesAfter(std::int64_t after, size_t limit) override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectChanges));
+    s.Bind(1, after).Bind(2, static_cast<std::int64_t>(limit));
+    std::vector<SearchChange> out;
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return out;
+      out.push_back({s.Int(0), s.Int(1)});
+    }
+  }
+
+  Result<std::pair<std::int64_t, std::int64_t>> ChangeLogEnds() override {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSelectChangeLogEnds));
+    s.Bind(1, kSearchChangesScope).Bind(2, kSearchChangesPrunedKey);
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Status::Internal("search change log ends returned no row");
+    return std::make_pair(s.Int(0), s.Int(1));
   }
 
   Result<std::map<std::int64_t, AssetHealth>> Health(
@@ -666,6 +723,22 @@ class SqliteReader final : public SearchReader, public LineageReader {
   }
 
  private:
+  // The rows of kSelectDocs or kSelectDocsAfter, appended to `out`.
+  static Result<std::vector<SearchDoc>> ReadDocs(SqliteStmt& s, std::vector<SearchDoc>& out) {
+    while (true) {
+      TM_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return std::move(out);
+      SearchDoc d = AssetFields<SearchDoc>(s);
+      d.columns = s.Text(10);
+      d.tags = SplitLines(s.TextView(11));
+      d.owners = SplitLines(s.TextView(12));
+      d.downstream = s.Int(13);
+      d.exposures = s.Int(14);
+      d.boost = s.Int(15);
+      out.push_back(std::move(d));
+    }
+  }
+
   SqliteDb& db_;
 };
 
@@ -675,11 +748,41 @@ std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db, bool
                                                               SqliteDb* source) {
   return std::make_unique<SqliteIndexWriter>(db, bulk, source ? *source : db);
 }
-std::unique_ptr<SearchReader> NewSqliteSearchReader(SqliteDb& db) {
+std::unique_ptr<SearchLogReader> NewSqliteSearchReader(SqliteDb& db) {
   return std::make_unique<SqliteReader>(db);
 }
 std::unique_ptr<LineageReader> NewSqliteLineageReader(SqliteDb& db) {
   return std::make_unique<SqliteReader>(db);
+}
+
+Status SqliteLogSearchChanges(SqliteDb& db, const std::vector<std::int64_t>& ids,
+                              model::Timestamp now) {
+  if (ids.empty()) return Status::Ok();
+  // Pruning costs one lookup of the oldest row unless there is something to prune.
+  const model::Timestamp cutoff = now - kSearchChangeRetention;
+  std::optional<std::int64_t> prune_through;
+  {
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kOldestChange));
+    TM_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row && s.Time(0) < cutoff) {
+      TM_ASSIGN_OR_RETURN(SqliteStmt last, db.Prepare(kLastChangeBefore));
+      last.Bind(1, cutoff);
+      TM_ASSIGN_OR_RETURN(bool found, last.Step());
+      if (found && !last.IsNull(0)) prune_through = last.Int(0);
+    }
+  }
+  if (prune_through) {
+    TM_ASSIGN_OR_RETURN(SqliteStmt del, db.Prepare(kPruneChanges));
+    del.Bind(1, *prune_through);
+    TM_RETURN_IF_ERROR(del.Run());
+    TM_ASSIGN_OR_RETURN(SqliteStmt put, db.Prepare(kPutPrunedThrough));
+    put.Bind(1, kSearchChangesScope).Bind(2, kSearchChangesPrunedKey);
+    put.Bind(3, std::to_string(*prune_through)).Bind(4, now);
+    TM_RETURN_IF_ERROR(put.Run());
+  }
+  TM_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kAppendChanges));
+  s.Bind(1, IdsJson(ids)).Bind(2, now);
+  return s.Run().WithContext("append to the search change log");
 }
 
 Result<std::vector<std::int64_t>> SqliteAllAssetIds(SqliteDb& db) {

@@ -15,8 +15,13 @@ namespace tidemark::catalog {
 // (default `db`) by scanning each table once.
 std::unique_ptr<SearchIndexWriter> NewSqliteSearchIndexWriter(SqliteDb& db, bool bulk = false,
                                                               SqliteDb* source = nullptr);
-std::unique_ptr<SearchReader> NewSqliteSearchReader(SqliteDb& db);
+std::unique_ptr<SearchLogReader> NewSqliteSearchReader(SqliteDb& db);
 std::unique_ptr<LineageReader> NewSqliteLineageReader(SqliteDb& db);
+
+// Appends `ids` (or kSearchChangeAll) to the search change log inside the caller's write
+// transaction, first pruning rows older than kSearchChangeRetention (search_engine.h).
+model::Status SqliteLogSearchChanges(SqliteDb& db, const std::vector<std::int64_t>& ids,
+                                     model::Timestamp now);
 
 // Ids of every asset, ascending: for building the index from scratch.
 model::Result<std::vector<std::int64_t>> SqliteAllAssetIds(SqliteDb& db);

@@ -18,8 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "lineage_walk.h"
-#include "sqlite_lineage_log.h"
+#include "memory_search.h"
 #include "sqlite_db.h"
+#include "sqlite_lineage_log.h"
 #include "sqlite_schema.h"
 #include "sqlite_search.h"
 #include "store_rules.h"
@@ -1007,8 +1008,10 @@ class BatchApplier {
     std::vector<std::int64_t>& ids = dirty_;
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    return ReindexAssets(*writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
-        .WithContext("update search index");
+    TM_RETURN_IF_ERROR(
+        ReindexAssets(*writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
+            .WithContext("update search index"));
+    return SqliteLogSearchChanges(db_, ids, now_);
   }
 
   // What this batch replaced of an asset's records, for FirstWriteToNew.
@@ -1114,8 +1117,27 @@ class SqliteStore final : public Store {
 
   Result<WriteSummary> Write(const WriteBatch& batch) override {
     Result<WriteSummary> result = Commit(batch);
-    if (result.ok()) NotifyCommitted(batch);  // no lock held: the observer may read
+    if (result.ok()) {
+      NotifyCommitted(batch);  // no lock held: the observer may read
+      if (memory_search_) memory_search_->CatchUp();
+    }
     return result;
+  }
+
+  // After Migrate and OpenReaders: the copy reads through the read connections.
+  Status StartMemorySearch(const StoreOptions& options) {
+    TM_ASSIGN_OR_RETURN(memory_search_,
+                        catalog::StartMemorySearch(options, [this](const auto& fn) -> Status {
+                          return WithReader([&](SqliteDb& db) -> Status {
+                            return fn(*NewSqliteSearchReader(db));
+                          });
+                        }));
+    return Status::Ok();
+  }
+
+  std::optional<SearchMemoryStatus> SearchMemory() override {
+    if (!memory_search_) return std::nullopt;
+    return memory_search_->GetStatus();
   }
 
   Result<WriteSummary> Commit(const WriteBatch& batch) {
@@ -1435,6 +1457,9 @@ class SqliteStore final : public Store {
 
   // One read transaction per search: its statements see one snapshot and share one lock.
   Result<SearchResults> Search(const SearchQuery& query) override {
+    if (memory_search_) {
+      if (auto answered = memory_search_->Search(query)) return std::move(*answered);
+    }
     return WithReadTxn([&](SqliteDb& db) -> Result<SearchResults> {
       auto reader = NewSqliteSearchReader(db);
       return RunSearch(query, *reader);
@@ -1442,6 +1467,9 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Suggestion>> Suggest(const SuggestQuery& query) override {
+    if (memory_search_) {
+      if (auto answered = memory_search_->Suggest(query)) return std::move(*answered);
+    }
     return WithReadTxn([&](SqliteDb& db) -> Result<std::vector<Suggestion>> {
       auto reader = NewSqliteSearchReader(db);
       return RunSuggest(query, *reader);
@@ -1508,9 +1536,11 @@ class SqliteStore final : public Store {
   }
 
   Status RebuildSearchIndex() override {
-    std::lock_guard lock(write_mu_);
+    std::unique_lock lock(write_mu_);
     TM_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     Status st = RebuildSearchIndexLocked(/*read_from_reader=*/true);
+    // Whoever holds a copy of the index loads it again.
+    if (st.ok()) st = SqliteLogSearchChanges(*writer_, {kSearchChangeAll}, clock_.Now());
     if (!st.ok()) {
       (void)writer_->Exec("ROLLBACK");
       known_typos_.clear();  // it was refilled for rows now rolled back
@@ -1523,6 +1553,8 @@ class SqliteStore final : public Store {
       return commit.WithContext("commit");
     }
     ++generation_;
+    lock.unlock();
+    if (memory_search_) memory_search_->CatchUp();
     return Status::Ok();
   }
 
@@ -1844,6 +1876,8 @@ class SqliteStore final : public Store {
   // data_version (commits by others) seen; guarded by write_mu_.
   std::uint64_t generation_ = 1;
   std::int64_t data_version_ = -1;
+  // Last: stopped before the connections it reads through close.
+  std::unique_ptr<MemorySearch> memory_search_;
 };
 
 }  // namespace
@@ -1861,6 +1895,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
   TM_RETURN_IF_ERROR(store->Migrate(options.migrate));
   TM_RETURN_IF_ERROR(store->OpenReaders(std::max(1, options.pool_size), busy_ms));
   TM_RETURN_IF_ERROR(store->OpenLineageLog(busy_ms));
+  TM_RETURN_IF_ERROR(store->StartMemorySearch(options));
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -109,12 +110,13 @@ struct SqliteFileFactory {
   model::Result<std::unique_ptr<Store>> Open(const model::Clock* clock) {
     dir = std::make_unique<TempDir>();
     url = "sqlite:" + (dir->path() / "tidemark.db").string();
-    StoreOptions opts;
+    StoreOptions opts = options;
     opts.url = url;
     opts.clock = clock;
     return OpenStore(opts);
   }
   void Cleanup() { dir.reset(); }
+  StoreOptions options;  // what Open starts from
   std::unique_ptr<TempDir> dir;
   std::string url;  // of the store Open made: another process's view of it
 };
@@ -144,14 +146,27 @@ struct PostgresFactory {
       return model::Status::Unavailable(std::string("create scratch database: ") + e.what());
     }
     url = db->url();
-    StoreOptions opts;
+    StoreOptions opts = options;
     opts.url = url;
     opts.clock = clock;
     return OpenStore(opts);
   }
   void Cleanup() { db.reset(); }
+  StoreOptions options;  // what Open starts from
   std::unique_ptr<ScratchPgDatabase> db;
   std::string url;  // of the store Open made: another process's view of it
+};
+
+// SqliteFileFactory or PostgresFactory with the search index copied into memory, as serve
+// opens stores: loaded before Open returns, and looking for other stores' writes every 20 ms.
+template <typename Base>
+struct MemorySearchFactory : Base {
+  static std::string Name() { return Base::Name() + "MemorySearch"; }
+  MemorySearchFactory() {
+    this->options.search_in_memory = true;
+    this->options.search_load_at_open = true;
+    this->options.search_poll = std::chrono::milliseconds(20);
+  }
 };
 
 // Names the instances of a typed suite over the factories above: "SqliteFile", "Postgres"...

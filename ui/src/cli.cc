@@ -504,7 +504,8 @@ void PrintDemo(const std::string& address, const DemoOutcome& outcome, const Dem
 
 // `serve`, and `demo` (which loads the demo data first and tells the user where to look).
 int RunServe(const Config& config, bool demo) {
-  auto store = catalog::OpenStore({.url = config.db});
+  // Searches are answered from a copy of the index in memory once it has loaded (issue 6).
+  auto store = catalog::OpenStore({.url = config.db, .search_in_memory = true});
   if (!store.ok()) {
     spdlog::error("cannot open store {}: {}", config.db, Describe(store.status()));
     return ExitCodeFor(store.status());
@@ -561,6 +562,7 @@ int RunServe(const Config& config, bool demo) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;
   }
+  std::jthread search_index_log = LogSearchIndexLoad(**store);
   if (Status status = AddIncidentRoutes((*service)->router(), **store, model::SystemClock(), routing);
       !status.ok()) {
     spdlog::error("cannot register routes: {}", Describe(status));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "json_out.h"
 
@@ -395,6 +396,26 @@ std::string LineageGraphJson(const catalog::LineageGraph& graph) {
   }
   return Dump({{"nodes", std::move(nodes)}, {"edges", std::move(edges)},
                {"truncated", graph.truncated}, {"depth_reached", graph.depth_reached}});
+}
+
+std::jthread LogSearchIndexLoad(catalog::Store& store) {
+  if (!store.SearchMemory()) return {};
+  return std::jthread([&store](std::stop_token stop) {
+    std::string error;
+    while (!stop.stop_requested()) {
+      std::optional<catalog::SearchMemoryStatus> s = store.SearchMemory();
+      if (s && s->loaded) {
+        spdlog::info("search index in memory: {} assets, {} terms, {} postings, loaded in {:.1f} s",
+                     s->assets, s->terms, s->postings, s->load_seconds);
+        return;
+      }
+      if (s && !s->error.empty() && s->error != error) {
+        error = s->error;
+        spdlog::warn("search index not in memory yet (searches read the store): {}", error);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
 }
 
 Status AddSearchRoutes(Router& router, catalog::Store& store) {

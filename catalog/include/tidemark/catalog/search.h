@@ -103,6 +103,21 @@ struct Suggestion {
   std::string kind;
 };
 
+// The copy of the search index that `serve` answers from (StoreOptions::search_in_memory).
+struct SearchMemoryStatus {
+  bool loaded = false;           // searches are answered from memory
+  long long loads = 0;           // completed loads: the first, then one per rebuild seen
+  double load_seconds = 0;       // of the last load
+  long long assets = 0;          // documents held
+  long long terms = 0;           // distinct terms
+  long long postings = 0;        // postings held (at most kKeptPostings per term)
+  std::int64_t seq = 0;          // the change log is applied through this seq
+  long long changes_applied = 0; // documents updated from the change log
+  long long refills = 0;         // cut posting lists read again from the store
+  long long searches = 0;        // searches and suggestions answered from memory
+  std::string error;             // the last load or catch-up error, "" when none
+};
+
 // Lineage -------------------------------------------------------------------------------------
 
 enum class LineageDirection { kUpstream, kDownstream, kBoth };

@@ -39,7 +39,7 @@ using model::Status;
 
 // The schema version this binary writes. Migrations bring older stores up to it; a store
 // with a newer version is refused (Corruption) rather than misread.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 struct AssetFilter {
   std::optional<model::AssetKind> kind;
@@ -297,6 +297,10 @@ class Store {
   // taking a connection and its WAL locks (two fcntl calls and an fstat).
   virtual Status ReadTogether(const std::function<Status()>& fn) { return fn(); }
 
+  // The copy of the search index in memory (StoreOptions::search_in_memory), or nullopt when
+  // this store answers searches from its tables.
+  virtual std::optional<SearchMemoryStatus> SearchMemory() { return std::nullopt; }
+
   // Committed-write observer (issue 5: the service scores what each ingest changed). After a
   // Write of this process has committed, the store calls `observer` with its batch on the
   // writing thread, before Write returns. It must be quick and must not write to this store.
@@ -324,6 +328,14 @@ struct StoreOptions {
   // Source of created_at/updated_at stamps; nullptr means the system clock. Borrowed: must
   // outlive the store.
   const model::Clock* clock = nullptr;
+  // Answer Search and Suggest from a copy of the search index held in memory (serve does;
+  // catalog/src/memory_search.h), loaded in the background after open (the tables answer until
+  // then) and kept current through the search change log: this process's writes before Write
+  // returns, other processes' within `search_poll`.
+  bool search_in_memory = false;
+  std::chrono::milliseconds search_poll{500};
+  // Load that copy before OpenStore returns instead (tests).
+  bool search_load_at_open = false;
 };
 
 // Opens the store named by options.url. Unavailable when it cannot connect or open the file,
