@@ -56,18 +56,6 @@ std::optional<uint64_t> ParseByteSize(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
-  auto [digits, unit] = SplitNumberAndUnit(text);
-  std::optional<uint64_t> number = ParseUnsigned(digits);
-  if (!number || *number > 1'000'000'000) return std::nullopt;  // ~11 days in ms, or 1e9 d
-  for (auto [name, factor] : kUnits) {
-    if (unit == name) return std::chrono::milliseconds(static_cast<int64_t>(*number) * factor);
-  }
-  return std::nullopt;
-}
-
 // Each Apply* checks one value and stores it. It returns what is wrong ("expected ..., got
 // ...") without saying where: the layer that read the value adds that.
 using ApplyFn = std::string (*)(std::string_view value, Config& config);
@@ -307,6 +295,18 @@ Status ApplyNamed(std::string_view key, const std::string& value, std::string_vi
 }
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  auto [digits, unit] = SplitNumberAndUnit(text);
+  std::optional<uint64_t> number = ParseUnsigned(digits);
+  if (!number || *number > 1'000'000'000) return std::nullopt;  // ~11 days in ms, or 1e9 d
+  for (auto [name, factor] : kUnits) {
+    if (unit == name) return std::chrono::milliseconds(static_cast<int64_t>(*number) * factor);
+  }
+  return std::nullopt;
+}
 
 bool Config::HasSection(std::string_view name) const {
   return std::find(sections.begin(), sections.end(), name) != sections.end();

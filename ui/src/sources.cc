@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -21,20 +20,6 @@ namespace {
 
 using model::Result;
 using model::Status;
-
-// "500ms", "30s" (or "30"), "15m", "1h".
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& s) {
-  size_t digits = 0;
-  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
-  if (digits == 0 || digits > 9) return std::nullopt;
-  long long n = std::stoll(s.substr(0, digits));
-  std::string unit = s.substr(digits);
-  if (unit == "ms") return std::chrono::milliseconds(n);
-  if (unit == "s" || unit.empty()) return std::chrono::milliseconds(n * 1000);
-  if (unit == "m") return std::chrono::milliseconds(n * 60000);
-  if (unit == "h") return std::chrono::milliseconds(n * 3600000);
-  return std::nullopt;
-}
 
 class SourceReader {
  public:

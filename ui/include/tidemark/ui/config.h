@@ -83,6 +83,10 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 // Looks variables up in the process environment; an empty value counts as unset.
 EnvLookup ProcessEnvironment();
 
+// "250ms", "30s" (or a bare "30": seconds), "15m", "1h", "7d": the durations every section of
+// the config file takes. nullopt when the text is not one (or exceeds 1e9 of its unit).
+std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
 // Builds the Config from all four layers. InvalidArgument (see above) when the file cannot be
 // read or parsed, or any layer holds an unknown key or an invalid value.
 model::Result<Config> LoadConfig(const ConfigOverrides& flags, const EnvLookup& env);
