@@ -519,8 +519,6 @@ int main(int argc, char** argv) {
         options.server.host = "127.0.0.1";
         options.server.port = 0;
         options.server.handle_signals = false;
-        // Every connection's request may wait in the group commit at once.
-        options.server.blocking_threads = std::max(options.server.blocking_threads, connections);
         auto service = ui::Service::Create(*store, options);
         if (!service.ok() || !ui::AddIngestRoutes((*service)->router(), *store, (*service)->metrics()).ok()) {
           std::fprintf(stderr, "cannot start the service\n");

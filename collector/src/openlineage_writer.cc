@@ -6,6 +6,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "openlineage_map.h"
 #include "tidemark/model/clock.h"
@@ -33,18 +34,6 @@ std::string OpenLineageAccepted::ToJson() const {
   return out;
 }
 
-namespace {
-
-struct Pending {
-  std::vector<catalog::LineageEvent> events;
-  std::optional<Result<std::vector<std::int64_t>>> result;  // set by the writer
-  // Woken when `result` is set, or when this one heads the queue and nobody writes: one
-  // wake-up per waiter and group, not every waiter's on every commit.
-  std::condition_variable wake;
-};
-
-}  // namespace
-
 Result<std::vector<catalog::LineageEvent>> ValidateForLog(
     const std::vector<OpenLineageDocument>& events, model::Timestamp received_at,
     OpenLineageReport& report) {
@@ -63,96 +52,131 @@ Result<std::vector<catalog::LineageEvent>> ValidateForLog(
   return out;
 }
 
+namespace {
+
+// One caller's validated events, waiting for the writer's thread.
+struct Pending {
+  std::vector<catalog::LineageEvent> events;
+  OpenLineageAccepted accepted;  // the counts; the ids come from the append
+  size_t logged = 0;             // events.size(), which the append moves out
+  std::chrono::steady_clock::time_point start;
+  OpenLineageWriter::Done done;
+};
+
+}  // namespace
+
 struct OpenLineageWriter::State {
   catalog::Store& store;
   std::function<void()> appended;
   size_t max_group;
   std::mutex mu;
-  std::deque<Pending*> queue;
-  bool writing = false;
+  std::condition_variable queued;
+  std::deque<Pending> queue;  // guarded by mu
+  bool stopping = false;      // guarded by mu
+  std::thread thread;
 
-  // Appends one group in one transaction; returns each member's ids (or the error), for the
-  // caller to hand out under the lock (a waiter reads its result only while holding it).
-  // Called without the lock.
-  std::vector<Result<std::vector<std::int64_t>>> AppendGroup(const std::vector<Pending*>& group) {
+  // The writer's thread: one group per transaction until stopped with nothing queued.
+  void Loop() {
+    std::vector<Pending> group;
+    for (;;) {
+      group.clear();
+      {
+        std::unique_lock lock(mu);
+        queued.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, and everything delivered
+        size_t n = 0;
+        while (!queue.empty() &&
+               (group.empty() || n + queue.front().events.size() <= max_group)) {
+          n += queue.front().events.size();
+          group.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      AppendGroup(group);
+    }
+  }
+
+  // Appends one group in one transaction and delivers each member's outcome.
+  void AppendGroup(std::vector<Pending>& group) {
     std::vector<catalog::LineageEvent> all;
-    std::vector<size_t> sizes;
-    for (Pending* p : group) {
-      sizes.push_back(p->events.size());
+    for (Pending& p : group) {
       if (all.empty()) {
-        all = std::move(p->events);
+        all = std::move(p.events);
       } else {
-        for (auto& e : p->events) all.push_back(std::move(e));
+        for (auto& e : p.events) all.push_back(std::move(e));
       }
     }
     auto ids = store.AppendLineageEvents(all);
-    std::vector<Result<std::vector<std::int64_t>>> out;
-    size_t next = 0;
-    for (size_t n : sizes) {
-      if (!ids.ok()) {
-        out.emplace_back(ids.status());
-      } else {
-        auto first = ids->begin() + static_cast<std::ptrdiff_t>(next);
-        out.emplace_back(std::vector<std::int64_t>(first, first + static_cast<std::ptrdiff_t>(n)));
-      }
-      next += n;
-    }
     if (ids.ok() && appended) appended();
-    return out;
+    const auto now = std::chrono::steady_clock::now();
+    size_t next = 0;
+    for (Pending& p : group) {
+      const size_t n = p.logged;
+      if (!ids.ok()) {
+        p.done(ids.status());
+        continue;
+      }
+      auto first = ids->begin() + static_cast<std::ptrdiff_t>(next);
+      p.accepted.ids.assign(first, first + static_cast<std::ptrdiff_t>(n));
+      p.accepted.elapsed_ms = std::chrono::duration<double, std::milli>(now - p.start).count();
+      next += n;
+      p.done(std::move(p.accepted));
+    }
   }
 };
 
 OpenLineageWriter::OpenLineageWriter(catalog::Store& store, std::function<void()> appended,
                                      size_t max_group_events)
-    : state_(new State{store, std::move(appended), max_group_events, {}, {}, false}) {}
+    : state_(new State{store, std::move(appended), max_group_events, {}, {}, {}, false, {}}) {
+  state_->thread = std::thread([s = state_.get()] { s->Loop(); });
+}
 
-OpenLineageWriter::~OpenLineageWriter() = default;
+OpenLineageWriter::~OpenLineageWriter() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stopping = true;
+  }
+  state_->queued.notify_one();
+  state_->thread.join();
+}
 
-Result<OpenLineageAccepted> OpenLineageWriter::Accept(
-    const std::vector<OpenLineageDocument>& events) {
-  auto start = std::chrono::steady_clock::now();
-  Pending self;
+void OpenLineageWriter::Accept(std::vector<OpenLineageDocument> events, Done done) {
+  Pending pending;
+  pending.start = std::chrono::steady_clock::now();
   // Parsing and validation are most of an event's CPU and need nothing shared: done here,
   // on every caller's thread at once, and before anything is stored.
   OpenLineageReport report;
-  TM_ASSIGN_OR_RETURN(self.events, ValidateForLog(events, model::SystemClock().Now(), report));
-  OpenLineageAccepted accepted;
-  accepted.events = report.events;
-  accepted.run_events = report.run_events;
-  accepted.job_events = report.job_events;
-  accepted.dataset_events = report.dataset_events;
-  State& s = *state_;
-  std::unique_lock<std::mutex> lock(s.mu);
-  s.queue.push_back(&self);
-  while (!self.result) {
-    if (s.writing) {
-      self.wake.wait(lock);
-      continue;
-    }
-    // Become the writer: take what has queued, up to max_group events.
-    s.writing = true;
-    std::vector<Pending*> group;
-    size_t n = 0;
-    while (!s.queue.empty() &&
-           (group.empty() || n + s.queue.front()->events.size() <= s.max_group)) {
-      n += s.queue.front()->events.size();
-      group.push_back(s.queue.front());
-      s.queue.pop_front();
-    }
-    lock.unlock();
-    auto results = s.AppendGroup(group);
-    lock.lock();
-    for (size_t i = 0; i < group.size(); ++i) {
-      group[i]->result = std::move(results[i]);
-      group[i]->wake.notify_one();
-    }
-    s.writing = false;
-    if (!s.queue.empty()) s.queue.front()->wake.notify_one();  // it writes the next group
+  auto validated = ValidateForLog(events, model::SystemClock().Now(), report);
+  if (!validated.ok()) {
+    done(validated.status());
+    return;
   }
-  TM_ASSIGN_OR_RETURN(accepted.ids, std::move(*self.result));
-  accepted.elapsed_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return accepted;
+  pending.events = std::move(*validated);
+  pending.logged = pending.events.size();
+  pending.accepted.events = report.events;
+  pending.accepted.run_events = report.run_events;
+  pending.accepted.job_events = report.job_events;
+  pending.accepted.dataset_events = report.dataset_events;
+  pending.done = std::move(done);
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queue.push_back(std::move(pending));
+  }
+  state_->queued.notify_one();
+}
+
+Result<OpenLineageAccepted> OpenLineageWriter::Accept(std::vector<OpenLineageDocument> events) {
+  std::mutex mu;
+  std::condition_variable delivered;
+  std::optional<Result<OpenLineageAccepted>> outcome;
+  Accept(std::move(events), [&](Result<OpenLineageAccepted> r) {
+    std::lock_guard lock(mu);
+    outcome.emplace(std::move(r));
+    delivered.notify_one();
+  });
+  std::unique_lock lock(mu);
+  delivered.wait(lock, [&] { return outcome.has_value(); });
+  return std::move(*outcome);
 }
 
 }  // namespace tidemark::collector

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -142,6 +144,68 @@ TYPED_TEST(OpenLineageWriterTest, InvalidEventsAreRejectedBeforeTheLog) {
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->last_id, 0);
   EXPECT_EQ(status->waiting, 0);
+}
+
+// The asynchronous form: an invalid request hears back before Accept returns, on the caller's
+// thread, with nothing logged; a valid one hears back from the writer's thread once its
+// events are in the log.
+TYPED_TEST(OpenLineageWriterTest, AsynchronousCallersHearBackOnceCommitted) {
+  OpenLineageWriter writer(*this->store_);
+  const auto caller = std::this_thread::get_id();
+  bool rejected_here = false;
+  writer.Accept({{"bad", Event(1, false)}}, [&](model::Result<OpenLineageAccepted> r) {
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.status().where(), "bad: /eventTime");
+    rejected_here = std::this_thread::get_id() == caller;
+  });
+  EXPECT_TRUE(rejected_here) << "an invalid request is answered before Accept returns";
+  EXPECT_EQ(this->store_->GetLineageLogStatus()->last_id, 0);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::thread::id, model::Result<OpenLineageAccepted>>> answers;
+  constexpr int kRequests = 40;
+  for (int i = 0; i < kRequests; ++i) {
+    writer.Accept({{"r" + std::to_string(i), Event(i, true)}},
+                  [&](model::Result<OpenLineageAccepted> r) {
+                    // Committed before the answer: the log already holds the ids.
+                    if (r.ok()) {
+                      auto status = this->store_->GetLineageLogStatus();
+                      EXPECT_TRUE(status.ok());
+                      if (status.ok()) EXPECT_GE(status->last_id, r->ids.back());
+                    }
+                    std::lock_guard lock(mu);
+                    answers.emplace_back(std::this_thread::get_id(), std::move(r));
+                    cv.notify_all();
+                  });
+  }
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answers.size() == kRequests; }));
+  std::set<std::int64_t> ids;
+  for (const auto& [thread, r] : answers) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_NE(thread, caller);
+    ASSERT_EQ(r->ids.size(), 1u);
+    ids.insert(r->ids[0]);
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRequests));
+}
+
+// Destroying the writer commits what is still queued and answers every caller first.
+TYPED_TEST(OpenLineageWriterTest, DestroyingTheWriterCommitsWhatIsQueued) {
+  std::atomic<int> answered{0}, committed{0};
+  {
+    OpenLineageWriter writer(*this->store_);
+    for (int i = 0; i < 30; ++i) {
+      writer.Accept({{"r", Event(i, true)}}, [&](model::Result<OpenLineageAccepted> r) {
+        ++answered;
+        committed += r.ok();
+      });
+    }
+  }
+  EXPECT_EQ(answered, 30);
+  EXPECT_EQ(committed, 30);
+  EXPECT_EQ(this->store_->GetLineageLogStatus()->waiting, 30);
 }
 
 // The 201 body, written without a JSON library: valid JSON with every count and id.

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "tidemark/ui/metrics.h"
 
@@ -193,6 +196,106 @@ TEST(RouterTest, HandlerExceptionBecomes500) {
   EXPECT_EQ(response.status, 500);
   EXPECT_EQ(Body(response)["error"]["code"], "internal");
   EXPECT_EQ(response.body.find("secret detail"), std::string::npos);
+}
+
+// A deferred route answers from another thread, after its handler has returned; the
+// Respond overload of Handle delivers that answer once, and the plain Handle waits for it.
+TEST(RouterTest, DeferredRouteAnswersLaterFromAnotherThread) {
+  Metrics metrics("test");
+  Router router(&metrics);
+  std::vector<std::thread> workers;
+  ASSERT_TRUE(router
+                  .AddDeferred("POST", "/later/{id}", Named("later"),
+                               [&](Request& request, Respond respond) {
+                                 std::string body = std::move(request.body);
+                                 std::string id(request.PathParam("id"));
+                                 workers.emplace_back([=] {
+                                   std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                                   respond(Response::Text(202, id + ":" + body));
+                                 });
+                               })
+                  .ok());
+  Request request = MakeRequest("POST", "/later/7");
+  request.body = "payload";
+  RouteMatch match = router.Match(request);
+  ASSERT_TRUE(match.deferred());
+  std::promise<Response> answered;
+  router.Handle(request, match, [&](Response r) { answered.set_value(std::move(r)); });
+  std::future<Response> answer = answered.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(answer.get().body, "7:payload");
+
+  Request again = MakeRequest("POST", "/later/8");
+  again.body = "waited";
+  Response waited = router.Handle(again);  // the blocking form, as tests and tools use it
+  EXPECT_EQ(waited.status, 202);
+  EXPECT_EQ(waited.body, "8:waited");
+  for (auto& worker : workers) worker.join();
+  EXPECT_NE(metrics.Render().find("tidemark_http_requests_total{route=\"/later/{id}\","
+                                  "method=\"POST\",status=\"202\"} 2\n"),
+            std::string::npos)
+      << metrics.Render();
+}
+
+// Whatever a deferred handler does wrong, the client gets exactly one answer: a middleware's
+// refusal without running it, a 500 when it throws or drops its Respond, and only the first
+// of two answers.
+TEST(RouterTest, DeferredRouteAnswersExactlyOnce) {
+  Router router;
+  std::atomic<int> runs{0};
+  auto add = [&](std::string path, DeferredHandler handler) {
+    ASSERT_TRUE(router.AddDeferred("GET", path, Named(path, "write"), std::move(handler)).ok());
+  };
+  add("/throws", [&](Request&, Respond) { ++runs; throw std::runtime_error("secret detail"); });
+  add("/drops", [&](Request&, Respond) { ++runs; });
+  add("/twice", [&](Request&, Respond respond) {
+    ++runs;
+    respond(Response::Text(200, "first"));
+    respond(Response::Text(200, "second"));
+  });
+  add("/answers-then-throws", [&](Request&, Respond respond) {
+    ++runs;
+    respond(Response::Text(200, "answered"));
+    throw std::runtime_error("after the answer");
+  });
+  router.Use([](Request& request, const RouteInfo&) -> std::optional<Response> {
+    if (request.headers.Get("authorization")) return std::nullopt;
+    return ErrorResponse(401, "unauthenticated", "a token is required");
+  });
+
+  auto call = [&](const std::string& path, bool authorized) {
+    Request request = MakeRequest("GET", path);
+    if (authorized) request.headers.Add("Authorization", "Bearer t");
+    std::vector<Response> answers;
+    router.Handle(request, router.Match(request),
+                  [&](Response r) { answers.push_back(std::move(r)); });
+    return answers;
+  };
+  auto refused = call("/twice", false);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].status, 401);
+  EXPECT_EQ(runs, 0);
+
+  auto thrown = call("/throws", true);
+  ASSERT_EQ(thrown.size(), 1u);
+  EXPECT_EQ(thrown[0].status, 500);
+  EXPECT_EQ(thrown[0].body.find("secret detail"), std::string::npos);
+  auto dropped = call("/drops", true);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].status, 500);
+  auto twice = call("/twice", true);
+  ASSERT_EQ(twice.size(), 1u);
+  EXPECT_EQ(twice[0].body, "first");
+  auto late_throw = call("/answers-then-throws", true);
+  ASSERT_EQ(late_throw.size(), 1u);
+  EXPECT_EQ(late_throw[0].body, "answered");
+  EXPECT_EQ(runs, 4);
+
+  // A plain route through the Respond overload answers at once.
+  ASSERT_TRUE(router.Add("GET", "/now", Named("now"), Echo("now")).ok());
+  auto now = call("/now", true);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(Body(now[0])["route"], "now");
 }
 
 TEST(RouterTest, MalformedPatternsAreRejected) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -17,6 +19,12 @@ using namespace std::chrono_literals;
 using test::Fetch;
 using test::HttpClient;
 using Clock = std::chrono::steady_clock;
+
+// A raw POST /deferred request with `body`.
+std::string DeferredPost(const std::string& body) {
+  return "POST /deferred HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
 
 RouteOptions Named(std::string name, bool blocking = false) {
   return {.name = std::move(name), .scope = {}, .blocking = blocking};
@@ -40,6 +48,34 @@ class ServerTest : public ::testing::Test {
       std::this_thread::sleep_for(slow_for_);
       return Response::Text(200, "done");
     });
+    // Answered by the test (AnswerDeferred), from its own thread.
+    ASSERT_TRUE(router_
+                    .AddDeferred("POST", "/deferred", Named("deferred"),
+                                 [this](Request& request, Respond respond) {
+                                   std::lock_guard lock(deferred_mu_);
+                                   deferred_.emplace_back(std::move(request.body),
+                                                          std::move(respond));
+                                   deferred_arrived_.notify_all();
+                                 })
+                    .ok());
+  }
+
+  // Waits until `n` deferred requests wait for their answer.
+  bool WaitForDeferred(size_t n) {
+    std::unique_lock lock(deferred_mu_);
+    return deferred_arrived_.wait_for(lock, 5s, [&] { return deferred_.size() >= n; });
+  }
+
+  // Answers every waiting deferred request with its own body, from a new thread.
+  void AnswerDeferred() {
+    std::vector<std::pair<std::string, Respond>> waiting;
+    {
+      std::lock_guard lock(deferred_mu_);
+      waiting.swap(deferred_);
+    }
+    std::thread([waiting = std::move(waiting)] {
+      for (auto& [body, respond] : waiting) respond(Response::Text(201, "got " + body));
+    }).join();
   }
 
   void TearDown() override { Stop(); }
@@ -82,6 +118,9 @@ class ServerTest : public ::testing::Test {
   Router router_{&metrics_};
   std::chrono::milliseconds slow_for_{400};
   std::atomic<bool> slow_started_{false};
+  std::mutex deferred_mu_;
+  std::condition_variable deferred_arrived_;
+  std::vector<std::pair<std::string, Respond>> deferred_;  // guarded by deferred_mu_
   std::unique_ptr<Server> server_;
   std::thread run_;
 };
@@ -243,6 +282,78 @@ TEST_F(ServerTest, BlockingHandlersDoNotHoldTheIoThread) {
   ASSERT_TRUE(quick);
   EXPECT_EQ(quick->status, 200);
   EXPECT_LT(elapsed, 200ms) << "the one I/O thread was blocked by the slow handler";
+}
+
+// Deferred requests wait for their answer without holding a thread: with one I/O thread and
+// one blocking thread, 16 of them are all in at once, and a plain request still gets through.
+TEST_F(ServerTest, DeferredRequestsWaitWithoutHoldingAThread) {
+  Start({.io_threads = 1, .blocking_threads = 1});
+  constexpr int kClients = 16;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(HttpClient::Connect(port()));
+    ASSERT_TRUE(clients.back());
+    ASSERT_TRUE(clients.back()->Send(DeferredPost("event " + std::to_string(i))));
+  }
+  ASSERT_TRUE(WaitForDeferred(kClients));
+  auto hello = Fetch(port(), "GET", "/hello");
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->status, 200);
+  AnswerDeferred();
+  for (int i = 0; i < kClients; ++i) {
+    auto reply = clients[i]->Read();
+    ASSERT_TRUE(reply) << i;
+    EXPECT_EQ(reply->status, 201);
+    EXPECT_EQ(reply->body, "got event " + std::to_string(i));
+    // The connection stays usable for the next request.
+    ASSERT_TRUE(clients[i]->Send(DeferredPost("x")));
+  }
+  ASSERT_TRUE(WaitForDeferred(kClients));
+  AnswerDeferred();
+  for (auto& client : clients) {
+    auto reply = client->Read();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->body, "got x");
+  }
+  EXPECT_NE(metrics_.Render().find("route=\"/deferred\",method=\"POST\",status=\"201\"} 32"),
+            std::string::npos);
+}
+
+// A shutdown lets a deferred request in flight get its answer before the connection closes.
+TEST_F(ServerTest, ShutdownWaitsForDeferredAnswers) {
+  Start({.shutdown_grace = 2s});
+  auto client = HttpClient::Connect(port());
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->Send(DeferredPost("a")));
+  ASSERT_TRUE(WaitForDeferred(1));
+  server_->Shutdown();
+  std::this_thread::sleep_for(50ms);
+  AnswerDeferred();
+  auto reply = client->Read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->body, "got a");
+  EXPECT_EQ(reply->Header("connection"), "close");
+  EXPECT_LT(Stop(), 2s);
+  server_.reset();
+}
+
+// Past the grace period, destroying the server waits for the answer of a deferred request
+// still unanswered: its Respond holds the connection's coroutine.
+TEST_F(ServerTest, DestroyingTheServerWaitsForAnAbandonedDeferredRequest) {
+  Start({.shutdown_grace = 100ms});
+  auto client = HttpClient::Connect(port());
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->Send(DeferredPost("b")));
+  ASSERT_TRUE(WaitForDeferred(1));
+  Stop();  // the grace period ends with the request unanswered
+  std::thread late([this] {
+    std::this_thread::sleep_for(200ms);
+    AnswerDeferred();
+  });
+  auto start = Clock::now();
+  server_.reset();
+  EXPECT_GE(Clock::now() - start, 100ms) << "the server went before the answer came";
+  late.join();
 }
 
 TEST_F(ServerTest, GracefulShutdownLetsInFlightRequestFinish) {

@@ -58,22 +58,28 @@ struct LineageLog {
   collector::OpenLineageWriter writer;
 };
 
-Response Ingest(LineageLog& log, Metrics& metrics,
-                const model::Result<std::vector<collector::OpenLineageDocument>>& events) {
+// Validates on the calling I/O thread and responds once the events are committed, with those
+// of every request waiting at the same moment (group commit).
+void Ingest(LineageLog& log, Metrics& metrics,
+            model::Result<std::vector<collector::OpenLineageDocument>> events, Respond respond) {
   if (!events.ok()) {
     metrics.RecordIngestRecords("openlineage", "rejected", 1);
-    return ErrorResponse(events.status());
+    respond(ErrorResponse(events.status()));
+    return;
   }
-  // Logged with the events of every request waiting at the same moment (group commit).
-  auto accepted = log.writer.Accept(*events);
-  metrics.RecordStoreOperation("ingest_openlineage", accepted.status());
-  if (!accepted.ok()) {
-    metrics.RecordIngestRecords("openlineage", "rejected", events->size());
-    return ErrorResponse(accepted.status());
-  }
-  metrics.RecordIngestRecords("openlineage", "written", accepted->events);
-  // Marquez answers 201 with no body; clients ignore the body, so ours carries the log ids.
-  return Response::Json(201, accepted->ToJson());
+  const size_t count = events->size();
+  log.writer.Accept(std::move(*events), [&metrics, count, respond = std::move(respond)](
+                                             model::Result<collector::OpenLineageAccepted> r) {
+    metrics.RecordStoreOperation("ingest_openlineage", r.status());
+    if (!r.ok()) {
+      metrics.RecordIngestRecords("openlineage", "rejected", count);
+      respond(ErrorResponse(r.status()));
+      return;
+    }
+    metrics.RecordIngestRecords("openlineage", "written", r->events);
+    // Marquez answers 201 with no body; clients ignore the body, so ours carries the log ids.
+    respond(Response::Json(201, r->ToJson()));
+  });
 }
 
 Response Status(LineageLog& log, catalog::Store& store) {
@@ -101,23 +107,23 @@ Response Status(LineageLog& log, catalog::Store& store) {
 model::Status AddOpenLineageRoutes(Router& router, catalog::Store& store, Metrics& metrics,
                                    std::chrono::milliseconds retention) {
   auto log = std::make_shared<LineageLog>(store, metrics, retention);
-  TM_RETURN_IF_ERROR(router.Add(
-      "POST", "/api/v1/lineage", {.name = "ingest_openlineage", .scope = "ingest", .blocking = true},
-      [log, &metrics](const Request& request) {
+  TM_RETURN_IF_ERROR(router.AddDeferred(
+      "POST", "/api/v1/lineage", {.name = "ingest_openlineage", .scope = "ingest"},
+      [log, &metrics](Request& request, Respond respond) {
         std::vector<collector::OpenLineageDocument> events;
-        events.push_back({"request", request.body});
-        return Ingest(*log, metrics, std::move(events));
+        events.push_back({"request", std::move(request.body)});
+        Ingest(*log, metrics, std::move(events), std::move(respond));
       }));
   TM_RETURN_IF_ERROR(router.Add(
       "GET", "/api/v1/lineage/status",
       {.name = "openlineage_status", .scope = "read", .blocking = true},
       [log, &store](const Request&) { return Status(*log, store); }));
-  return router.Add("POST", "/api/v1/lineage/batch",
-                    {.name = "ingest_openlineage_batch", .scope = "ingest", .blocking = true},
-                    [log, &metrics](const Request& request) {
-                      return Ingest(*log, metrics,
-                                    collector::SplitOpenLineageEvents(request.body, "request"));
-                    });
+  return router.AddDeferred(
+      "POST", "/api/v1/lineage/batch", {.name = "ingest_openlineage_batch", .scope = "ingest"},
+      [log, &metrics](Request& request, Respond respond) {
+        Ingest(*log, metrics, collector::SplitOpenLineageEvents(request.body, "request"),
+               std::move(respond));
+      });
 }
 
 }  // namespace tidemark::ui

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <future>
 #include <set>
 
 #include "tidemark/ui/metrics.h"
@@ -50,12 +52,61 @@ bool IsMethodToken(std::string_view method) {
   return true;
 }
 
+void RecordRequest(Metrics* metrics, std::string_view label, const std::string& method,
+                   std::chrono::steady_clock::time_point received_at, int status) {
+  if (metrics == nullptr) return;
+  auto now = std::chrono::steady_clock::now();
+  auto start = received_at == std::chrono::steady_clock::time_point{} ? now : received_at;
+  metrics->RecordHttpRequest(label, method, status, now - start);
+}
+
+Response InternalError(const RouteInfo& route) {
+  return ErrorResponse(500, "internal", "internal error; the server log has the details",
+                       route.name);
+}
+
+// The answer of one deferred request: delivers the first response only, records the request's
+// metrics then, and answers 500 if every copy of its Respond is dropped uncalled.
+class DeferredAnswer {
+ public:
+  DeferredAnswer(Metrics* metrics, const RouteInfo& route, std::string method,
+                 std::chrono::steady_clock::time_point received_at, Respond respond)
+      : metrics_(metrics),
+        route_(route),
+        method_(std::move(method)),
+        received_at_(received_at),
+        respond_(std::move(respond)) {}
+  ~DeferredAnswer() {
+    if (delivered_.load()) return;
+    spdlog::error("route {} ({}) dropped a request without answering it", route_.name,
+                  route_.pattern);
+    Deliver(InternalError(route_));
+  }
+  DeferredAnswer(const DeferredAnswer&) = delete;
+  DeferredAnswer& operator=(const DeferredAnswer&) = delete;
+
+  void Deliver(Response response) {
+    if (delivered_.exchange(true)) return;
+    RecordRequest(metrics_, route_.pattern, method_, received_at_, response.status);
+    respond_(std::move(response));
+  }
+
+ private:
+  Metrics* metrics_;
+  const RouteInfo& route_;  // in the router, which outlives its requests
+  std::string method_;
+  std::chrono::steady_clock::time_point received_at_;
+  Respond respond_;
+  std::atomic<bool> delivered_{false};
+};
+
 }  // namespace
 
 struct RouteMatch::Entry {
   RouteInfo info;
   std::vector<Segment> segments;
-  Handler handler;
+  Handler handler;           // one of these two
+  DeferredHandler deferred;  //
 
   bool HasRest() const { return !segments.empty() && segments.back().kind == SegmentKind::kRest; }
 
@@ -97,6 +148,8 @@ struct RouteMatch::Entry {
 
 const RouteInfo* RouteMatch::route() const { return entry_ ? &entry_->info : nullptr; }
 
+bool RouteMatch::deferred() const { return entry_ != nullptr && entry_->deferred != nullptr; }
+
 std::string_view RouteMatch::label() const {
   return entry_ ? std::string_view(entry_->info.pattern) : std::string_view("unmatched");
 }
@@ -106,11 +159,25 @@ Router::Router(Metrics* metrics) : metrics_(metrics) {}
 Router::~Router() = default;
 
 Status Router::Add(std::string method, std::string pattern, RouteOptions options, Handler handler) {
+  RouteMatch::Entry entry;
+  entry.handler = std::move(handler);
+  return AddEntry(std::move(method), std::move(pattern), std::move(options), std::move(entry));
+}
+
+Status Router::AddDeferred(std::string method, std::string pattern, RouteOptions options,
+                           DeferredHandler handler) {
+  options.blocking = false;
+  RouteMatch::Entry entry;
+  entry.deferred = std::move(handler);
+  return AddEntry(std::move(method), std::move(pattern), std::move(options), std::move(entry));
+}
+
+Status Router::AddEntry(std::string method, std::string pattern, RouteOptions options,
+                        RouteMatch::Entry entry) {
   if (!IsMethodToken(method)) return Status::InvalidArgument("bad method '" + method + "'");
   if (pattern.empty() || pattern.front() != '/') {
     return Status::InvalidArgument("route pattern must start with '/'", pattern);
   }
-  RouteMatch::Entry entry;
   std::set<std::string, std::less<>> names;
   std::vector<std::string_view> parts = SplitPath(pattern);
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -149,7 +216,6 @@ Status Router::Add(std::string method, std::string pattern, RouteOptions options
                          .name = std::move(options.name),
                          .scope = std::move(options.scope),
                          .blocking = options.blocking};
-  entry.handler = std::move(handler);
   entries_.push_back(std::move(entry));
   return Status::Ok();
 }
@@ -210,9 +276,41 @@ RouteMatch Router::Match(Request& request) const {
 }
 
 Response Router::Handle(Request& request, const RouteMatch& match) const {
+  if (match.deferred()) {
+    // Delivered exactly once (DeferredAnswer), so the wait ends.
+    std::promise<Response> answer;
+    std::future<Response> response = answer.get_future();
+    Handle(request, match, [&answer](Response r) { answer.set_value(std::move(r)); });
+    return response.get();
+  }
   Response response = match.entry_ ? Run(request, *match.entry_) : *match.error_;
   Record(request, match, response.status);
   return response;
+}
+
+void Router::Handle(Request& request, const RouteMatch& match, Respond respond) const {
+  if (!match.deferred()) {
+    respond(Handle(request, match));
+    return;
+  }
+  const RouteMatch::Entry& entry = *match.entry_;
+  auto answer = std::make_shared<DeferredAnswer>(metrics_, entry.info, request.method,
+                                                 request.received_at, std::move(respond));
+  try {
+    if (std::optional<Response> response = RunMiddleware(request, entry.info)) {
+      answer->Deliver(std::move(*response));
+      return;
+    }
+    entry.deferred(request, [answer](Response response) { answer->Deliver(std::move(response)); });
+  } catch (const std::exception& e) {
+    spdlog::error("route {} ({} {}) threw: {}", entry.info.name, request.method, request.path,
+                  e.what());
+    answer->Deliver(InternalError(entry.info));
+  } catch (...) {
+    spdlog::error("route {} ({} {}) threw a non-standard exception", entry.info.name,
+                  request.method, request.path);
+    answer->Deliver(InternalError(entry.info));
+  }
 }
 
 Response Router::Handle(Request& request) const { return Handle(request, Match(request)); }
@@ -222,13 +320,18 @@ Response Router::Reject(const Request& request, const RouteMatch& match, Respons
   return response;
 }
 
+std::optional<Response> Router::RunMiddleware(Request& request, const RouteInfo& route) const {
+  for (const Middleware& middleware : middleware_) {
+    if (std::optional<Response> response = middleware(request, route)) return response;
+  }
+  return std::nullopt;
+}
+
 Response Router::Run(Request& request, const RouteMatch::Entry& entry) const {
   // The exception's text goes to the log only: it may name internals the client has no
   // business seeing.
   try {
-    for (const Middleware& middleware : middleware_) {
-      if (std::optional<Response> response = middleware(request, entry.info)) return *response;
-    }
+    if (std::optional<Response> response = RunMiddleware(request, entry.info)) return *response;
     return entry.handler(request);
   } catch (const std::exception& e) {
     spdlog::error("route {} ({} {}) threw: {}", entry.info.name, request.method, request.path,
@@ -237,16 +340,11 @@ Response Router::Run(Request& request, const RouteMatch::Entry& entry) const {
     spdlog::error("route {} ({} {}) threw a non-standard exception", entry.info.name,
                   request.method, request.path);
   }
-  return ErrorResponse(500, "internal", "internal error; the server log has the details",
-                       entry.info.name);
+  return InternalError(entry.info);
 }
 
 void Router::Record(const Request& request, const RouteMatch& match, int status) const {
-  if (metrics_ == nullptr) return;
-  auto now = std::chrono::steady_clock::now();
-  auto start =
-      request.received_at == std::chrono::steady_clock::time_point{} ? now : request.received_at;
-  metrics_->RecordHttpRequest(match.label(), request.method, status, now - start);
+  RecordRequest(metrics_, match.label(), request.method, request.received_at, status);
 }
 
 }  // namespace tidemark::ui

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,6 +17,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -160,9 +162,14 @@ struct Server::Impl {
         signals_(server_strand_),
         grace_timer_(server_strand_) {}
 
-  // Running blocking handlers hold references into connection coroutines; they must finish
-  // before the io_context destroys those coroutines.
-  ~Impl() { blocking_pool_.join(); }
+  // Running blocking handlers hold references into connection coroutines, and unanswered
+  // deferred requests hold their coroutines' completion handlers: both must be done before
+  // the io_context destroys those coroutines.
+  ~Impl() {
+    blocking_pool_.join();
+    std::unique_lock lock(mu_);
+    deferred_done_.wait(lock, [&] { return deferred_ == 0; });
+  }
 
   Status Listen();
   void Run();
@@ -174,6 +181,7 @@ struct Server::Impl {
                                  Connection& connection, const std::string& remote);
   asio::awaitable<bool> AnswerReadError(beast::tcp_stream& stream, const beast::error_code& ec);
   asio::awaitable<Response> RunBlocking(Request& request, const RouteMatch& match);
+  asio::awaitable<Response> RunDeferred(Request& request, const RouteMatch& match);
   asio::awaitable<bool> Write(beast::tcp_stream& stream, Response response, bool head,
                               bool keep_alive, unsigned version);
   asio::awaitable<void> Drain();
@@ -185,6 +193,8 @@ struct Server::Impl {
   std::mutex mu_;
   std::map<uint64_t, Connection*> connections_;  // guarded by mu_
   uint64_t next_connection_id_ = 0;              // guarded by mu_
+  uint64_t deferred_ = 0;  // deferred requests not answered yet; guarded by mu_
+  std::condition_variable deferred_done_;
   std::atomic<bool> stopping_{false};            // written with mu_ held
   std::atomic<bool> shutdown_requested_{false};
 
@@ -342,7 +352,9 @@ asio::awaitable<bool> Server::Impl::ServeOne(beast::tcp_stream& stream, beast::f
   // Not a conditional expression: GCC 12 mishandles co_await inside ?: (and temporaries
   // inside co_await expressions), so results are named locals throughout this file.
   Response response;
-  if (match.blocking()) {
+  if (match.deferred()) {
+    response = co_await RunDeferred(request, match);
+  } else if (match.blocking()) {
     response = co_await RunBlocking(request, match);
   } else {
     response = router_.Handle(request, match);
@@ -378,6 +390,31 @@ asio::awaitable<Response> Server::Impl::RunBlocking(Request& request, const Rout
   auto handle = [&]() -> asio::awaitable<Response> { co_return router_.Handle(request, match); };
   Response response =
       co_await asio::co_spawn(blocking_pool_, std::move(handle), asio::use_awaitable);
+  co_return response;
+}
+
+// Starts a deferred route on this I/O thread and resumes on this connection's strand once the
+// route responds, from whichever thread that is.
+asio::awaitable<Response> Server::Impl::RunDeferred(Request& request, const RouteMatch& match) {
+  auto executor = co_await asio::this_coro::executor;
+  auto start = [&](auto handler) {
+    // Respond must be copyable; the coroutine's handler is move-only and resumed once.
+    auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+    {
+      std::lock_guard lock(mu_);
+      ++deferred_;
+    }
+    router_.Handle(request, match, [this, executor, resume](Response response) {
+      asio::post(executor, [resume, response = std::move(response)]() mutable {
+        (*resume)(std::move(response));
+      });
+      std::lock_guard lock(mu_);
+      if (--deferred_ == 0) deferred_done_.notify_all();
+    });
+  };
+  Response response =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Response)>(
+          std::move(start), asio::use_awaitable);
   co_return response;
 }
 

@@ -4,16 +4,19 @@
 // parsed and fully validated on the caller's own thread (every error the projection could
 // find, with its JSON path), then the events of every caller waiting at the same moment are
 // appended to the store's log (Store::AppendLineageEvents) in one transaction, so one commit
-// (and one fsync) serves many requests. A caller returns only once its events are committed,
-// so a 2xx sent after Accept() means durable; OpenLineageProjector (openlineage_projector.h)
+// (and one fsync) serves many requests. A caller hears back only once its events are
+// committed, so a 2xx sent then means durable; OpenLineageProjector (openlineage_projector.h)
 // turns them into catalog records a few milliseconds later.
 //
-// How: the first caller to find no writer at work becomes the writer (no thread of its own);
-// it takes every queued request (up to max_group events), appends them, hands each caller
-// its ids, and repeats while more have queued meanwhile. A store error fails the whole group.
+// How: validated events wait in a queue; the writer's own thread takes every queued request
+// (up to max_group events), appends them, hands each caller its ids, and repeats while more
+// have queued meanwhile. A store error fails the whole group. The HTTP server hands a request
+// to Accept() on its I/O thread and answers from the completion: no thread waits out a
+// commit per request.
 //
 // Thread-safe. `store` must outlive the writer; `appended` (optional) is called after each
-// committed group, on the appending thread, and must be quick (it wakes the projector).
+// committed group, on the writer's thread, and must be quick (it wakes the projector). The
+// destructor commits what is queued and delivers every completion before it returns.
 
 #include <cstddef>
 #include <cstdint>
@@ -54,10 +57,17 @@ class OpenLineageWriter {
   OpenLineageWriter(const OpenLineageWriter&) = delete;
   OpenLineageWriter& operator=(const OpenLineageWriter&) = delete;
 
-  // Validates every event (InvalidArgument for the first invalid one; nothing is logged),
-  // then appends them all to the log, committed together with other callers' events.
-  // Store errors are returned as the store reported them; nothing of this call is logged then.
-  model::Result<OpenLineageAccepted> Accept(const std::vector<OpenLineageDocument>& events);
+  using Done = std::function<void(model::Result<OpenLineageAccepted>)>;
+
+  // Validates every event on this thread; the first invalid one calls `done` with
+  // InvalidArgument before Accept returns, and nothing is logged. Otherwise queues them and
+  // returns at once; the writer's thread appends them with other callers' events and calls
+  // `done` with their ids once committed, or with the store's error (nothing of this call is
+  // logged then). `done` is called exactly once and must be quick: the next group waits.
+  void Accept(std::vector<OpenLineageDocument> events, Done done);
+
+  // The same, waiting for the outcome.
+  model::Result<OpenLineageAccepted> Accept(std::vector<OpenLineageDocument> events);
 
  private:
   struct State;

@@ -17,6 +17,12 @@
 // A handler or middleware that throws yields a 500 JSON error and a log line; it never
 // escapes.
 //
+// A deferred route (AddDeferred) answers later: its handler starts the work and returns, and
+// whatever finishes the work calls the Respond it was given, from any thread. The server runs
+// such a handler on the I/O thread that read the request and sends the response when Respond
+// is called, so a request that waits for something another thread completes (the event log's
+// group commit) holds no thread while it waits.
+//
 // Thread-safety: Add() and Use() are not thread-safe and must all happen before the router
 // serves its first request; after that every method is const and safe from many threads
 // (handlers and middleware must then be safe to call concurrently themselves).
@@ -55,6 +61,13 @@ struct RouteInfo {
 };
 
 using Handler = std::function<Response(const Request&)>;
+// Delivers a deferred route's response. Called at most once, from any thread; must not block
+// (the server only queues the response to its connection). A Respond whose every copy is
+// destroyed uncalled answers 500, so a dropped request never leaves its client waiting.
+using Respond = std::function<void(Response)>;
+// Starts a deferred route's work and returns without blocking: it runs on an I/O thread.
+// `request` is valid only until it returns (move out the body if the work needs it).
+using DeferredHandler = std::function<void(Request& request, Respond respond)>;
 // Returns a Response to answer the request itself (401, 403, 429 ...), or nullopt to let the
 // request through. May annotate the request for later middleware and the handler.
 using Middleware = std::function<std::optional<Response>(Request&, const RouteInfo&)>;
@@ -68,6 +81,8 @@ class RouteMatch {
   // The matched route, or nullptr when nothing matched.
   const RouteInfo* route() const;
   bool blocking() const { return route() != nullptr && route()->blocking; }
+  // The route was added with AddDeferred: answer it with the Respond overload of Handle.
+  bool deferred() const;
   // The route label for metrics: the pattern, or "unmatched".
   std::string_view label() const;
 
@@ -90,6 +105,9 @@ class Router {
   // unbalanced braces, empty or repeated parameter name, a catch-all before the last segment);
   // AlreadyExists when the same method and pattern are already routed.
   model::Status Add(std::string method, std::string pattern, RouteOptions options, Handler handler);
+  // Adds a deferred route (see above); the same errors as Add. options.blocking is ignored.
+  model::Status AddDeferred(std::string method, std::string pattern, RouteOptions options,
+                            DeferredHandler handler);
 
   // Appends a middleware to the chain; it runs for every matched route, in the order added.
   // Unmatched requests (404/405) do not reach middleware.
@@ -101,8 +119,12 @@ class Router {
   RouteMatch Match(Request& request) const;
 
   // Runs middleware and the handler for a match from Match(), or returns the match's error,
-  // and records the request's metrics. Never throws.
+  // and records the request's metrics. Never throws. A deferred route's response is waited
+  // for here.
   Response Handle(Request& request, const RouteMatch& match) const;
+  // The same, delivering the response through `respond` (exactly once, maybe before this
+  // returns, maybe later from another thread). Only a deferred route answers later.
+  void Handle(Request& request, const RouteMatch& match, Respond respond) const;
   // Match() then Handle().
   Response Handle(Request& request) const;
 
@@ -111,6 +133,10 @@ class Router {
   Response Reject(const Request& request, const RouteMatch& match, Response response) const;
 
  private:
+  model::Status AddEntry(std::string method, std::string pattern, RouteOptions options,
+                         RouteMatch::Entry entry);
+  // The first middleware's answer, if any; exceptions propagate.
+  std::optional<Response> RunMiddleware(Request& request, const RouteInfo& route) const;
   Response Run(Request& request, const RouteMatch::Entry& entry) const;
   void Record(const Request& request, const RouteMatch& match, int status) const;
 

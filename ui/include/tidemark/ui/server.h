@@ -32,10 +32,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";  // an address or a name that resolves to one
   uint16_t port = 8080;            // 0 picks a free port; see Server::port()
   int io_threads = 2;
-  // For routes marked `blocking`. They mostly wait on the store, and a group commit (the
-  // OpenLineage endpoint's) can only gather as many events as there are threads waiting:
-  // with 4, durable ingest stopped near 4 events per fsync; 64 lets 64 keep-alive clients'
-  // events share one fsync. Idle threads cost only their stacks.
+  // For routes marked `blocking`: they mostly wait on the store, so one thread per request
+  // in flight. Idle threads cost only their stacks. (Deferred routes, such as the
+  // OpenLineage endpoint's group commit, hold no thread while they wait.)
   int blocking_threads = 64;
   size_t body_limit_bytes = 8 << 20;
   size_t header_limit_bytes = 16 << 10;
