@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -19,6 +20,8 @@
 #include "catalog/test_stores.h"
 #include "collector/fixtures.h"
 #include "tidemark/collector/dbt.h"
+#include "tidemark/collector/openlineage_projector.h"
+#include "tidemark/collector/openlineage_writer.h"
 
 namespace tidemark::collector {
 namespace {
@@ -512,6 +515,75 @@ TYPED_TEST(OpenLineageIngestTest, LineageJoinsDbtAssetsOfTheSameTables) {
   auto up = this->store_->GetEdges(dbt_key, catalog::Direction::kUpstream);
   ASSERT_TRUE(up.ok());
   EXPECT_FALSE(up->empty());
+}
+
+// Producers put surprising types where the spec promises others. Values and containers of
+// every complete fixture event are replaced in turn by a value of each other JSON type (at
+// most kPerEvent places per event, spread evenly over its JSON pointers in order: a Spark
+// plan facet has thousands of leaves the mapping keeps as they are).
+// The request-side validation either rejects the event as InvalidArgument naming the request
+// and a JSON path, or accepts it, and then the projection must take it too: a 201 is never
+// followed by an event the projector skips as failed. Nothing crashes.
+TEST(OpenLineageRobustnessTest, AnEventOfAnyShapeIsRejectedWithItsPathOrProjected) {
+  auto store = catalog::OpenStore({.url = "sqlite::memory:"});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  constexpr size_t kPerEvent = 150;
+  const std::vector<json> replacements = {nullptr, -1.5e300, "x", "", true, json::array(),
+                                          json::object()};
+  std::vector<catalog::LineageEvent> accepted;
+  std::vector<std::string> accepted_what;
+  size_t rejected = 0;
+  for (const auto& [name, original] : FixtureEvents()) {
+    if (!ExpectedProblem(original).empty()) continue;
+    const json flat = original.flatten();
+    std::set<std::string> all;
+    for (const auto& [leaf, value] : flat.items()) {
+      for (std::string p = leaf; !p.empty(); p = p.substr(0, p.rfind('/'))) all.insert(p);
+    }
+    std::vector<std::string> pointers(all.begin(), all.end());
+    const size_t step = (pointers.size() + kPerEvent - 1) / kPerEvent;
+    for (size_t k = 0; k < pointers.size(); k += step) {
+      const std::string& pointer = pointers[k];
+      const json::json_pointer at(pointer);
+      for (const json& replacement : replacements) {
+        if (original.at(at) == replacement) continue;
+        json mutated = original;
+        mutated[at] = replacement;
+        const std::string what = name + " " + pointer + " = " + replacement.dump();
+        OpenLineageReport report;
+        auto logged = ValidateForLog({Doc(mutated, "request")}, model::Timestamp{}, report);
+        if (logged.ok()) {
+          accepted.push_back(std::move(logged->front()));
+          accepted_what.push_back(what);
+          continue;
+        }
+        ++rejected;
+        EXPECT_TRUE(logged.status().IsInvalidArgument()) << what << ": " << logged.status().ToString();
+        EXPECT_TRUE(logged.status().where().starts_with("request: /"))
+            << what << ": " << logged.status().ToString();
+      }
+    }
+  }
+  auto ids = (*store)->AppendLineageEvents(accepted);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  OpenLineageProjector projector(**store);
+  auto projected = projector.ProjectAll();
+  ASSERT_TRUE(projected.ok()) << projected.status().ToString();
+  EXPECT_EQ(projector.Stats().events, accepted.size());
+  EXPECT_EQ(projector.Stats().failed, 0u);
+  auto failures = (*store)->ListCheckpoints(kLineageLogFailedScope);
+  ASSERT_TRUE(failures.ok());
+  for (const catalog::Checkpoint& failure : *failures) {
+    const size_t i = static_cast<size_t>(
+        std::lower_bound(ids->begin(), ids->end(), std::stoll(failure.key)) - ids->begin());
+    ADD_FAILURE() << "validated but not projected: "
+                  << (i < accepted_what.size() ? accepted_what[i] : failure.key) << ": "
+                  << failure.value;
+  }
+  // Both outcomes happen: lenient about shape, strict about meaning.
+  EXPECT_GT(accepted.size(), 1000u);
+  EXPECT_GT(rejected, 300u);
+  std::printf("mutations: %zu accepted and projected, %zu rejected\n", accepted.size(), rejected);
 }
 
 }  // namespace
