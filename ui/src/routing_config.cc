@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace tidemark::ui {
 namespace {
@@ -119,27 +120,16 @@ class Reader {
     return v.as<std::string>();
   }
 
-  // "250ms", "10s", "5m", "1h"; a bare number is seconds.
+  // A positive duration as every section takes it (ui::ParseDuration: "250ms", "10s", "5m",
+  // "1h", "7d"; a bare number is seconds).
   Result<std::chrono::milliseconds> Duration(const YAML::Node& key, const YAML::Node& v,
                                              const std::string& name) {
     TM_ASSIGN_OR_RETURN(std::string t, Scalar(key, v, name));
-    long long n = 0;
-    size_t used = 0;
-    try {
-      n = std::stoll(t, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    const std::string unit = t.substr(used);
-    const long long ms = unit == "ms"                  ? n
-                         : unit == "s" || unit.empty() ? n * 1000
-                         : unit == "m"                 ? n * 60000
-                         : unit == "h"                 ? n * 3600000
-                                                       : -1;
-    if (used == 0 || ms <= 0) {
+    std::optional<std::chrono::milliseconds> d = ParseDuration(t);
+    if (!d || d->count() <= 0) {
       return Error(key, name + ": expected a duration like 10s, got \"" + t + "\"");
     }
-    return std::chrono::milliseconds(ms);
+    return *d;
   }
 
   Status ReadDelivery(const YAML::Node& key_node, const YAML::Node& body,

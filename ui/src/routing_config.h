@@ -8,7 +8,7 @@
 //       kind: slack                 # slack | teams | webhook | file
 //       url_env: FINANCE_SLACK_URL  # or url: https://hooks.slack.com/services/... (a secret)
 //       secret_env: HOOK_SECRET     # webhook only, or secret: ...; signs with HMAC-SHA256
-//       timeout: 10s                # ms, s or m
+//       timeout: 10s                # ms, s, m, h or d; a bare number is seconds
 //       ca_file: /etc/ssl/private-ca.pem
 //     audit-log:
 //       kind: file                  # local: one JSON object per alert per line, appended
