@@ -413,11 +413,6 @@ constexpr PgStatement kSelectSnapshotsOfMany{
     .sql =
         "SELECT k.ord, tm_micros(s.observed_at), s.source, s.columns" TM_KEYS_OF_MANY
         " JOIN schema_snapshots s ON s.asset_id = a.asset_id ORDER BY k.ord, s.observed_at"};
-constexpr PgStatement kLatestSnapshot{
-    .name = "latest_snapshot",
-    .sql =
-        "SELECT fingerprint FROM schema_snapshots WHERE asset_id = $1"
-        " AND observed_at <= tm_timestamp($2) ORDER BY observed_at DESC LIMIT 1"};
 // For each (asset $1, time $2): the fingerprint of the asset's latest snapshot at or before that
 // time, with the ordinality (from 1) of the pair; pairs without one are left out.
 constexpr PgStatement kLatestSnapshots{
@@ -436,11 +431,6 @@ constexpr PgStatement kInsertSnapshots{
         " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])"
         "      AS u(id, obs, src, f, c)"
         " ON CONFLICT DO NOTHING"};
-constexpr PgStatement kInsertSnapshot{
-    .name = "insert_snapshot",
-    .sql =
-        "INSERT INTO schema_snapshots (asset_id, observed_at, source, fingerprint, columns)"
-        " VALUES ($1, tm_timestamp($2), $3, $4, $5::jsonb) ON CONFLICT DO NOTHING"};
 constexpr PgStatement kSelectSnapshots{
     .name = "select_snapshots",
     .sql =
@@ -1861,23 +1851,26 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  // PutSnapshot for a batch's snapshots (sorted by asset): those of assets with one snapshot
-  // in the batch are compared with the stored ones and written in arrays; an asset with
-  // several is written one snapshot at a time, each compared with the one before.
+  // The batch's snapshots (sorted by asset, batch order within an asset), each compared with
+  // the asset's latest stored snapshot at or before its time and written when it differs, as
+  // one at a time in this order would be. In rounds: round k holds the k-th snapshot of every
+  // asset, compared and written in arrays (two statements), so a later round sees what the
+  // earlier ones wrote. A batch that saw a table written twice costs four statements, not one
+  // round trip per snapshot.
   Status PutSnapshots(const std::vector<const model::SchemaSnapshot*>& snaps) {
-    if (snaps.empty()) return Status::Ok();
-    std::vector<const model::SchemaSnapshot*> single;
+    std::vector<std::vector<const model::SchemaSnapshot*>> rounds;
     for (size_t i = 0; i < snaps.size();) {
       size_t end = i;
       while (end < snaps.size() && snaps[end]->asset == snaps[i]->asset) ++end;
-      if (end - i == 1) {
-        single.push_back(snaps[i]);
-      } else {
-        for (; i < end; ++i) TM_RETURN_IF_ERROR(PutSnapshot(*snaps[i]));
-      }
-      i = end;
+      if (rounds.size() < end - i) rounds.resize(end - i);
+      for (size_t k = 0; i < end; ++i, ++k) rounds[k].push_back(snaps[i]);
     }
-    if (single.empty()) return Status::Ok();
+    for (const auto& round : rounds) TM_RETURN_IF_ERROR(PutSnapshotRound(round));
+    return Status::Ok();
+  }
+
+  // PutSnapshots for snapshots of distinct assets, sorted by asset.
+  Status PutSnapshotRound(const std::vector<const model::SchemaSnapshot*>& single) {
     std::vector<const AssetKey*> keys;
     for (const model::SchemaSnapshot* s : single) keys.push_back(&s->asset);
     TM_RETURN_IF_ERROR(EnsureAssets(keys, "schema_snapshots"));
@@ -1915,27 +1908,6 @@ class BatchWriter {
     }
     return Status::Ok();
   }
-
-  Status PutSnapshot(const model::SchemaSnapshot& snap) {
-    std::string where = Where("schema_snapshots", snap.asset);
-    TM_ASSIGN_OR_RETURN(std::int64_t id, IdOf(snap.asset, where));
-    std::string fingerprint = snap.Fingerprint();
-    const std::int64_t observed = model::ToMicros(snap.observed_at);
-    pqxx::result latest = tx_.Exec(kLatestSnapshot, id, observed);
-    if (!latest.empty() && Text(latest[0][0]) == fingerprint) {
-      ++summary_.snapshots_unchanged;
-      return Status::Ok();
-    }
-    if (tx_.Exec(kInsertSnapshot, id, observed, snap.source, fingerprint,
-                 ColumnsToJson(snap.columns))
-            .affected_rows() > 0) {
-      ++summary_.snapshots_written;
-    } else {
-      ++summary_.snapshots_unchanged;
-    }
-    return Status::Ok();
-  }
-
 
   Status PutIncidents(std::vector<const model::Incident*> incidents) {
     if (incidents.empty()) return Status::Ok();

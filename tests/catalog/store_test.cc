@@ -569,6 +569,42 @@ TYPED_TEST(StoreTest, SchemaSnapshotsRecordOnlyChanges) {
   EXPECT_EQ((*history)[1].source, "postgres");
 }
 
+// Several assets with several snapshots each in one batch, times out of order, one asset with
+// a snapshot stored before: each snapshot is compared with the latest at or before its time,
+// counting those written earlier in the same batch, as if written one at a time.
+TYPED_TEST(StoreTest, SnapshotsOfOneBatchAreComparedAsIfWrittenOneAtATime) {
+  const AssetKey a = Key("marts.a"), b = Key("marts.b"), c = Key("marts.c");
+  const std::vector<model::Column> v1 = {{"id", 1, "integer", "", false, {}, ""}};
+  const std::vector<model::Column> v2 = {{"id", 1, "bigint", "", false, {}, ""}};
+  WriteBatch before;
+  before.PutSchemaSnapshot({a, kT0, "postgres", v1});
+  this->MustWrite(before);
+
+  WriteBatch batch;
+  batch.PutSchemaSnapshot({c, kT0 + hours(1), "postgres", v2});
+  batch.PutSchemaSnapshot({a, kT0 + hours(1), "postgres", v1});  // as stored: unchanged
+  batch.PutSchemaSnapshot({b, kT0, "postgres", v1});
+  batch.PutSchemaSnapshot({a, kT0 + hours(2), "postgres", v2});
+  batch.PutSchemaSnapshot({c, kT0, "postgres", v1});              // earlier than c's first
+  batch.PutSchemaSnapshot({a, kT0 + hours(3), "postgres", v2});  // as the one just written
+  WriteSummary s = this->MustWrite(batch);
+  EXPECT_EQ(s.snapshots_written, 4u);
+  EXPECT_EQ(s.snapshots_unchanged, 2u);
+  auto types = [&](const AssetKey& key) {
+    std::vector<std::pair<Timestamp, std::string>> out;
+    auto history = this->store_->GetSchemaHistory(key);
+    EXPECT_TRUE(history.ok()) << history.status().ToString();
+    if (history.ok()) {
+      for (const auto& h : *history) out.emplace_back(h.observed_at, h.columns.at(0).data_type);
+    }
+    return out;
+  };
+  using H = std::vector<std::pair<Timestamp, std::string>>;
+  EXPECT_EQ(types(a), (H{{kT0, "integer"}, {kT0 + hours(2), "bigint"}}));
+  EXPECT_EQ(types(b), (H{{kT0, "integer"}}));
+  EXPECT_EQ(types(c), (H{{kT0, "integer"}, {kT0 + hours(1), "bigint"}}));
+}
+
 // ReadDetectionInputs answers for many keys what the one-key reads answer for each: keys in
 // the order given (an unknown one empty, a repeated one twice), anomalies since the cut only,
 // the most recent results up to the limit.
