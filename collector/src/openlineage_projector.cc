@@ -82,19 +82,25 @@ struct OpenLineageProjector::State {
     openlineage::Mapper mapper(&store, generation == 0 ? nullptr : &cache);
     catalog::WriteBatch batch;
     size_t failed_here = 0;
-    for (size_t i = begin; i < end; ++i) {
-      const std::string id = std::to_string(events[i].id);
-      Status mapped = Status::InvalidArgument("the store refused its records");
-      if (!skip_all) {
-        OpenLineageReport report;
-        mapped = mapper.Add({"openlineage event " + id, events[i].body}, report);
+    // The mapping's reads of stored assets, columns and keys share one read transaction: on
+    // PostgreSQL, which keeps no cache between batches, each would otherwise be a transaction
+    // of its own (BEGIN, SET, SELECT, COMMIT).
+    TM_RETURN_IF_ERROR(store.ReadTogether([&]() -> Status {
+      for (size_t i = begin; i < end; ++i) {
+        const std::string id = std::to_string(events[i].id);
+        Status mapped = Status::InvalidArgument("the store refused its records");
+        if (!skip_all) {
+          OpenLineageReport report;
+          mapped = mapper.Add({"openlineage event " + id, events[i].body}, report);
+        }
+        if (mapped.ok()) continue;
+        if (!mapped.IsInvalidArgument()) return mapped;  // a store read failed: retry later
+        batch.PutCheckpoint({std::string(kLineageLogFailedScope), id, mapped.ToString(), {}});
+        ++failed_here;
       }
-      if (mapped.ok()) continue;
-      if (!mapped.IsInvalidArgument()) return mapped;  // a store read failed: retry later
-      batch.PutCheckpoint({std::string(kLineageLogFailedScope), id, mapped.ToString(), {}});
-      ++failed_here;
-    }
-    mapper.Flush(batch);
+      mapper.Flush(batch);
+      return Status::Ok();
+    }));
     batch.ExpectCheckpoint(std::string(catalog::kLineageLogScope),
                            std::string(catalog::kLineageLogProjectedKey), expected);
     batch.PutCheckpoint({std::string(catalog::kLineageLogScope),
