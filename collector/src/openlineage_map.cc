@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <concepts>
 #include <map>
 
 #include "dataset_join.h"
@@ -47,6 +48,14 @@ std::string Join(const std::string& path, std::string_view segment) {
 }
 std::string Join(const std::string& path, size_t index) {
   return path + "/" + std::to_string(index);
+}
+
+// A JSON path, or a callable that builds one: loops over a document's arrays and objects pass
+// a lambda, so the path's string is built only when an error needs it.
+const std::string& PathText(const std::string& path) { return path; }
+template <std::invocable F>
+std::string PathText(const F& path) {
+  return path();
 }
 
 std::string LastPart(std::string_view name, char sep) {
@@ -140,10 +149,10 @@ class EventMapper {
     return v && IsString(*v) ? std::string(Str(*v)) : std::string();
   }
 
-  Result<std::string> RequiredString(V obj, const std::string& path,
-                                     std::string_view name) const {
+  template <typename Path>
+  Result<std::string> RequiredString(V obj, const Path& path, std::string_view name) const {
     Opt v = Member(obj, name);
-    auto at = [&] { return Join(path, name); };  // built only for an error: this is hot
+    auto at = [&] { return Join(PathText(path), name); };  // built only for an error: hot
     if (!v) return Invalid(at(), "missing");
     if (!IsString(*v)) return Invalid(at(), "must be a string");
     if (Str(*v).empty()) return Invalid(at(), "must not be empty");
@@ -167,13 +176,13 @@ class EventMapper {
   }
 
   // An optional number; null and absent give nullopt, other types are an error.
-  Result<std::optional<double>> Number(V obj, const std::string& path,
-                                       std::string_view name) const {
+  template <typename Path>
+  Result<std::optional<double>> Number(V obj, const Path& path, std::string_view name) const {
     Opt v = Member(obj, name);
     if (!v) return std::optional<double>();
-    if (!IsNumber(*v)) return Invalid(Join(path, name), "must be a number");
+    if (!IsNumber(*v)) return Invalid(Join(PathText(path), name), "must be a number");
     double d = Num(*v);
-    if (!std::isfinite(d)) return Invalid(Join(path, name), "must be finite");
+    if (!std::isfinite(d)) return Invalid(Join(PathText(path), name), "must be finite");
     return std::optional<double>(d);
   }
 
@@ -260,8 +269,9 @@ class EventMapper {
     const std::vector<V> elements = Elements(*owners);
     for (size_t i = 0; i < elements.size(); ++i) {
       V o = elements[i];
-      if (!IsObject(o)) return Invalid(Join(at, i), "an owner must be an object");
-      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(o, Join(at, i), "name"));
+      auto oat = [&] { return Join(at, i); };
+      if (!IsObject(o)) return Invalid(oat(), "an owner must be an object");
+      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(o, oat, "name"));
       model::Owner owner = OwnerFromName(name);
       std::string role = Lower(OptString(o, "type"));
       if (role.empty()) role = "owner";
@@ -540,9 +550,10 @@ class EventMapper {
     const std::vector<V> elements = Elements(*ids);
     for (size_t i = 0; i < elements.size(); ++i) {
       V id = elements[i];
-      if (!IsObject(id)) return Invalid(Join(at, i), "an identifier must be an object");
-      TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(id, Join(at, i), "namespace"));
-      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(id, Join(at, i), "name"));
+      auto iat = [&] { return Join(at, i); };
+      if (!IsObject(id)) return Invalid(iat(), "an identifier must be an object");
+      TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(id, iat, "namespace"));
+      TM_ASSIGN_OR_RETURN(std::string name, RequiredString(id, iat, "name"));
       AssetKey alias{CanonicalDatasetNamespace(ns), name};
       if (alias != key && !m_.validate_only_) m_.aliases_.emplace_back(alias.ToString(), key);
     }
@@ -557,17 +568,17 @@ class EventMapper {
     if (!fields) return Status::Ok();
     if (!IsObject(*fields)) return Invalid(at, "must be an object");
     for (const auto& [column, spec] : Items(*fields)) {
-      std::string cat = Join(at, column);
-      if (!IsObject(spec)) return Invalid(cat, "must be an object");
+      auto cat = [&] { return Join(at, column); };
+      if (!IsObject(spec)) return Invalid(cat(), "must be an object");
       Opt ins = Member(spec, "inputFields");
       if (!ins) continue;
-      if (!IsArray(*ins)) return Invalid(Join(cat, "inputFields"), "must be an array");
+      if (!IsArray(*ins)) return Invalid(Join(cat(), "inputFields"), "must be an array");
       std::string field_level = OptString(spec, "transformationType");
       const std::vector<V> elements = Elements(*ins);
       for (size_t i = 0; i < elements.size(); ++i) {
         V in = elements[i];
-        std::string iat = Join(Join(cat, "inputFields"), i);
-        if (!IsObject(in)) return Invalid(iat, "must be an object");
+        auto iat = [&] { return Join(Join(cat(), "inputFields"), i); };
+        if (!IsObject(in)) return Invalid(iat(), "must be an object");
         TM_ASSIGN_OR_RETURN(std::string ns, RequiredString(in, iat, "namespace"));
         TM_ASSIGN_OR_RETURN(std::string name, RequiredString(in, iat, "name"));
         TM_ASSIGN_OR_RETURN(std::string field, RequiredString(in, iat, "field"));
@@ -626,8 +637,8 @@ class EventMapper {
         {"nullCount", "null_count"}, {"distinctCount", "distinct_count"}, {"sum", "sum"},
         {"count", "count"},          {"min", "min"},                      {"max", "max"}};
     for (const auto& [column, m] : Items(*cols)) {
-      std::string mat = Join(cat, column);
-      if (!IsObject(m)) return Invalid(mat, "must be an object");
+      auto mat = [&] { return Join(cat, column); };
+      if (!IsObject(m)) return Invalid(mat(), "must be an object");
       for (const auto& [field, metric] : kNames) {
         TM_ASSIGN_OR_RETURN(auto v, Number(m, mat, field));
         if (v) Point(key, std::string(metric) + ":" + std::string(column), *v);
@@ -671,11 +682,11 @@ class EventMapper {
     const std::vector<V> elements = Elements(*list);
     for (size_t i = 0; i < elements.size(); ++i) {
       V a = elements[i];
-      std::string aat = Join(at, i);
-      if (!IsObject(a)) return Invalid(aat, "an assertion must be an object");
+      auto aat = [&] { return Join(at, i); };
+      if (!IsObject(a)) return Invalid(aat(), "an assertion must be an object");
       TM_ASSIGN_OR_RETURN(std::string name, RequiredString(a, aat, "assertion"));
       Opt ok = Member(a, "success");
-      if (!ok || !IsBool(*ok)) return Invalid(Join(aat, "success"), "must be true or false");
+      if (!ok || !IsBool(*ok)) return Invalid(Join(aat(), "success"), "must be true or false");
       // A DatasetEvent or JobEvent has no run to hold a result: its assertions stay in the
       // asset's facets only.
       if (run_id_.empty()) continue;
