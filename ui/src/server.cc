@@ -28,6 +28,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -404,13 +405,20 @@ asio::awaitable<Response> Server::Impl::RunDeferred(Request& request, const Rout
       std::lock_guard lock(mu_);
       ++deferred_;
     }
-    router_.Handle(request, match, [this, executor, resume](Response response) {
-      asio::post(executor, [resume, response = std::move(response)]() mutable {
-        (*resume)(std::move(response));
-      });
-      std::lock_guard lock(mu_);
-      if (--deferred_ == 0) deferred_done_.notify_all();
-    });
+    router_.Handle(request, match,
+                   [this, executor = std::optional(executor), resume](Response response) mutable {
+                     // Nothing of the connection's may stay in this callback once the count
+                     // drops: the server may then be destroyed, and the last copy of the
+                     // coroutine's handler (or of its strand) going after it would touch it.
+                     // The queued handler becomes the only owner of both.
+                     asio::post(*executor, [resume = std::move(resume),
+                                            response = std::move(response)]() mutable {
+                       (*resume)(std::move(response));
+                     });
+                     executor.reset();
+                     std::lock_guard lock(mu_);
+                     if (--deferred_ == 0) deferred_done_.notify_all();
+                   });
   };
   Response response =
       co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Response)>(
