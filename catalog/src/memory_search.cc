@@ -68,8 +68,9 @@ std::string EncodeDoc(const SearchDoc& d) {
   return out;
 }
 
-SearchDoc DecodeDoc(std::uint32_t id, std::string_view blob) {
-  SearchDoc d;
+// A view of the document `blob` encodes (EncodeDoc): no copy of its bytes.
+SearchDocView ViewDoc(std::uint32_t id, std::string_view blob) {
+  SearchDocView d;
   d.id = id;
   const char* p = blob.data();
   auto number = [&p] {
@@ -89,8 +90,8 @@ SearchDoc DecodeDoc(std::uint32_t id, std::string_view blob) {
   d.downstream = number();
   d.exposures = number();
   d.boost = number();
-  d.key.ns = text();
-  d.key.name = text();
+  d.ns = text();
+  d.key_name = text();
   d.kind = text();
   d.name = text();
   d.description = text();
@@ -99,8 +100,29 @@ SearchDoc DecodeDoc(std::uint32_t id, std::string_view blob) {
   d.schema = text();
   d.status = text();
   d.columns = text();
-  d.tags = SplitLines(text());
-  d.owners = SplitLines(text());
+  d.tags = text();
+  d.owners = text();
+  return d;
+}
+
+// A copy of the document `v` views.
+SearchDoc OwnedDoc(const SearchDocView& v) {
+  SearchDoc d;
+  d.id = v.id;
+  d.key = {std::string(v.ns), std::string(v.key_name)};
+  d.kind = v.kind;
+  d.name = v.name;
+  d.description = v.description;
+  d.source = v.source;
+  d.database = v.database;
+  d.schema = v.schema;
+  d.status = v.status;
+  d.columns = v.columns;
+  d.tags = SplitLines(v.tags);
+  d.owners = SplitLines(v.owners);
+  d.downstream = v.downstream;
+  d.exposures = v.exposures;
+  d.boost = v.boost;
   return d;
 }
 
@@ -218,7 +240,7 @@ class MemorySearch::Index {
   void Apply(std::uint32_t id, const SearchDoc* now,
              const std::vector<Posting>& now_postings, std::vector<std::string>& short_terms) {
     if (auto it = docs_.find(id); it != docs_.end()) {
-      for (const Posting& p : SearchPostings(DecodeDoc(id, it->second))) {
+      for (const Posting& p : SearchPostings(OwnedDoc(ViewDoc(id, it->second)))) {
         const std::optional<std::uint32_t> t = terms_.Find(p.term);
         if (!t) continue;
         std::vector<Entry>& list = lists_[*t];
@@ -278,11 +300,17 @@ class MemorySearch::Index {
 
   std::vector<SearchDoc> Docs(const std::vector<std::int64_t>& ids) const {
     std::vector<SearchDoc> out;
+    for (const SearchDocView& v : DocViews(ids)) out.push_back(OwnedDoc(v));
+    return out;
+  }
+
+  std::vector<SearchDocView> DocViews(const std::vector<std::int64_t>& ids) const {
+    std::vector<SearchDocView> out;
     out.reserve(ids.size());
     for (std::int64_t id : ids) {
       if (id < 0 || id > UINT32_MAX) continue;
       auto it = docs_.find(static_cast<std::uint32_t>(id));
-      if (it != docs_.end()) out.push_back(DecodeDoc(static_cast<std::uint32_t>(id), it->second));
+      if (it != docs_.end()) out.push_back(ViewDoc(static_cast<std::uint32_t>(id), it->second));
     }
     return out;
   }
@@ -370,6 +398,12 @@ class IndexReader final : public SearchReader {
 
   Result<std::vector<SearchDoc>> Docs(const std::vector<std::int64_t>& ids) override {
     return index_.Docs(ids);
+  }
+
+  // Views into the index's own bytes, which the search's shared lock keeps in place.
+  Result<std::vector<SearchDocView>> DocViews(const std::vector<std::int64_t>& ids,
+                                              SearchDocStorage&) override {
+    return index_.DocViews(ids);
   }
 
   Result<std::map<std::int64_t, AssetHealth>> Health(
