@@ -48,7 +48,8 @@
 // the tables above through a store's reader (one connection, one transaction per call).
 // `serve` opens its store with search_in_memory: searches and suggestions are then answered
 // from a copy of the index in memory (memory_search.h), behind the same SearchReader, so the
-// ranking is the same by construction; only health and filter-only browsing read the store.
+// ranking is the same by construction; only filter-only browsing, and health the copy has not
+// remembered yet, read the store.
 // The copy follows the change log (search_changes, below): this process's writes are applied
 // before its Write returns, other processes' within the poll (500 ms by default).
 //
@@ -239,8 +240,8 @@ class SearchReader {
 // was all of them).
 model::Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader);
 
-// The change log (search_changes, migration 5): every reindex appends the ids it rebuilt in
-// its own transaction, with a sequence number that only grows in commit order (SQLite has one
+// The change log (search_changes, migration 5): every write appends the ids it reindexed, and
+// those whose health (incidents, anomalies) it changed, in its own transaction, with a sequence number that only grows in commit order (SQLite has one
 // writer; PostgreSQL appends under an advisory lock held until commit), so a reader that has
 // applied everything through seq N finds every later change at seq > N. A rebuild appends
 // kSearchChangeAll. Rows older than kSearchChangeRetention are pruned by the writers; the
