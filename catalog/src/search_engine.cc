@@ -64,13 +64,13 @@ int EditDistanceAtMost1(std::string_view a, std::string_view b) {
   return b.substr(i + 1) == a.substr(i) ? 1 : 2;
 }
 
-bool ContainsSeq(const std::vector<std::string>& hay, const std::vector<std::string>& needle) {
+bool ContainsSeq(const std::vector<std::string_view>& hay, const std::vector<std::string>& needle) {
   if (needle.empty() || needle.size() > hay.size()) return false;
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
 }
 
 // Whether `joined` is `tokens` joined by ' ' (Join), without building the joined string.
-bool IsJoined(std::string_view joined, const std::vector<std::string>& tokens) {
+bool IsJoined(std::string_view joined, const std::vector<std::string_view>& tokens) {
   size_t at = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (i > 0) {
@@ -109,17 +109,12 @@ std::string_view HealthLabel(const AssetHealth& h) {
 
 std::string AssetHealth::Label() const { return std::string(HealthLabel(*this)); }
 
-void Tokenize(std::string_view text, std::vector<std::string>& out) {
-  // Each token is found as a run of bytes and copied at once (out's later strings are
-  // reused, then dropped): appending byte by byte was most of the cost of matching a query
-  // against a candidate's fields.
-  size_t n = 0;  // tokens written
-  auto emit = [&](size_t begin, size_t end) {
-    if (n == out.size()) out.emplace_back();
-    std::string& t = out[n++];
-    t.assign(text.data() + begin, std::min(end - begin, kMaxTokenBytes));
-    for (char& c : t) c = Lower(c);
-  };
+namespace {
+
+// Calls emit(begin, end) for the byte range of each token of `text` (Tokenize's rules; the
+// token is that range lower-cased, cut to kMaxTokenBytes).
+template <typename Emit>
+void TokenRanges(std::string_view text, Emit&& emit) {
   const size_t size = text.size();
   for (size_t i = 0; i < size;) {
     unsigned char c = static_cast<unsigned char>(text[i]);
@@ -144,6 +139,21 @@ void Tokenize(std::string_view text, std::vector<std::string>& out) {
     }
     emit(begin, i);
   }
+}
+
+}  // namespace
+
+void Tokenize(std::string_view text, std::vector<std::string>& out) {
+  // Each token is found as a run of bytes and copied at once (out's later strings are
+  // reused, then dropped): appending byte by byte was most of the cost of matching a query
+  // against a candidate's fields.
+  size_t n = 0;  // tokens written
+  TokenRanges(text, [&](size_t begin, size_t end) {
+    if (n == out.size()) out.emplace_back();
+    std::string& t = out[n++];
+    t.assign(text.data() + begin, std::min(end - begin, kMaxTokenBytes));
+    for (char& c : t) c = Lower(c);
+  });
   out.resize(n);
 }
 
@@ -496,7 +506,8 @@ struct GroupMatch {
   SearchMatch match;
 };
 
-bool HasToken(const std::vector<std::string>& tokens, const std::string& t) {
+template <typename Token, typename T>
+bool HasToken(const std::vector<Token>& tokens, const T& t) {
   return std::find(tokens.begin(), tokens.end(), t) != tokens.end();
 }
 
@@ -542,18 +553,30 @@ class DocFields {
     ForEachLine(d.tags, [&](std::string_view t) { fields_.push_back({"tag", kWTag, t, t}); });
     ForEachLine(d.owners, [&](std::string_view o) { fields_.push_back({"owner", kWOwner, o, o}); });
     fields_.push_back({"description", kWDescription, d.description, {}});
-    if (tokens_.size() < fields_.size()) tokens_.resize(fields_.size());
+    if (tokens_.size() < fields_.size()) {
+      tokens_.resize(fields_.size());
+      lower_.resize(fields_.size());
+    }
     valid_.assign(fields_.size(), false);
   }
 
   size_t size() const { return fields_.size(); }
   const Field& field(size_t i) const { return fields_[i]; }
-  const std::vector<std::string>& Name() { return Tokens(0); }
-  const std::vector<std::string>& FullName() { return Tokens(1); }
+  const std::vector<std::string_view>& Name() { return Tokens(0); }
+  const std::vector<std::string_view>& FullName() { return Tokens(1); }
 
-  const std::vector<std::string>& Tokens(size_t i) {
+  // Field i's tokens (as Tokenize makes them), as views into a lower-cased copy of the field.
+  const std::vector<std::string_view>& Tokens(size_t i) {
     if (!valid_[i]) {
-      Tokenize(fields_[i].text, tokens_[i]);
+      const std::string_view text = fields_[i].text;
+      std::string& lower = lower_[i];
+      lower.resize(text.size());
+      for (size_t k = 0; k < text.size(); ++k) lower[k] = Lower(text[k]);
+      std::vector<std::string_view>& tokens = tokens_[i];
+      tokens.clear();
+      TokenRanges(text, [&](size_t begin, size_t end) {
+        tokens.push_back(std::string_view(lower).substr(begin, std::min(end - begin, kMaxTokenBytes)));
+      });
       valid_[i] = true;
     }
     return tokens_[i];
@@ -572,7 +595,9 @@ class DocFields {
 
  private:
   std::vector<Field> fields_;
-  std::vector<std::vector<std::string>> tokens_;  // kept across Reset: no allocation per document
+  // Kept across Reset: no allocation per document once they are large enough.
+  std::vector<std::vector<std::string_view>> tokens_;  // views into lower_
+  std::vector<std::string> lower_;
   std::vector<bool> valid_;
 };
 
@@ -673,6 +698,24 @@ struct Scored {
 // name match, the largest boost, the whole name-coverage bonus.
 constexpr std::int64_t kTypoCeiling = kWName / 2 + 99 + 200;
 
+// `ids` without repeats, each where it first occurs. By sorting (position, id) pairs: a hash
+// set allocated a node per candidate, a sixteenth of a search.
+std::vector<std::int64_t> FirstOfEach(std::vector<std::int64_t> ids) {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> by_id(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) by_id[i] = {ids[i], static_cast<std::uint32_t>(i)};
+  std::sort(by_id.begin(), by_id.end());
+  std::vector<bool> keep(ids.size(), false);
+  for (size_t i = 0; i < by_id.size(); ++i) {
+    if (i == 0 || by_id[i].first != by_id[i - 1].first) keep[by_id[i].second] = true;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (keep[i]) ids[n++] = ids[i];
+  }
+  ids.resize(n);
+  return ids;
+}
+
 // Fetches postings of `terms` (union, capped each), noting whether any hit the cap. The
 // terms after the first are typos of it: when the word itself filled the cap with postings
 // that all outscore any typo match, the typos cannot reach the top and are not read
@@ -680,16 +723,13 @@ constexpr std::int64_t kTypoCeiling = kWName / 2 + 99 + 200;
 Result<std::vector<std::int64_t>> Fetch(SearchReader& reader, const std::vector<std::string>& terms,
                                         size_t cap, bool& capped) {
   std::vector<std::int64_t> ids;
-  std::unordered_set<std::int64_t> seen;
   for (size_t i = 0; i < terms.size(); ++i) {
     TM_ASSIGN_OR_RETURN(std::vector<ScoredId> got, reader.Postings(terms[i], cap));
     if (got.size() >= cap) capped = true;
-    for (const ScoredId& p : got) {
-      if (seen.insert(p.id).second) ids.push_back(p.id);
-    }
+    for (const ScoredId& p : got) ids.push_back(p.id);
     if (i == 0 && got.size() >= cap && got.back().score >= kTypoCeiling) break;
   }
-  return ids;
+  return FirstOfEach(std::move(ids));
 }
 
 bool PassesFilters(const SearchQuery& q, const SearchDocView& d) {
