@@ -21,7 +21,8 @@
 // of 3, quiet machine; 72 s contended), max RSS 1.42 GB (docs/search.md). Each line also shows
 // the query's CPU time: elapsed p99 on a busy machine is mostly waiting. --dump FILE writes
 // every result of a fixed query list, to check that a change to the engine keeps results
-// identical (diff the files of two builds).
+// identical (diff the files of two builds); with --memory 1 the store answers from its index
+// in memory, as `tidemark serve` does.
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -175,6 +176,7 @@ int main(int argc, char** argv) {
   bool reuse = false;  // --reuse 1 with --db: the catalog is already there (same --assets)
   std::string dump;    // --dump FILE: write every result of the timed queries' texts (diffable)
   bool rebuild = false;  // --rebuild 1: then build the whole index again from scratch, timed
+  bool memory = false;   // --memory 1: answer from the index in memory, as serve does
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--keep")) keep = std::strcmp(argv[i + 1], "0") != 0;
     if (!std::strcmp(argv[i], "--assets")) n = std::stoul(argv[i + 1]);
@@ -184,6 +186,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--reuse")) reuse = std::strcmp(argv[i + 1], "0") != 0;
     if (!std::strcmp(argv[i], "--dump")) dump = argv[i + 1];
     if (!std::strcmp(argv[i], "--rebuild")) rebuild = std::strcmp(argv[i + 1], "0") != 0;
+    if (!std::strcmp(argv[i], "--memory")) memory = std::strcmp(argv[i + 1], "0") != 0;
   }
   // The lineage figures walk a tree of 11,111 assets and sample the others.
   if (n < 12000) {
@@ -197,7 +200,8 @@ int main(int argc, char** argv) {
            ("tidemark-search-bench-" + std::to_string(::getpid()) + ".db");
     url = "sqlite:" + file.string();
   }
-  auto opened = catalog::OpenStore({.url = url});
+  auto opened = catalog::OpenStore(
+      {.url = url, .search_in_memory = memory, .search_load_at_open = memory});
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
     return 1;

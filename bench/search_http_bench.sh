@@ -24,7 +24,10 @@
 # 86 ms with 16 connections (572 q/s before the direct JSON, health query, key-in-document
 # and matching changes); one connection p50 1.2 ms. With serve's index in memory (the script
 # waits for it to load and prints its size and serve's RSS): 1M 1,183 q/s, latency p50 1.67 ms;
-# 100k 1,702 q/s, p50 1.31 ms; PostgreSQL 100k 975 q/s (docs/search.md). Not met yet.
+# 100k 1,702 q/s, p50 1.31 ms; PostgreSQL 100k 975 q/s (docs/search.md). Then, with
+# candidates as views and health in memory (2.72M instructions per search, was 4.60M): 100k
+# 3,597 and 3,343 q/s against 1,768 and 2,113 for the build before, back to back, medians of
+# 3, contended; latency p50 0.86-1.02 ms (was 1.07-1.74). Not met at 1M yet (not re-measured).
 #
 # The store is opened as `serve` opens it: it applies pending migrations, so benchmark a copy
 # of a store you need to keep at an older schema.

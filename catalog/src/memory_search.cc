@@ -24,6 +24,8 @@ constexpr size_t kChangesPage = 20000;
 constexpr size_t kApplyChunk = 1000;
 // Cut lists read again per round.
 constexpr size_t kRefillsPerRound = 500;
+// Assets whose health the copy remembers (all of them are forgotten when it would hold more).
+constexpr size_t kHealthCacheEntries = 200000;
 
 // A posting: the index orders them by score, then id, both descending.
 struct Entry {
@@ -68,8 +70,9 @@ std::string EncodeDoc(const SearchDoc& d) {
   return out;
 }
 
-SearchDoc DecodeDoc(std::uint32_t id, std::string_view blob) {
-  SearchDoc d;
+// A view of the document `blob` encodes (EncodeDoc): no copy of its bytes.
+SearchDocView ViewDoc(std::uint32_t id, std::string_view blob) {
+  SearchDocView d;
   d.id = id;
   const char* p = blob.data();
   auto number = [&p] {
@@ -89,8 +92,8 @@ SearchDoc DecodeDoc(std::uint32_t id, std::string_view blob) {
   d.downstream = number();
   d.exposures = number();
   d.boost = number();
-  d.key.ns = text();
-  d.key.name = text();
+  d.ns = text();
+  d.key_name = text();
   d.kind = text();
   d.name = text();
   d.description = text();
@@ -99,8 +102,29 @@ SearchDoc DecodeDoc(std::uint32_t id, std::string_view blob) {
   d.schema = text();
   d.status = text();
   d.columns = text();
-  d.tags = SplitLines(text());
-  d.owners = SplitLines(text());
+  d.tags = text();
+  d.owners = text();
+  return d;
+}
+
+// A copy of the document `v` views.
+SearchDoc OwnedDoc(const SearchDocView& v) {
+  SearchDoc d;
+  d.id = v.id;
+  d.key = {std::string(v.ns), std::string(v.key_name)};
+  d.kind = v.kind;
+  d.name = v.name;
+  d.description = v.description;
+  d.source = v.source;
+  d.database = v.database;
+  d.schema = v.schema;
+  d.status = v.status;
+  d.columns = v.columns;
+  d.tags = SplitLines(v.tags);
+  d.owners = SplitLines(v.owners);
+  d.downstream = v.downstream;
+  d.exposures = v.exposures;
+  d.boost = v.boost;
   return d;
 }
 
@@ -217,8 +241,12 @@ class MemorySearch::Index {
   // added to `short_terms`.
   void Apply(std::uint32_t id, const SearchDoc* now,
              const std::vector<Posting>& now_postings, std::vector<std::string>& short_terms) {
+    ForgetHealth(id);
+    std::string encoded = now ? EncodeDoc(*now) : std::string();
     if (auto it = docs_.find(id); it != docs_.end()) {
-      for (const Posting& p : SearchPostings(DecodeDoc(id, it->second))) {
+      // Logged for its health alone (or rebuilt the same): its postings stay as they are.
+      if (now && it->second == encoded) return;
+      for (const Posting& p : SearchPostings(OwnedDoc(ViewDoc(id, it->second)))) {
         const std::optional<std::uint32_t> t = terms_.Find(p.term);
         if (!t) continue;
         std::vector<Entry>& list = lists_[*t];
@@ -231,7 +259,7 @@ class MemorySearch::Index {
       docs_.erase(it);
     }
     if (!now) return;
-    docs_[id] = EncodeDoc(*now);
+    docs_[id] = std::move(encoded);
     for (const Posting& p : now_postings) Insert(Term(p.term), {static_cast<std::int32_t>(p.score), id});
   }
 
@@ -278,13 +306,49 @@ class MemorySearch::Index {
 
   std::vector<SearchDoc> Docs(const std::vector<std::int64_t>& ids) const {
     std::vector<SearchDoc> out;
+    for (const SearchDocView& v : DocViews(ids)) out.push_back(OwnedDoc(v));
+    return out;
+  }
+
+  std::vector<SearchDocView> DocViews(const std::vector<std::int64_t>& ids) const {
+    std::vector<SearchDocView> out;
     out.reserve(ids.size());
     for (std::int64_t id : ids) {
       if (id < 0 || id > UINT32_MAX) continue;
       auto it = docs_.find(static_cast<std::uint32_t>(id));
-      if (it != docs_.end()) out.push_back(DecodeDoc(static_cast<std::uint32_t>(id), it->second));
+      if (it != docs_.end()) out.push_back(ViewDoc(static_cast<std::uint32_t>(id), it->second));
     }
     return out;
+  }
+
+  // Health of `ids` known to the copy: found ones are moved into `out`, the others (whose
+  // health the store must tell) are left in `missing`.
+  void CachedHealth(const std::vector<std::int64_t>& ids, std::map<std::int64_t, AssetHealth>& out,
+                    std::vector<std::int64_t>& missing) const {
+    std::lock_guard lock(health_mu_);
+    for (std::int64_t id : ids) {
+      auto it = health_.find(static_cast<std::uint32_t>(id));
+      if (it == health_.end()) {
+        missing.push_back(id);
+      } else if (it->second) {
+        out.emplace(id, *it->second);
+      }
+    }
+  }
+
+  // Remembers the health the store gave for `ids` (those missing from `read` are healthy).
+  // REQUIRES: the caller holds the copy's shared lock since before it read them, so that a
+  // change logged meanwhile is applied (ForgetHealth) after this.
+  void RememberHealth(const std::vector<std::int64_t>& ids,
+                      const std::map<std::int64_t, AssetHealth>& read) const {
+    std::lock_guard lock(health_mu_);
+    if (health_.size() + ids.size() > kHealthCacheEntries) health_.clear();
+    for (std::int64_t id : ids) {
+      if (id < 0 || id > UINT32_MAX) continue;
+      auto it = read.find(id);
+      health_[static_cast<std::uint32_t>(id)] =
+          it == read.end() ? std::nullopt : std::optional<AssetHealth>(it->second);
+    }
   }
 
   // The encoded document `id`, or nullptr.
@@ -339,11 +403,20 @@ class MemorySearch::Index {
     }
   }
 
+  void ForgetHealth(std::uint32_t id) {
+    std::lock_guard lock(health_mu_);
+    health_.erase(id);
+  }
+
   TermDict terms_;
   std::vector<std::vector<Entry>> lists_;  // by term number, best first once sealed
   std::vector<bool> cut_;                  // by term number: the store holds more postings
   std::unordered_map<std::string, std::vector<std::uint32_t>> typos_;  // variant -> terms
   std::unordered_map<std::uint32_t, std::string> docs_;  // asset id -> EncodeDoc
+  // Health read from the store for searches (nullopt: healthy), until the change log names
+  // the asset again. Filled by searches, which share the copy: hence its own mutex.
+  mutable std::mutex health_mu_;
+  mutable std::unordered_map<std::uint32_t, std::optional<AssetHealth>> health_;
 };
 
 namespace {
@@ -351,8 +424,9 @@ namespace {
 // The engine's reader over the index; Health, Browse and cut lists go to the store.
 class IndexReader final : public SearchReader {
  public:
-  IndexReader(const MemorySearch::Index& index, const SearchSource& source)
-      : index_(index), source_(source) {}
+  IndexReader(const MemorySearch::Index& index, const SearchSource& source,
+              std::atomic<long long>& health_reads)
+      : index_(index), source_(source), health_reads_(health_reads) {}
 
   Result<std::vector<ScoredId>> Postings(const std::string& term, size_t limit) override {
     if (auto got = index_.Postings(term, limit)) return std::move(*got);
@@ -372,14 +446,27 @@ class IndexReader final : public SearchReader {
     return index_.Docs(ids);
   }
 
+  // Views into the index's own bytes, which the search's shared lock keeps in place.
+  Result<std::vector<SearchDocView>> DocViews(const std::vector<std::int64_t>& ids,
+                                              SearchDocStorage&) override {
+    return index_.DocViews(ids);
+  }
+
+  // From the copy's cache; the store is asked only for assets it does not know yet.
   Result<std::map<std::int64_t, AssetHealth>> Health(
       const std::vector<std::int64_t>& ids) override {
     std::map<std::int64_t, AssetHealth> out;
-    if (ids.empty()) return out;
+    std::vector<std::int64_t> missing;
+    index_.CachedHealth(ids, out, missing);
+    if (missing.empty()) return out;
+    std::map<std::int64_t, AssetHealth> read;
+    health_reads_.fetch_add(1, std::memory_order_relaxed);
     TM_RETURN_IF_ERROR(source_([&](SearchLogReader& r) -> Status {
-      TM_ASSIGN_OR_RETURN(out, r.Health(ids));
+      TM_ASSIGN_OR_RETURN(read, r.Health(missing));
       return Status::Ok();
     }));
+    index_.RememberHealth(missing, read);
+    out.merge(read);
     return out;
   }
 
@@ -395,6 +482,7 @@ class IndexReader final : public SearchReader {
  private:
   const MemorySearch::Index& index_;
   const SearchSource& source_;
+  std::atomic<long long>& health_reads_;
 };
 
 }  // namespace
@@ -644,7 +732,7 @@ auto MemorySearch::Answer(Fn&& run) -> std::optional<decltype(run(std::declval<S
   { std::lock_guard gate(gate_); }  // an update waiting for the lock goes first
   std::shared_lock lock(mu_);
   if (!index_) return std::nullopt;
-  IndexReader reader(*index_, source_);
+  IndexReader reader(*index_, source_, health_reads_);
   searches_.fetch_add(1, std::memory_order_relaxed);
   return run(reader);
 }
@@ -665,6 +753,7 @@ SearchMemoryStatus MemorySearch::GetStatus() const {
   }
   out.loaded = ready_.load(std::memory_order_acquire);
   out.searches = searches_.load(std::memory_order_relaxed);
+  out.health_reads = health_reads_.load(std::memory_order_relaxed);
   std::shared_lock lock(mu_);
   if (index_) index_->Count(out);
   return out;

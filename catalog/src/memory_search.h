@@ -13,7 +13,10 @@
 // would otherwise hold most of the memory and make each update move megabytes. A cut list is
 // the exact top of the term's postings; when updates leave it shorter than kMaxPostingsRead,
 // it is read again from the store (a refill), and until then the store answers for that term.
-// Health and filter-only browsing (Browse) are read from the store.
+// Health (open incidents, last anomaly) is read from the store for assets a search shows and
+// remembered until the change log names the asset again: writers log the assets whose
+// incidents or anomalies they changed as well as those they reindexed. Filter-only browsing
+// (Browse) is read from the store.
 //
 // CURRENCY. Loading reads the change log's end, then every document, then applies the changes
 // logged meanwhile. After that the copy applies the change log (search_engine.h): on each
@@ -99,6 +102,7 @@ class MemorySearch {
   std::int64_t seq_ = 0;          // every change through seq_ is applied
   std::atomic<bool> ready_{false};
   std::atomic<long long> searches_{0};
+  std::atomic<long long> health_reads_{0};
 
   std::mutex run_mu_;
   std::condition_variable run_cv_;

@@ -438,6 +438,10 @@ constexpr PgStatement kSelectSnapshots{
         " ORDER BY observed_at"};
 // The incident, anomaly and alert writes are set-based like kInsertPoints: one statement per
 // kRowsPerStatement rows, as arrays (grouping writes thousands at once).
+// The roots incidents have before an upsert moves them (their health changes too).
+constexpr PgStatement kSelectIncidentRoots{
+    .name = "select_incident_roots",
+    .sql = "SELECT root_id FROM incidents WHERE id = ANY($1::text[]) AND root_id IS NOT NULL"};
 constexpr PgStatement kUpsertIncidents{
     .name = "upsert_incidents",
     .sql =
@@ -1925,6 +1929,17 @@ class BatchWriter {
       if (i->root.empty()) return std::nullopt;
       return ids_.at(i->root.ToString());
     };
+    for (const model::Incident* i : incidents) {
+      if (auto root = root_id(i)) health_changed_.insert(*root);
+    }
+    TM_RETURN_IF_ERROR(
+        ForChunks(incidents, [&](size_t, std::span<const model::Incident* const> c) -> Status {
+          for (const pqxx::row& r :
+               tx_.Exec(kSelectIncidentRoots, ArrayLiteral(c, Member(&model::Incident::id)))) {
+            health_changed_.insert(Int(r[0]));
+          }
+          return Status::Ok();
+        }));
     ExecChunked(kUpsertIncidents, incidents,
                 [&](size_t first, std::span<const model::Incident* const> c) {
                   return std::tuple(
@@ -1997,6 +2012,7 @@ class BatchWriter {
           ArrayLiteral(c, Member(&model::Anomaly::incident_id)));
     });
     summary_.anomalies_written += anomalies.size();
+    for (const model::Anomaly* a : anomalies) health_changed_.insert(asset_id(a));
     return Status::Ok();
   }
 
@@ -2061,6 +2077,7 @@ class BatchWriter {
   std::set<std::string> known_runs_;
   WriteSummary summary_;
   std::set<std::int64_t> dirty_;
+  std::set<std::int64_t> health_changed_;  // assets whose incidents or anomalies changed
   const std::unordered_set<std::string>* known_typos_ = nullptr;
   std::vector<std::string> new_typos_;
 };
@@ -2507,14 +2524,21 @@ void LogSearchChanges(PgTx& tx, const std::vector<std::int64_t>& ids, std::int64
   tx.Exec(kAppendSearchChanges, ArrayLiteral(ids), now_micros);
 }
 
+// The change log also names the assets whose health changed: a copy of the index in memory
+// keeps their health too (memory_search.h).
 Status BatchWriter::ReindexDirty() {
-  if (dirty_.empty()) return Status::Ok();
+  if (dirty_.empty() && health_changed_.empty()) return Status::Ok();
   static const std::unordered_set<std::string> kNone;
-  PgIndexWriter writer(tx_);
   std::vector<std::int64_t> ids(dirty_.begin(), dirty_.end());
-  TM_RETURN_IF_ERROR(ReindexAssets(writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
-                         .WithContext("update search index"));
-  LogSearchChanges(tx_, ids, now_);
+  if (!ids.empty()) {
+    PgIndexWriter writer(tx_);
+    TM_RETURN_IF_ERROR(
+        ReindexAssets(writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
+            .WithContext("update search index"));
+  }
+  std::set<std::int64_t> changed = health_changed_;
+  changed.insert(dirty_.begin(), dirty_.end());
+  LogSearchChanges(tx_, std::vector<std::int64_t>(changed.begin(), changed.end()), now_);
   return Status::Ok();
 }
 

@@ -64,30 +64,57 @@ int EditDistanceAtMost1(std::string_view a, std::string_view b) {
   return b.substr(i + 1) == a.substr(i) ? 1 : 2;
 }
 
-bool ContainsSeq(const std::vector<std::string>& hay, const std::vector<std::string>& needle) {
+bool ContainsSeq(const std::vector<std::string_view>& hay, const std::vector<std::string>& needle) {
   if (needle.empty() || needle.size() > hay.size()) return false;
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
 }
 
-}  // namespace
+// Whether `joined` is `tokens` joined by ' ' (Join), without building the joined string.
+bool IsJoined(std::string_view joined, const std::vector<std::string_view>& tokens) {
+  size_t at = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i > 0) {
+      if (at >= joined.size() || joined[at] != ' ') return false;
+      ++at;
+    }
+    if (joined.substr(at, tokens[i].size()) != tokens[i]) return false;
+    at += tokens[i].size();
+  }
+  return at == joined.size();
+}
 
-std::string AssetHealth::Label() const {
-  if (open_incidents > 0) return "incident";
-  if (last_anomaly_at) return "anomaly";
+// Whether Join(tokens) starts with `prefix`, without building the joined string.
+bool JoinedStartsWith(const std::vector<std::string>& tokens, std::string_view prefix) {
+  size_t at = 0;  // bytes of `prefix` matched
+  for (size_t i = 0; i < tokens.size() && at < prefix.size(); ++i) {
+    if (i > 0) {
+      if (prefix[at] != ' ') return false;
+      ++at;
+    }
+    const size_t n = std::min(tokens[i].size(), prefix.size() - at);
+    if (prefix.substr(at, n) != std::string_view(tokens[i]).substr(0, n)) return false;
+    at += n;
+  }
+  return at == prefix.size();
+}
+
+// AssetHealth::Label without building a string.
+std::string_view HealthLabel(const AssetHealth& h) {
+  if (h.open_incidents > 0) return "incident";
+  if (h.last_anomaly_at) return "anomaly";
   return "healthy";
 }
 
-void Tokenize(std::string_view text, std::vector<std::string>& out) {
-  // Each token is found as a run of bytes and copied at once (out's later strings are
-  // reused, then dropped): appending byte by byte was most of the cost of matching a query
-  // against a candidate's fields.
-  size_t n = 0;  // tokens written
-  auto emit = [&](size_t begin, size_t end) {
-    if (n == out.size()) out.emplace_back();
-    std::string& t = out[n++];
-    t.assign(text.data() + begin, std::min(end - begin, kMaxTokenBytes));
-    for (char& c : t) c = Lower(c);
-  };
+}  // namespace
+
+std::string AssetHealth::Label() const { return std::string(HealthLabel(*this)); }
+
+namespace {
+
+// Calls emit(begin, end) for the byte range of each token of `text` (Tokenize's rules; the
+// token is that range lower-cased, cut to kMaxTokenBytes).
+template <typename Emit>
+void TokenRanges(std::string_view text, Emit&& emit) {
   const size_t size = text.size();
   for (size_t i = 0; i < size;) {
     unsigned char c = static_cast<unsigned char>(text[i]);
@@ -112,6 +139,21 @@ void Tokenize(std::string_view text, std::vector<std::string>& out) {
     }
     emit(begin, i);
   }
+}
+
+}  // namespace
+
+void Tokenize(std::string_view text, std::vector<std::string>& out) {
+  // Each token is found as a run of bytes and copied at once (out's later strings are
+  // reused, then dropped): appending byte by byte was most of the cost of matching a query
+  // against a candidate's fields.
+  size_t n = 0;  // tokens written
+  TokenRanges(text, [&](size_t begin, size_t end) {
+    if (n == out.size()) out.emplace_back();
+    std::string& t = out[n++];
+    t.assign(text.data() + begin, std::min(end - begin, kMaxTokenBytes));
+    for (char& c : t) c = Lower(c);
+  });
   out.resize(n);
 }
 
@@ -126,12 +168,38 @@ std::string JoinLines(const std::vector<std::string>& items) { return Join(items
 std::vector<std::string> SplitLines(std::string_view text) {
   std::vector<std::string> out;
   out.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    if (nl > start) out.emplace_back(text.substr(start, nl - start));
-    start = nl + 1;
+  ForEachLine(text, [&](std::string_view line) { out.emplace_back(line); });
+  return out;
+}
+
+Result<std::vector<SearchDocView>> SearchReader::DocViews(const std::vector<std::int64_t>& ids,
+                                                          SearchDocStorage& storage) {
+  TM_ASSIGN_OR_RETURN(storage.docs, Docs(ids));
+  storage.lists.clear();
+  // Reserved first: a view into a short string points into the string itself, which a
+  // reallocation would move.
+  storage.lists.reserve(2 * storage.docs.size());
+  std::vector<SearchDocView> out;
+  out.reserve(storage.docs.size());
+  for (const SearchDoc& d : storage.docs) {
+    const std::string& tags = storage.lists.emplace_back(JoinLines(d.tags));
+    const std::string& owners = storage.lists.emplace_back(JoinLines(d.owners));
+    out.push_back({.id = d.id,
+                   .ns = d.key.ns,
+                   .key_name = d.key.name,
+                   .kind = d.kind,
+                   .name = d.name,
+                   .description = d.description,
+                   .source = d.source,
+                   .database = d.database,
+                   .schema = d.schema,
+                   .status = d.status,
+                   .columns = d.columns,
+                   .tags = tags,
+                   .owners = owners,
+                   .downstream = d.downstream,
+                   .exposures = d.exposures,
+                   .boost = d.boost});
   }
   return out;
 }
@@ -438,7 +506,8 @@ struct GroupMatch {
   SearchMatch match;
 };
 
-bool HasToken(const std::vector<std::string>& tokens, const std::string& t) {
+template <typename Token, typename T>
+bool HasToken(const std::vector<Token>& tokens, const T& t) {
   return std::find(tokens.begin(), tokens.end(), t) != tokens.end();
 }
 
@@ -473,38 +542,41 @@ class DocFields {
 
   // Points at `d` (which must outlive the use), keeping the buffers of the previous document.
   // The fields are in order of weight, heaviest first: MatchGroup relies on it.
-  void Reset(const SearchDoc& d) {
+  void Reset(const SearchDocView& d) {
     static_assert(kWName >= kWFullName && kWFullName >= kWColumn && kWColumn >= kWTag &&
                   kWTag >= kWOwner && kWOwner >= kWDescription);
     fields_.clear();
     fields_.push_back({"name", kWName, d.name, d.name});
-    fields_.push_back({"full_name", kWFullName, d.key.name, d.key.name});
-    // The lines of d.columns, as SplitLines reads them (empty lines are no column).
-    const std::string_view columns = d.columns;
-    for (size_t start = 0; start < columns.size();) {
-      size_t nl = columns.find('\n', start);
-      if (nl == std::string_view::npos) nl = columns.size();
-      if (nl > start) {
-        const std::string_view c = columns.substr(start, nl - start);
-        fields_.push_back({"column", kWColumn, c, c});
-      }
-      start = nl + 1;
-    }
-    for (const auto& t : d.tags) fields_.push_back({"tag", kWTag, t, t});
-    for (const auto& o : d.owners) fields_.push_back({"owner", kWOwner, o, o});
+    fields_.push_back({"full_name", kWFullName, d.key_name, d.key_name});
+    // One field per line (empty lines are no column, tag or owner).
+    ForEachLine(d.columns, [&](std::string_view c) { fields_.push_back({"column", kWColumn, c, c}); });
+    ForEachLine(d.tags, [&](std::string_view t) { fields_.push_back({"tag", kWTag, t, t}); });
+    ForEachLine(d.owners, [&](std::string_view o) { fields_.push_back({"owner", kWOwner, o, o}); });
     fields_.push_back({"description", kWDescription, d.description, {}});
-    if (tokens_.size() < fields_.size()) tokens_.resize(fields_.size());
+    if (tokens_.size() < fields_.size()) {
+      tokens_.resize(fields_.size());
+      lower_.resize(fields_.size());
+    }
     valid_.assign(fields_.size(), false);
   }
 
   size_t size() const { return fields_.size(); }
   const Field& field(size_t i) const { return fields_[i]; }
-  const std::vector<std::string>& Name() { return Tokens(0); }
-  const std::vector<std::string>& FullName() { return Tokens(1); }
+  const std::vector<std::string_view>& Name() { return Tokens(0); }
+  const std::vector<std::string_view>& FullName() { return Tokens(1); }
 
-  const std::vector<std::string>& Tokens(size_t i) {
+  // Field i's tokens (as Tokenize makes them), as views into a lower-cased copy of the field.
+  const std::vector<std::string_view>& Tokens(size_t i) {
     if (!valid_[i]) {
-      Tokenize(fields_[i].text, tokens_[i]);
+      const std::string_view text = fields_[i].text;
+      std::string& lower = lower_[i];
+      lower.resize(text.size());
+      for (size_t k = 0; k < text.size(); ++k) lower[k] = Lower(text[k]);
+      std::vector<std::string_view>& tokens = tokens_[i];
+      tokens.clear();
+      TokenRanges(text, [&](size_t begin, size_t end) {
+        tokens.push_back(std::string_view(lower).substr(begin, std::min(end - begin, kMaxTokenBytes)));
+      });
       valid_[i] = true;
     }
     return tokens_[i];
@@ -523,7 +595,9 @@ class DocFields {
 
  private:
   std::vector<Field> fields_;
-  std::vector<std::vector<std::string>> tokens_;  // kept across Reset: no allocation per document
+  // Kept across Reset: no allocation per document once they are large enough.
+  std::vector<std::vector<std::string_view>> tokens_;  // views into lower_
+  std::vector<std::string> lower_;
   std::vector<bool> valid_;
 };
 
@@ -570,7 +644,7 @@ bool MentionsAnywhere(const Group& g, DocFields& f) {
 }
 
 // The part of `text` around the first query word, with the byte ranges of every word.
-void MakeSnippet(const std::string& text, const std::vector<std::string>& words, SearchHit& hit) {
+void MakeSnippet(std::string_view text, const std::vector<std::string>& words, SearchHit& hit) {
   constexpr size_t kWidth = 160;
   std::string lower(text);
   for (char& c : lower) c = Lower(c);
@@ -615,7 +689,7 @@ void MakeSnippet(const std::string& text, const std::vector<std::string>& words,
 }
 
 struct Scored {
-  const SearchDoc* doc;
+  const SearchDocView* doc;
   std::int64_t score;
   std::vector<SearchMatch> matched;
 };
@@ -624,6 +698,24 @@ struct Scored {
 // name match, the largest boost, the whole name-coverage bonus.
 constexpr std::int64_t kTypoCeiling = kWName / 2 + 99 + 200;
 
+// `ids` without repeats, each where it first occurs. By sorting (position, id) pairs: a hash
+// set allocated a node per candidate, a sixteenth of a search.
+std::vector<std::int64_t> FirstOfEach(std::vector<std::int64_t> ids) {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> by_id(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) by_id[i] = {ids[i], static_cast<std::uint32_t>(i)};
+  std::sort(by_id.begin(), by_id.end());
+  std::vector<bool> keep(ids.size(), false);
+  for (size_t i = 0; i < by_id.size(); ++i) {
+    if (i == 0 || by_id[i].first != by_id[i - 1].first) keep[by_id[i].second] = true;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (keep[i]) ids[n++] = ids[i];
+  }
+  ids.resize(n);
+  return ids;
+}
+
 // Fetches postings of `terms` (union, capped each), noting whether any hit the cap. The
 // terms after the first are typos of it: when the word itself filled the cap with postings
 // that all outscore any typo match, the typos cannot reach the top and are not read
@@ -631,21 +723,20 @@ constexpr std::int64_t kTypoCeiling = kWName / 2 + 99 + 200;
 Result<std::vector<std::int64_t>> Fetch(SearchReader& reader, const std::vector<std::string>& terms,
                                         size_t cap, bool& capped) {
   std::vector<std::int64_t> ids;
-  std::unordered_set<std::int64_t> seen;
   for (size_t i = 0; i < terms.size(); ++i) {
     TM_ASSIGN_OR_RETURN(std::vector<ScoredId> got, reader.Postings(terms[i], cap));
     if (got.size() >= cap) capped = true;
-    for (const ScoredId& p : got) {
-      if (seen.insert(p.id).second) ids.push_back(p.id);
-    }
+    for (const ScoredId& p : got) ids.push_back(p.id);
     if (i == 0 && got.size() >= cap && got.back().score >= kTypoCeiling) break;
   }
-  return ids;
+  return FirstOfEach(std::move(ids));
 }
 
-bool PassesFilters(const SearchQuery& q, const SearchDoc& d) {
-  auto in = [](const std::vector<std::string>& v, const std::string& x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
+bool PassesFilters(const SearchQuery& q, const SearchDocView& d) {
+  auto in = [](std::string_view lines, const std::string& x) {
+    bool found = false;
+    ForEachLine(lines, [&](std::string_view line) { found = found || line == x; });
+    return found;
   };
   return (q.kind.empty() || d.kind == q.kind) && (q.owner.empty() || in(d.owners, q.owner)) &&
          (q.tag.empty() || in(d.tags, q.tag)) && (q.database.empty() || d.database == q.database) &&
@@ -762,12 +853,13 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   }
   results.exact = !driver_capped;
 
-  TM_ASSIGN_OR_RETURN(std::vector<SearchDoc> docs, reader.Docs(candidates));
+  SearchDocStorage storage;
+  TM_ASSIGN_OR_RETURN(std::vector<SearchDocView> docs, reader.DocViews(candidates, storage));
   std::vector<Scored> scored;
   scored.reserve(docs.size());
   const std::string joined = Join(q.plain_tokens);
   DocFields f;
-  for (const SearchDoc& d : docs) {
+  for (const SearchDocView& d : docs) {
     if (!PassesFilters(query, d)) continue;
     f.Reset(d);
     Scored s{&d, d.boost, {}};
@@ -786,12 +878,12 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
       s.matched.push_back(std::move(m.match));
     }
     if (!ok) continue;
-    if (q.plain && joined == Join(f.Name())) {
+    if (q.plain && IsJoined(joined, f.Name())) {
       s.score += kExactName;
-      s.matched.insert(s.matched.begin(), {"name", d.name, "exact"});
-    } else if (q.plain && joined == Join(f.FullName())) {
+      s.matched.insert(s.matched.begin(), {"name", std::string(d.name), "exact"});
+    } else if (q.plain && IsJoined(joined, f.FullName())) {
       s.score += kExactFullName;
-      s.matched.insert(s.matched.begin(), {"full_name", d.key.name, "exact"});
+      s.matched.insert(s.matched.begin(), {"full_name", std::string(d.key_name), "exact"});
     }
     if (const auto& name = f.Name(); !name.empty()) {
       size_t hit = 0;
@@ -804,7 +896,7 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
     if (a.score != b.score) return a.score > b.score;
     if (a.doc->name.size() != b.doc->name.size()) return a.doc->name.size() < b.doc->name.size();
-    return a.doc->key < b.doc->key;
+    return std::tie(a.doc->ns, a.doc->key_name) < std::tie(b.doc->ns, b.doc->key_name);
   });
   // Health: for every match when it filters, else for the page and the facet's sample.
   std::vector<std::int64_t> health_ids;
@@ -813,17 +905,18 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
                               : scored.size();
   for (size_t i = 0; i < health_n; ++i) health_ids.push_back(scored[i].doc->id);
   TM_ASSIGN_OR_RETURN(auto health, reader.Health(health_ids));
-  auto health_of = [&](std::int64_t id) {
+  static const AssetHealth kHealthy;
+  auto health_of = [&](std::int64_t id) -> const AssetHealth& {
     auto it = health.find(id);
-    return it == health.end() ? AssetHealth{} : it->second;
+    return it == health.end() ? kHealthy : it->second;
   };
   if (!query.health.empty()) {
-    std::erase_if(scored, [&](const Scored& s) { return health_of(s.doc->id).Label() != query.health; });
+    std::erase_if(scored, [&](const Scored& s) { return HealthLabel(health_of(s.doc->id)) != query.health; });
   }
   results.total = static_cast<long long>(scored.size());
 
-  // Facets over every match.
-  std::map<std::string, std::map<std::string, long long>> counts;
+  // Facets over every match, counted under views of the documents' values.
+  std::map<std::string, std::map<std::string_view, long long>> counts;
   auto& kinds = counts["kind"];
   auto& owners = counts["owner"];
   auto& tags = counts["tag"];
@@ -831,20 +924,20 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   auto& schemas = counts["schema"];
   auto& sources = counts["source"];
   for (const Scored& s : scored) {
-    const SearchDoc& d = *s.doc;
+    const SearchDocView& d = *s.doc;
     ++kinds[d.kind];
-    for (const auto& o : d.owners) ++owners[o];
-    for (const auto& t : d.tags) ++tags[t];
+    ForEachLine(d.owners, [&](std::string_view o) { ++owners[o]; });
+    ForEachLine(d.tags, [&](std::string_view t) { ++tags[t]; });
     if (!d.database.empty()) ++databases[d.database];
     if (!d.schema.empty()) ++schemas[d.schema];
     if (!d.source.empty()) ++sources[d.source];
   }
   for (size_t i = 0; i < std::min(health_n, scored.size()); ++i) {
-    ++counts["health"][health_of(scored[i].doc->id).Label()];
+    ++counts["health"][HealthLabel(health_of(scored[i].doc->id))];
   }
   for (const char* name : {"kind", "owner", "tag", "database", "schema", "source", "health"}) {
     Facet f{name, {}};
-    for (const auto& [value, n] : counts[name]) f.counts.push_back({value, n});
+    for (const auto& [value, n] : counts[name]) f.counts.push_back({std::string(value), n});
     std::stable_sort(f.counts.begin(), f.counts.end(),
                      [](const FacetCount& a, const FacetCount& b) { return a.count > b.count; });
     if (f.counts.size() > 20) f.counts.resize(20);
@@ -861,18 +954,18 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   }
   for (size_t i = query.offset; i < scored.size() && results.hits.size() < limit; ++i) {
     const Scored& s = scored[i];
-    const SearchDoc& d = *s.doc;
+    const SearchDocView& d = *s.doc;
     SearchHit hit;
-    hit.key = d.key;
+    hit.key = {std::string(d.ns), std::string(d.key_name)};
     hit.kind = d.kind;
     hit.name = d.name;
-    hit.full_name = d.key.name;
+    hit.full_name = d.key_name;
     hit.status = d.status;
     hit.source = d.source;
-    hit.owners = d.owners;
-    hit.tags = d.tags;
+    hit.owners = SplitLines(d.owners);
+    hit.tags = SplitLines(d.tags);
     hit.health = health_of(d.id);
-    hit.health.key = d.key;
+    hit.health.key = hit.key;
     hit.downstream = d.downstream;
     hit.exposures = d.exposures;
     hit.score = static_cast<double>(s.score);
@@ -912,15 +1005,17 @@ Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query, SearchRead
       if (have.insert(id).second) ids.push_back(id);
     }
   }
-  TM_ASSIGN_OR_RETURN(std::vector<SearchDoc> docs, reader.Docs(ids));
+  SearchDocStorage storage;
+  TM_ASSIGN_OR_RETURN(std::vector<SearchDocView> docs, reader.DocViews(ids, storage));
   struct Cand {
-    const SearchDoc* doc;
+    const SearchDocView* doc;
     std::int64_t score;
   };
   std::vector<Cand> cands;
-  for (const SearchDoc& d : docs) {
-    std::vector<std::string> name = Tokenize(d.name);
-    std::vector<std::string> full = Tokenize(d.key.name);
+  std::vector<std::string> name, full;  // reused: Tokenize keeps their strings' buffers
+  for (const SearchDocView& d : docs) {
+    Tokenize(d.name, name);
+    Tokenize(d.key_name, full);
     // Earlier words must be words of the full name; the last one a prefix of a name token.
     bool ok = std::all_of(tokens.begin(), tokens.end(),
                           [&](const std::string& t) { return HasToken(full, t); });
@@ -931,7 +1026,7 @@ Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query, SearchRead
         break;
       }
     }
-    const bool starts = Join(name).compare(0, whole.size(), whole) == 0;
+    const bool starts = JoinedStartsWith(name, whole);
     if (!starts && (!ok || at == name.size())) continue;
     // A name that starts with the prefix before one that merely contains it.
     std::int64_t score = d.boost + (starts ? 2000 : at == 0 ? 1000 : 0) -
@@ -940,12 +1035,14 @@ Result<std::vector<Suggestion>> RunSuggest(const SuggestQuery& query, SearchRead
   }
   std::sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {
     if (a.score != b.score) return a.score > b.score;
-    return a.doc->key < b.doc->key;
+    return std::tie(a.doc->ns, a.doc->key_name) < std::tie(b.doc->ns, b.doc->key_name);
   });
   std::vector<Suggestion> out;
   for (const Cand& c : cands) {
     if (out.size() >= std::min<size_t>(query.limit, 50)) break;
-    out.push_back({c.doc->key, c.doc->name, c.doc->kind});
+    out.push_back({{std::string(c.doc->ns), std::string(c.doc->key_name)},
+                   std::string(c.doc->name),
+                   std::string(c.doc->kind)});
   }
   return out;
 }

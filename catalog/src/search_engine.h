@@ -48,7 +48,8 @@
 // the tables above through a store's reader (one connection, one transaction per call).
 // `serve` opens its store with search_in_memory: searches and suggestions are then answered
 // from a copy of the index in memory (memory_search.h), behind the same SearchReader, so the
-// ranking is the same by construction; only health and filter-only browsing read the store.
+// ranking is the same by construction; only filter-only browsing, and health the copy has not
+// remembered yet, read the store.
 // The copy follows the change log (search_changes, below): this process's writes are applied
 // before its Write returns, other processes' within the poll (500 ms by default).
 //
@@ -124,6 +125,35 @@ struct SearchDoc {
   std::int64_t boost = 0;
 };
 
+// A stored document as views, which is how the engine reads its candidates: decoding each of
+// ~200 candidates into a SearchDoc (a dozen strings and two vectors) was a fifth of a search.
+// Lists are their stored text, one item per line (JoinLines); ForEachLine walks them.
+struct SearchDocView {
+  std::int64_t id = 0;
+  std::string_view ns, key_name;  // the asset key
+  std::string_view kind, name, description, source, database, schema, status;
+  std::string_view columns, tags, owners;
+  long long downstream = 0, exposures = 0;
+  std::int64_t boost = 0;
+};
+
+// What the views of SearchReader::DocViews point into when the reader keeps no documents.
+struct SearchDocStorage {
+  std::vector<SearchDoc> docs;
+  std::vector<std::string> lists;  // each document's tags and owners, joined
+};
+
+// Calls fn(line) for each non-empty line of `text`, as SplitLines splits it.
+template <typename Fn>
+void ForEachLine(std::string_view text, Fn&& fn) {
+  for (size_t start = 0; start < text.size();) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (nl > start) fn(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+}
+
 struct BuiltDoc {
   SearchDoc doc;
   std::vector<Posting> postings;      // unique terms, sorted by term
@@ -189,6 +219,11 @@ class SearchReader {
       const std::vector<std::string>& variants) = 0;
   // Documents of `ids` (any order; unknown ids are skipped). REQUIRES: `ids` are distinct.
   virtual model::Result<std::vector<SearchDoc>> Docs(const std::vector<std::int64_t>& ids) = 0;
+  // The same as views (any order; unknown ids skipped), valid while both this reader and
+  // `storage` live. By default Docs, kept in `storage`; a reader that holds its documents in
+  // memory points into them and leaves `storage` alone.
+  virtual model::Result<std::vector<SearchDocView>> DocViews(const std::vector<std::int64_t>& ids,
+                                                             SearchDocStorage& storage);
   // Health of `ids` (any order; ids without incidents or anomalies may be left out).
   virtual model::Result<std::map<std::int64_t, AssetHealth>> Health(
       const std::vector<std::int64_t>& ids) = 0;
@@ -205,8 +240,8 @@ class SearchReader {
 // was all of them).
 model::Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader);
 
-// The change log (search_changes, migration 5): every reindex appends the ids it rebuilt in
-// its own transaction, with a sequence number that only grows in commit order (SQLite has one
+// The change log (search_changes, migration 5): every write appends the ids it reindexed, and
+// those whose health (incidents, anomalies) it changed, in its own transaction, with a sequence number that only grows in commit order (SQLite has one
 // writer; PostgreSQL appends under an advisory lock held until commit), so a reader that has
 // applied everything through seq N finds every later change at seq > N. A rebuild appends
 // kSearchChangeAll. Rows older than kSearchChangeRetention are pruned by the writers; the

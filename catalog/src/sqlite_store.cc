@@ -185,6 +185,7 @@ constexpr char kInsertSnapshot[] =
 constexpr char kSelectSnapshots[] =
     "SELECT observed_at, source, columns FROM schema_snapshots WHERE asset_id = ?1"
     " ORDER BY observed_at";
+constexpr char kSelectIncidentRoot[] = "SELECT root_id FROM incidents WHERE id = ?1";
 constexpr char kUpsertIncident[] =
     "INSERT INTO incidents (id, root_id, state, severity, title, opened_at, updated_at,"
     " acknowledged_at, resolved_at, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -920,6 +921,14 @@ class BatchApplier {
     std::optional<std::int64_t> root;
     if (!i.root.empty()) {
       TM_ASSIGN_OR_RETURN(root, IdOf(i.root, where));
+      health_changed_.push_back(*root);
+    }
+    {
+      // The root it had, whose health changes too when the incident moves.
+      TM_ASSIGN_OR_RETURN(SqliteStmt old, db_.Prepare(kSelectIncidentRoot));
+      old.Bind(1, i.id);
+      TM_ASSIGN_OR_RETURN(bool found, old.Step());
+      if (found && !old.IsNull(0)) health_changed_.push_back(old.Int(0));
     }
     TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertIncident));
     s.Bind(1, i.id).Bind(2, root).Bind(3, model::IncidentStateName(i.state));
@@ -950,6 +959,7 @@ class BatchApplier {
       return Status::InvalidArgument("anomaly id is already used for another asset", where);
     }
     ++summary_.anomalies_written;
+    health_changed_.push_back(asset);
     return Status::Ok();
   }
 
@@ -992,12 +1002,26 @@ class BatchApplier {
     return s.Run().WithWhere("checkpoints/" + c.scope + "/" + c.key);
   }
 
-  // Rebuilds the search documents of every asset this batch changed (search_engine.h).
+  // Rebuilds the search documents of every asset this batch changed (search_engine.h), then
+  // logs them, with the assets whose health (incidents, anomalies) changed, in the search
+  // change log: a copy of the index in memory keeps their health too (memory_search.h).
+  Status ReindexDirty() {
+    if (dirty_.empty() && health_changed_.empty()) return Status::Ok();
+    std::vector<std::int64_t>& ids = dirty_;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (!ids.empty()) TM_RETURN_IF_ERROR(ReindexSorted(ids));
+    std::vector<std::int64_t> changed = health_changed_;
+    changed.insert(changed.end(), ids.begin(), ids.end());
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    return SqliteLogSearchChanges(db_, changed, now_);
+  }
+
   // A store's first write (no document yet: no asset was ever indexed, so every asset is in
   // this batch) takes the rebuild's bulk path: table scans instead of a lookup per asset, and
   // one sorted run of postings. A first ingest of a large dbt project is most of them.
-  Status ReindexDirty() {
-    if (dirty_.empty()) return Status::Ok();
+  Status ReindexSorted(const std::vector<std::int64_t>& ids) {
     static const std::unordered_set<std::string> kNone;
     bool indexed;
     {
@@ -1005,13 +1029,8 @@ class BatchApplier {
       TM_ASSIGN_OR_RETURN(indexed, any.Step());
     }
     auto writer = NewSqliteSearchIndexWriter(db_, /*bulk=*/!indexed);
-    std::vector<std::int64_t>& ids = dirty_;
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    TM_RETURN_IF_ERROR(
-        ReindexAssets(*writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
-            .WithContext("update search index"));
-    return SqliteLogSearchChanges(db_, ids, now_);
+    return ReindexAssets(*writer, ids, known_typos_ ? *known_typos_ : kNone, new_typos_)
+        .WithContext("update search index");
   }
 
   // What this batch replaced of an asset's records, for FirstWriteToNew.
@@ -1041,6 +1060,7 @@ class BatchApplier {
   std::unordered_map<std::string, std::int64_t> ids_;
   WriteSummary summary_;
   std::vector<std::int64_t> dirty_;  // sorted and deduplicated when reindexed
+  std::vector<std::int64_t> health_changed_;  // assets whose incidents or anomalies changed
   std::int64_t first_new_id_ = 0;
   std::vector<std::uint8_t> written_to_new_;  // RecordSet bits, by id - first_new_id_
   std::unordered_set<std::string> known_owners_;  // put by this batch or found stored

@@ -249,6 +249,83 @@ TYPED_TEST(MemorySearchTest, ChangeLogIsPrunedAndACopyBehindItLoadsAgain) {
   EXPECT_EQ(this->Names(*this->store_, "alpha").size(), 4u);
 }
 
+// Health is remembered from the first search that shows an asset, and read again once the
+// change log names the asset: an anomaly or incident written through this store is seen by
+// the next search, one written through another within the poll, and an incident moved to
+// another root changes both assets.
+TYPED_TEST(MemorySearchTest, HealthFollowsIncidentsAndAnomalies) {
+  WriteBatch seed;
+  this->Put(seed, "orders", "One row per order.");
+  this->Put(seed, "payments", "Payments per order.");
+  this->Write(*this->store_, seed);
+  auto health = [&](Store& store, const std::string& name) {
+    SearchQuery q;
+    q.text = name;
+    auto r = store.Search(q);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    for (const SearchHit& h : r.ok() ? r->hits : std::vector<SearchHit>{}) {
+      if (h.name == name) return h.health;
+    }
+    ADD_FAILURE() << name << " not found";
+    return AssetHealth{};
+  };
+  EXPECT_EQ(health(*this->store_, "orders").Label(), "healthy");
+  const long long reads = this->Memory().health_reads;
+  EXPECT_EQ(health(*this->store_, "orders").Label(), "healthy");
+  EXPECT_EQ(this->Memory().health_reads, reads);  // remembered: the store is not asked again
+
+  WriteBatch anomaly;
+  model::Anomaly an;
+  an.id = "an-1";
+  an.asset = Key("orders");
+  an.metric = "row_count";
+  an.detector = "volume";
+  an.ts = kT0;
+  an.detected_at = kT0;
+  an.explanation = "row count dropped";
+  anomaly.PutAnomaly(an);
+  this->Write(*this->store_, anomaly);
+  AssetHealth h = health(*this->store_, "orders");
+  EXPECT_EQ(h.Label(), "anomaly");
+  EXPECT_EQ(h.last_anomaly, "row count dropped");
+
+  model::Incident inc;
+  inc.id = "inc-1";
+  inc.root = Key("orders");
+  inc.state = model::IncidentState::kOpen;
+  inc.title = "orders late";
+  inc.opened_at = kT0;
+  inc.updated_at = kT0;
+  WriteBatch opened;
+  opened.PutIncident(inc);
+  this->Write(*this->store_, opened);
+  EXPECT_EQ(health(*this->store_, "orders").open_incidents, 1);
+  EXPECT_EQ(health(*this->store_, "payments").Label(), "healthy");
+
+  // Through another store: the incident moves to payments, then is resolved.
+  inc.root = Key("payments");
+  WriteBatch moved;
+  moved.PutIncident(inc);
+  this->Write(*this->other_, moved);
+  EXPECT_TRUE(this->WaitFor([&] {
+    return health(*this->store_, "payments").Label() == "incident" &&
+           health(*this->store_, "orders").Label() == "anomaly";
+  }));
+  inc.state = model::IncidentState::kResolved;
+  inc.resolved_at = kT0;
+  WriteBatch resolved;
+  resolved.PutIncident(inc);
+  this->Write(*this->other_, resolved);
+  EXPECT_TRUE(this->WaitFor([&] { return health(*this->store_, "payments").Label() == "healthy"; }));
+  for (const char* name : {"orders", "payments"}) {
+    EXPECT_EQ(health(*this->store_, name).Label(), health(*this->other_, name).Label()) << name;
+    EXPECT_EQ(health(*this->store_, name).last_anomaly, health(*this->other_, name).last_anomaly)
+        << name;
+  }
+  // Health alone changed: the documents were not rebuilt, only logged.
+  EXPECT_EQ(this->Memory().assets, 2);
+}
+
 // A frequent word's list is cut to its best kKeptPostings; removals then push it below what a
 // filtered search reads, and it is read again from the store. Results stay exactly the
 // tables'.

@@ -115,6 +115,9 @@ struct SearchMemoryStatus {
   long long changes_applied = 0; // documents updated from the change log
   long long refills = 0;         // cut posting lists read again from the store
   long long searches = 0;        // searches and suggestions answered from memory
+  // Searches that asked the store for health (of assets the copy did not know yet, or whose
+  // incidents or anomalies changed since it asked).
+  long long health_reads = 0;
   std::string error;             // the last load or catch-up error, "" when none
 };
 
