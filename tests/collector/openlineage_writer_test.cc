@@ -172,7 +172,9 @@ TYPED_TEST(OpenLineageWriterTest, AsynchronousCallersHearBackOnceCommitted) {
                     if (r.ok()) {
                       auto status = this->store_->GetLineageLogStatus();
                       EXPECT_TRUE(status.ok());
-                      if (status.ok()) EXPECT_GE(status->last_id, r->ids.back());
+                      if (status.ok()) {
+                        EXPECT_GE(status->last_id, r->ids.back());
+                      }
                     }
                     std::lock_guard lock(mu);
                     answers.emplace_back(std::this_thread::get_id(), std::move(r));
