@@ -253,4 +253,11 @@ CREATE TABLE search_changes (
 )sql",
 };
 
+// Sets checkpoint (?1 scope, ?2 key) to ?3 at ?4 (microseconds): the store's checkpoint writes
+// and the search change log's pruning mark.
+inline constexpr char kSqliteUpsertCheckpoint[] =
+    "INSERT INTO checkpoints (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
+    "   updated_at = excluded.updated_at";
+
 }  // namespace tidemark::catalog

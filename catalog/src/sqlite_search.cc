@@ -14,6 +14,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include "sqlite_schema.h"
+
 namespace tidemark::catalog {
 namespace {
 
@@ -116,10 +118,6 @@ constexpr char kOldestChange[] = "SELECT changed_at FROM search_changes ORDER BY
 constexpr char kLastChangeBefore[] =
     "SELECT max(seq) FROM search_changes WHERE changed_at < ?1";
 constexpr char kPruneChanges[] = "DELETE FROM search_changes WHERE seq <= ?1";
-constexpr char kPutPrunedThrough[] =
-    "INSERT INTO checkpoints (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
-    "   updated_at = excluded.updated_at";
 constexpr char kSelectId[] = "SELECT asset_id FROM assets WHERE key = ?1";
 constexpr char kSelectEdgesDown[] =
     "SELECT upstream_id, downstream_id, upstream_column, downstream_column FROM lineage_edges"
@@ -775,7 +773,7 @@ Status SqliteLogSearchChanges(SqliteDb& db, const std::vector<std::int64_t>& ids
     TM_ASSIGN_OR_RETURN(SqliteStmt del, db.Prepare(kPruneChanges));
     del.Bind(1, *prune_through);
     TM_RETURN_IF_ERROR(del.Run());
-    TM_ASSIGN_OR_RETURN(SqliteStmt put, db.Prepare(kPutPrunedThrough));
+    TM_ASSIGN_OR_RETURN(SqliteStmt put, db.Prepare(kSqliteUpsertCheckpoint));
     put.Bind(1, kSearchChangesScope).Bind(2, kSearchChangesPrunedKey);
     put.Bind(3, std::to_string(*prune_through)).Bind(4, now);
     TM_RETURN_IF_ERROR(put.Run());

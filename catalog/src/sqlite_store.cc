@@ -256,10 +256,6 @@ constexpr char kSelectAlerts[] =
     " ORDER BY created_at, id LIMIT ?2";
 constexpr char kAnySearchDoc[] = "SELECT 1 FROM search_docs LIMIT 1";
 constexpr char kMaxAssetId[] = "SELECT coalesce(max(asset_id), 0) FROM assets";
-constexpr char kUpsertCheckpoint[] =
-    "INSERT INTO checkpoints (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,"
-    "   updated_at = excluded.updated_at";
 constexpr char kSelectCheckpoint[] =
     "SELECT scope, key, value, updated_at FROM checkpoints WHERE scope = ?1 AND key = ?2";
 constexpr char kSelectCheckpoints[] =
@@ -997,7 +993,7 @@ class BatchApplier {
     if (c.scope.empty() || c.key.empty()) {
       return Status::InvalidArgument("a checkpoint needs a scope and a key", "checkpoints");
     }
-    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kUpsertCheckpoint));
+    TM_ASSIGN_OR_RETURN(SqliteStmt s, db_.Prepare(kSqliteUpsertCheckpoint));
     s.Bind(1, c.scope).Bind(2, c.key).Bind(3, c.value).Bind(4, now_);
     return s.Run().WithWhere("checkpoints/" + c.scope + "/" + c.key);
   }
