@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at timestamptz NOT NULL
 ))sql";
 
-inline constexpr std::array<const char*, 5> kPgMigrations = {
+inline constexpr std::array<const char*, 6> kPgMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 -- Conversions between model::Timestamp (microseconds since the Unix epoch, as bigint
@@ -291,6 +291,17 @@ CREATE TABLE search_changes (
   asset_id   bigint NOT NULL,
   changed_at timestamptz NOT NULL
 );
+)sql",
+    // 6: the write generation (Store::WriteGeneration): one row that every write adds one to as
+    // its last statement, so that a caller can tell whether anybody else wrote since it last
+    // looked, and keep what it knows of the stored state until then (issue 4: the OpenLineage
+    // projector's cache, which SQLite follows through PRAGMA data_version instead).
+    R"sql(
+CREATE TABLE write_generation (
+  id smallint PRIMARY KEY CHECK (id = 1),
+  n  bigint NOT NULL
+);
+INSERT INTO write_generation VALUES (1, 1);
 )sql",
 };
 

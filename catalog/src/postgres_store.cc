@@ -81,6 +81,11 @@ constexpr PgStatement kSelectAssetsPageAfter{
     .sql = "SELECT " TM_ASSET_COLS " FROM assets a" TM_ASSETS_PAGE_WHERE
            " AND a.key > $6 ORDER BY a.key LIMIT $4 OFFSET $5"};
 #undef TM_ASSETS_PAGE_WHERE
+// Migration 6's one row: every write adds one as its last statement (Store::WriteGeneration).
+constexpr PgStatement kBumpWriteGeneration{
+    .name = "bump_write_generation", .sql = "UPDATE write_generation SET n = n + 1 WHERE id = 1"};
+constexpr PgStatement kSelectWriteGeneration{
+    .name = "select_write_generation", .sql = "SELECT n FROM write_generation WHERE id = 1"};
 constexpr PgStatement kSelectAssetIds{
     .name = "select_asset_ids",
     .sql = "SELECT key, asset_id FROM assets WHERE key = ANY($1::text[])"};
@@ -1154,6 +1159,9 @@ class BatchWriter {
       TM_RETURN_IF_ERROR(PutCheckpoint(*c));
     }
     TM_RETURN_IF_ERROR(ReindexDirty());
+    // Last, after the search log's lock: the row lock it takes is held only for the commit,
+    // and is always taken after that lock, never before it.
+    tx_.Exec(kBumpWriteGeneration);
     return summary_;
   }
 
@@ -3128,6 +3136,16 @@ class PostgresStore final : public Store {
             return LineageEvent{Int(r[0]), Time(r[1]), Text(r[2]), Time(r[3]), Text(r[4])};
           });
     });
+  }
+
+  std::uint64_t WriteGeneration() override {
+    auto n = Read("write generation", [&](PgTx& tx) -> Result<std::int64_t> {
+      pqxx::result r = tx.Exec(kSelectWriteGeneration);
+      if (r.empty()) return Status::NotFound("no write generation row");
+      return Int(r[0][0]);
+    });
+    // 0 is "not tracked": a store that did not answer, or a row someone deleted.
+    return n.ok() && *n > 0 ? static_cast<std::uint64_t>(*n) : 0;
   }
 
   Result<LineageLogStatus> GetLineageLogStatus() override {

@@ -11,7 +11,7 @@
 
 namespace tidemark::catalog {
 
-inline constexpr std::array<const char*, 5> kSqliteMigrations = {
+inline constexpr std::array<const char*, 6> kSqliteMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 CREATE TABLE assets (
@@ -251,6 +251,10 @@ CREATE TABLE search_changes (
   changed_at INTEGER NOT NULL
 );
 )sql",
+    // 6: PostgreSQL's write generation table. SQLite needs none (PRAGMA data_version tells a
+    // connection whether another one committed): the version moves so that both stores keep
+    // one schema version.
+    "",
 };
 
 // Sets checkpoint (?1 scope, ?2 key) to ?3 at ?4 (microseconds): the store's checkpoint writes

@@ -682,8 +682,9 @@ TYPED_TEST(SearchTest, DocumentsIndexedBeforeMigration3FindTheirKeys) {
     const char* undo =
         "ALTER TABLE search_docs DROP COLUMN namespace;"
         " ALTER TABLE search_docs DROP COLUMN key_name;"
-        " DROP TABLE lineage_events;"  // migrations 4 and 5, applied again after 3
+        " DROP TABLE lineage_events;"  // migrations 4 to 6, applied again after 3
         " DROP TABLE search_changes;"
+        " DROP TABLE IF EXISTS write_generation;"  // PostgreSQL's only
         " DELETE FROM schema_migrations WHERE version >= 3";
     if constexpr (std::is_base_of_v<testing::PostgresFactory, TypeParam>) {
       pqxx::connection c(this->factory_.url);

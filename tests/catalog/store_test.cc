@@ -1266,5 +1266,52 @@ TYPED_TEST(StoreTest, TheCommitObserverSeesCommittedBatchesOnly) {
   EXPECT_EQ(seen.size(), 1u);
 }
 
+// The OpenLineage projector keeps what it knows of stored assets while the generation it
+// wrote at is still current, on both stores: the number must move by exactly one for each
+// committed write of this store, not for a failed one, and move for another store's writes.
+TYPED_TEST(StoreTest, WriteGenerationCountsEveryCommittedWriteOfAnyWriter) {
+  Store& store = *this->store_;
+  const std::uint64_t g0 = store.WriteGeneration();
+  ASSERT_NE(g0, 0u);
+  EXPECT_EQ(store.WriteGeneration(), g0) << "reading it moved it";
+  WriteBatch good;
+  good.PutAsset(MakeAsset("analytics.marts.orders"));
+  this->MustWrite(good);
+  EXPECT_EQ(store.WriteGeneration(), g0 + 1);
+  WriteBatch bad;
+  bad.PutAsset(MakeAsset("analytics.marts.customers"));
+  bad.SetOwnerships(Key("analytics.marts.customers"), {{"team:nobody", "owner"}});
+  ASSERT_FALSE(store.Write(bad).ok());
+  EXPECT_EQ(store.WriteGeneration(), g0 + 1) << "a write that did not commit moved it";
+
+  // Writers on two threads: every commit counts once, whatever the interleaving.
+  constexpr int kWrites = 20;
+  std::thread other([&] {
+    for (int i = 0; i < kWrites; ++i) {
+      WriteBatch b;
+      b.AppendMetricPoint({Key("analytics.marts.orders"), "row_count", kT0 + seconds(i), 1.0 * i});
+      EXPECT_TRUE(store.Write(b).ok());
+    }
+  });
+  for (int i = 0; i < kWrites; ++i) {
+    WriteBatch b;
+    b.PutAsset(MakeAsset("analytics.marts.t" + std::to_string(i)));
+    this->MustWrite(b);
+  }
+  other.join();
+  EXPECT_EQ(store.WriteGeneration(), g0 + 1 + 2 * kWrites);
+
+  // Another process on the same database (a file or a server).
+  if constexpr (requires { this->factory_.url; }) {
+    const std::uint64_t before = store.WriteGeneration();
+    auto second = OpenStore({.url = this->factory_.url});
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    WriteBatch b;
+    b.PutAsset(MakeAsset("analytics.marts.elsewhere"));
+    ASSERT_TRUE((*second)->Write(b).ok());
+    EXPECT_NE(store.WriteGeneration(), before) << "another process's write went unseen";
+  }
+}
+
 }  // namespace
 }  // namespace tidemark::catalog

@@ -112,10 +112,10 @@ TEST(CliTest, MigrateReportsSchemaVersions) {
   std::string db = "sqlite:" + (dir.path() / "m.db").string();
   Outcome first = RunTidemark({"--db", db, "migrate"});
   EXPECT_EQ(first.exit_code, 0) << first.err;
-  EXPECT_EQ(first.out, "schema version 0 -> 5\n");
+  EXPECT_EQ(first.out, "schema version 0 -> 6\n");
   Outcome again = RunTidemark({"migrate", "--db", db});  // global flags may follow
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(again.out, "schema version 5 -> 5\n");
+  EXPECT_EQ(again.out, "schema version 6 -> 6\n");
 }
 
 TEST(CliTest, ServeAnswersHealthAndStopsOnSigterm) {
@@ -137,7 +137,7 @@ TEST(CliTest, ServeAnswersHealthAndStopsOnSigterm) {
   EXPECT_EQ(body["status"], "ok");
   EXPECT_EQ(body["version"], "0.1.0");
   EXPECT_EQ(body["store"]["kind"], "sqlite");
-  EXPECT_EQ(body["store"]["schema_version"], 5);
+  EXPECT_EQ(body["store"]["schema_version"], 6);
   EXPECT_EQ(body["store"]["reachable"], true);
   EXPECT_NE(body["store"]["url"].get<std::string>().find("serve.db"), std::string::npos);
   EXPECT_TRUE(body["uptime_s"].is_number_integer());

@@ -39,7 +39,7 @@ using model::Status;
 
 // The schema version this binary writes. Migrations bring older stores up to it; a store
 // with a newer version is refused (Corruption) rather than misread.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 struct AssetFilter {
   std::optional<model::AssetKind> kind;
@@ -286,8 +286,11 @@ class Store {
   // it was last read, whoever wrote (this process or another). Each committed Write of this
   // process adds exactly one, so a caller that read g before its Write and g + 1 after it
   // knows nobody else wrote in between, and may keep what it knows of the stored state until
-  // the number moves again. 0 means "not tracked" (the default, and PostgreSQL, which other
-  // instances write too): a caller must then read the store every time.
+  // the number moves again. SQLite counts its own commits and follows PRAGMA data_version for
+  // other processes'; PostgreSQL keeps the number in a row that every write adds one to as its
+  // last statement (so writes commit one at a time), and reading it is a round trip. 0 means
+  // "not tracked" (the default, or the store did not answer): a caller must then read the
+  // store every time.
   virtual std::uint64_t WriteGeneration() { return 0; }
 
   // Runs `fn`, whose reads of this store on the calling thread may share one read transaction
