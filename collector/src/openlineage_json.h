@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -40,6 +41,13 @@ inline std::optional<NValue> Member(NValue obj, std::string_view name) {
   auto it = obj->find(name);
   if (it == obj->end() || it->is_null()) return std::nullopt;
   return &*it;
+}
+// Member(obj, names[i]) for each i.
+template <size_t N>
+std::array<std::optional<NValue>, N> Members(NValue obj, const std::array<std::string_view, N>& names) {
+  std::array<std::optional<NValue>, N> out;
+  for (size_t i = 0; i < N; ++i) out[i] = Member(obj, names[i]);
+  return out;
 }
 inline std::vector<NValue> Elements(NValue arr) {
   std::vector<NValue> out;
@@ -83,6 +91,25 @@ inline std::optional<SValue> Member(SValue obj, std::string_view name) {
   }
   if (found && found->is_null()) return std::nullopt;
   return found;
+}
+// Member(obj, names[i]) for each i, in one pass over the object: for the small objects read
+// many times over, such as a schema's fields.
+template <size_t N>
+std::array<std::optional<SValue>, N> Members(SValue obj, const std::array<std::string_view, N>& names) {
+  std::array<std::optional<SValue>, N> out;
+  if (!obj.is_object()) return out;
+  for (auto field : As<simdjson::dom::object>(obj)) {
+    for (size_t i = 0; i < N; ++i) {
+      if (field.key == names[i]) {
+        out[i] = field.value;  // the last one, as nlohmann keeps
+        break;
+      }
+    }
+  }
+  for (auto& found : out) {
+    if (found && found->is_null()) found.reset();
+  }
+  return out;
 }
 inline std::vector<SValue> Elements(SValue arr) {
   std::vector<SValue> out;

@@ -70,6 +70,19 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// Lower(a) < Lower(b) (ASCII case, as std::tolower in the "C" locale), without the copies.
+bool LessIgnoringCase(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if (x >= 'A' && x <= 'Z') x += 'a' - 'A';
+    if (y >= 'A' && y <= 'Z') y += 'a' - 'A';
+    if (x != y) return x < y;
+  }
+  return a.size() < b.size();
+}
+
 // "team:finance" and "user:jane@shop.com" as given; an email is a user; any other bare name
 // (Airflow's "datascience") is a team, the usual owner of a pipeline.
 model::Owner OwnerFromName(std::string_view name) {
@@ -461,30 +474,30 @@ class EventMapper {
                 std::vector<model::Column>& out) {
     if (!IsArray(fields)) return Invalid(path, "must be an array");
     const std::vector<V> elements = Elements(fields);
+    if (!m_.validate_only_) out.reserve(out.size() + elements.size());
     for (size_t i = 0; i < elements.size(); ++i) {
       V f = elements[i];
       // A schema can be most of an event: its paths are built only for an error.
       auto at = [&] { return Join(path, i); };
       if (!IsObject(f)) return Invalid(at(), "a field must be an object");
-      Opt name = Member(f, "name");
+      const auto [name, type, description, nested] =
+          Members(f, std::array<std::string_view, 4>{"name", "type", "description", "fields"});
       if (!name || !IsString(*name) || Str(*name).empty()) {
         return RequiredString(f, at(), "name").status();
       }
       if (m_.validate_only_) {
-        if (Opt nested = Member(f, "fields")) {
-          TM_RETURN_IF_ERROR(Fields(*nested, Join(at(), "fields"), prefix, out));
-        }
+        if (nested) TM_RETURN_IF_ERROR(Fields(*nested, Join(at(), "fields"), prefix, out));
         continue;
       }
-      model::Column c;
+      model::Column& c = out.emplace_back();
+      c.name.reserve(prefix.size() + Str(*name).size());
       c.name = prefix;
       c.name += Str(*name);
-      c.position = static_cast<int>(out.size()) + 1;
-      c.data_type = OptString(f, "type");
-      c.description = OptString(f, "description");
-      out.push_back(std::move(c));
-      if (Opt nested = Member(f, "fields")) {
-        TM_RETURN_IF_ERROR(Fields(*nested, Join(at(), "fields"), out.back().name + ".", out));
+      c.position = static_cast<int>(out.size());
+      if (type && IsString(*type)) c.data_type = Str(*type);
+      if (description && IsString(*description)) c.description = Str(*description);
+      if (nested) {
+        TM_RETURN_IF_ERROR(Fields(*nested, Join(at(), "fields"), c.name + ".", out));
       }
     }
     return Status::Ok();
@@ -511,19 +524,20 @@ class EventMapper {
     m_.rest_.PutSchemaSnapshot(std::move(snap));
     ++report_.schema_snapshots;
     // What others said of a column (dbt's description, tags, tests) stays with it.
-    // By lower-cased name, the first of equal names winning: a sorted vector, one
-    // allocation rather than a map node per column (this runs for every dataset of every
-    // event).
-    std::vector<std::pair<std::string, const model::Column*>> old_by_name;
+    // By name ignoring ASCII case, the first of equal names winning: a sorted vector of
+    // pointers, one allocation rather than a map node or a lower-cased copy per column (this
+    // runs for every dataset of every event).
+    std::vector<const model::Column*> old_by_name;
     old_by_name.reserve(pending.columns.size());
-    for (const model::Column& old : pending.columns) old_by_name.emplace_back(Lower(old.name), &old);
-    auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+    for (const model::Column& old : pending.columns) old_by_name.push_back(&old);
+    auto by_name = [](const model::Column* a, const model::Column* b) {
+      return LessIgnoringCase(a->name, b->name);
+    };
     std::stable_sort(old_by_name.begin(), old_by_name.end(), by_name);
     for (model::Column& c : columns) {
-      std::pair<std::string, const model::Column*> wanted{Lower(c.name), nullptr};
-      auto it = std::lower_bound(old_by_name.begin(), old_by_name.end(), wanted, by_name);
-      if (it != old_by_name.end() && it->first == wanted.first) {
-        const model::Column& old = *it->second;
+      auto it = std::lower_bound(old_by_name.begin(), old_by_name.end(), &c, by_name);
+      if (it != old_by_name.end() && !LessIgnoringCase(c.name, (*it)->name)) {
+        const model::Column& old = **it;
         if (c.description.empty()) c.description = old.description;
         if (c.data_type.empty()) c.data_type = old.data_type;
         c.tags = old.tags;
