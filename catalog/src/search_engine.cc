@@ -743,6 +743,62 @@ void MakeSnippet(std::string_view text, const std::vector<std::string>& words, S
   hit.highlights = std::move(merged);
 }
 
+// Counts of the values of one facet, as views: an open-addressing table (a std::map with a
+// node per value, looked up for every candidate, was a twentieth of a search).
+class FacetCounter {
+ public:
+  void Add(std::string_view value) {
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    Slot& s = Probe(slots_, value);
+    used_ += s.count == 0;
+    s.value = value;
+    ++s.count;
+  }
+
+  // The `n` most frequent values, then by value (bytewise).
+  std::vector<FacetCount> Top(size_t n) const {
+    std::vector<const Slot*> all;
+    all.reserve(used_);
+    for (const Slot& s : slots_) {
+      if (s.count > 0) all.push_back(&s);
+    }
+    auto before = [](const Slot* a, const Slot* b) {
+      return a->count != b->count ? a->count > b->count : a->value < b->value;
+    };
+    const size_t keep = std::min(n, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), before);
+    std::vector<FacetCount> out;
+    out.reserve(keep);
+    for (size_t i = 0; i < keep; ++i) out.push_back({std::string(all[i]->value), all[i]->count});
+    return out;
+  }
+
+ private:
+  struct Slot {
+    std::string_view value;
+    long long count = 0;  // 0: empty
+  };
+
+  // The slot holding `value`, or the empty one where it belongs. REQUIRES: a free slot.
+  static Slot& Probe(std::vector<Slot>& slots, std::string_view value) {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = std::hash<std::string_view>()(value) & mask;; i = (i + 1) & mask) {
+      if (slots[i].count == 0 || slots[i].value == value) return slots[i];
+    }
+  }
+
+  void Grow() {
+    std::vector<Slot> bigger(slots_.empty() ? 32 : 2 * slots_.size());
+    for (const Slot& s : slots_) {
+      if (s.count > 0) Probe(bigger, s.value) = s;
+    }
+    slots_ = std::move(bigger);
+  }
+
+  std::vector<Slot> slots_;  // a power of two in size, at most half full
+  size_t used_ = 0;
+};
+
 enum class ExactMatch : std::uint8_t { kNone, kName, kFullName };
 
 struct Scored {
@@ -981,33 +1037,23 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   results.total = static_cast<long long>(scored.size());
 
   // Facets over every match, counted under views of the documents' values.
-  std::map<std::string, std::map<std::string_view, long long>> counts;
-  auto& kinds = counts["kind"];
-  auto& owners = counts["owner"];
-  auto& tags = counts["tag"];
-  auto& databases = counts["database"];
-  auto& schemas = counts["schema"];
-  auto& sources = counts["source"];
+  enum { kKind, kOwner, kTag, kDatabase, kSchema, kSource, kHealth, kFacets };
+  FacetCounter counts[kFacets];
   for (const Scored& s : scored) {
     const SearchDocView& d = *s.doc;
-    ++kinds[d.kind];
-    ForEachLine(d.owners, [&](std::string_view o) { ++owners[o]; });
-    ForEachLine(d.tags, [&](std::string_view t) { ++tags[t]; });
-    if (!d.database.empty()) ++databases[d.database];
-    if (!d.schema.empty()) ++schemas[d.schema];
-    if (!d.source.empty()) ++sources[d.source];
+    counts[kKind].Add(d.kind);
+    ForEachLine(d.owners, [&](std::string_view o) { counts[kOwner].Add(o); });
+    ForEachLine(d.tags, [&](std::string_view t) { counts[kTag].Add(t); });
+    if (!d.database.empty()) counts[kDatabase].Add(d.database);
+    if (!d.schema.empty()) counts[kSchema].Add(d.schema);
+    if (!d.source.empty()) counts[kSource].Add(d.source);
   }
   for (size_t i = 0; i < std::min(health_n, scored.size()); ++i) {
-    ++counts["health"][HealthLabel(health_of(scored[i].doc->id))];
+    counts[kHealth].Add(HealthLabel(health_of(scored[i].doc->id)));
   }
-  for (const char* name : {"kind", "owner", "tag", "database", "schema", "source", "health"}) {
-    Facet f{name, {}};
-    for (const auto& [value, n] : counts[name]) f.counts.push_back({std::string(value), n});
-    std::stable_sort(f.counts.begin(), f.counts.end(),
-                     [](const FacetCount& a, const FacetCount& b) { return a.count > b.count; });
-    if (f.counts.size() > 20) f.counts.resize(20);
-    results.facets.push_back(std::move(f));
-  }
+  constexpr const char* kNames[kFacets] = {"kind",   "owner",  "tag",   "database",
+                                           "schema", "source", "health"};
+  for (size_t i = 0; i < kFacets; ++i) results.facets.push_back({kNames[i], counts[i].Top(20)});
 
   std::vector<std::string> highlight_words = q.plain_tokens;
   for (const Group& g : q.groups) {
