@@ -549,10 +549,52 @@ bool ContainsFolded(std::string_view text, std::string_view needle) {
   return FindFolded(text, needle) != std::string_view::npos;
 }
 
+bool IsSeparator(unsigned char c) { return c < 0x80 && !IsAlnum(c); }
+
+// Where the first occurrence of token `word` (Tokenize's rules) in `text` at or after `from`
+// begins, or npos; without tokenising all of `text`. Each occurrence of the bytes (ignoring
+// case) is checked within its run of word bytes: a separator starts TokenRanges afresh, so a
+// run has the same tokens on its own as inside the text.
+size_t FindToken(std::string_view text, std::string_view word, size_t from = 0) {
+  for (size_t at = FindFolded(text, word, from); at != std::string_view::npos;) {
+    size_t begin = at, end = at + word.size();
+    while (begin > 0 && !IsSeparator(static_cast<unsigned char>(text[begin - 1]))) --begin;
+    while (end < text.size() && !IsSeparator(static_cast<unsigned char>(text[end]))) ++end;
+    const std::string_view run = text.substr(begin, end - begin);
+    bool found = false;
+    TokenRanges(run, [&](size_t b, size_t e) {
+      if (found || std::min(e - b, kMaxTokenBytes) != word.size()) return;
+      size_t k = 0;
+      while (k < word.size() && Lower(run[b + k]) == word[k]) ++k;
+      found = k == word.size();
+    });
+    if (found) return at;
+    at = FindFolded(text, word, end);
+  }
+  return std::string_view::npos;
+}
+
+// `text` lower-cased (ASCII) into `out`, eight bytes at a time.
+void LowerCopy(std::string_view text, char* out) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  size_t k = 0;
+  for (; k + 8 <= text.size(); k += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + k, 8);
+    const std::uint64_t low7 = w & ~kHighs;
+    const std::uint64_t from_a = low7 + kOnes * (0x80 - 'A');  // high bit: at least 'A'
+    const std::uint64_t past_z = low7 + kOnes * (0x7F - 'Z');  // high bit: above 'Z'
+    const std::uint64_t upper = (from_a ^ past_z) & ~w & kHighs;  // ASCII 'A'-'Z'
+    w |= upper >> 2;                                              // + 0x20
+    std::memcpy(out + k, &w, 8);
+  }
+  for (; k < text.size(); ++k) out[k] = Lower(text[k]);
+}
+
 // `tokens` (as Tokenize makes them) of `text`, as views into `lower`, a lower-cased copy.
 void LowerTokens(std::string_view text, std::string& lower, std::vector<std::string_view>& tokens) {
   lower.resize(text.size());
-  for (size_t k = 0; k < text.size(); ++k) lower[k] = Lower(text[k]);
+  LowerCopy(text, lower.data());
   tokens.clear();
   TokenRanges(text, [&](size_t begin, size_t end) {
     tokens.push_back(std::string_view(lower).substr(begin, std::min(end - begin, kMaxTokenBytes)));
@@ -601,6 +643,11 @@ class DocFields {
   // such field as SearchMatch::value shows it (the description shows none).
   bool Find(size_t b, std::span<const std::string> seq, std::string_view& value) {
     const std::string_view text = text_[b];
+    if (b == kDescription && seq.size() == 1) {  // most of a description is never tokenised
+      if (FindToken(text, seq[0]) == std::string_view::npos) return false;
+      value = {};
+      return true;
+    }
     if (b != kColumns && b != kTags && b != kOwners) {
       for (const std::string& t : seq) {
         if (!ContainsFolded(text, t)) return false;
@@ -609,8 +656,18 @@ class DocFields {
       value = b == kDescription ? std::string_view() : text;
       return true;
     }
-    // A token holds no line break, so each occurrence of the first word lies in one item:
-    // the items are tried in order, each once.
+    if (seq.size() == 1) {
+      // A token holds no line break: the item holding its first occurrence is the first
+      // item that has it.
+      const size_t at = FindToken(text, seq[0]);
+      if (at == std::string_view::npos) return false;
+      const size_t nl = text.rfind('\n', at);
+      const size_t begin = nl == std::string_view::npos ? 0 : nl + 1;
+      value = text.substr(begin, std::min(text.find('\n', at), text.size()) - begin);
+      return true;
+    }
+    // Each occurrence of the first word lies in one item: the items are tried in order, each
+    // once.
     for (size_t at = FindFolded(text, seq[0]); at != std::string_view::npos;) {
       const size_t nl = text.rfind('\n', at);
       const size_t begin = nl == std::string_view::npos ? 0 : nl + 1;
