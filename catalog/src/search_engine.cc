@@ -839,9 +839,23 @@ class FacetCounter {
   // The slot holding `value`, or the empty one where it belongs. REQUIRES: a free slot.
   static Slot& Probe(std::vector<Slot>& slots, std::string_view value) {
     const size_t mask = slots.size() - 1;
-    for (size_t i = std::hash<std::string_view>()(value) & mask;; i = (i + 1) & mask) {
+    for (size_t i = Hash(value) & mask;; i = (i + 1) & mask) {
       if (slots[i].count == 0 || slots[i].value == value) return slots[i];
     }
+  }
+
+  // Of the first and last (up to) eight bytes and the length: facet values are short, and
+  // std::hash's pass over every byte was most of the cost of counting.
+  static size_t Hash(std::string_view v) {
+    std::uint64_t head = 0, tail = 0;
+    if (const size_t n = std::min<size_t>(8, v.size()); n > 0) {
+      std::memcpy(&head, v.data(), n);
+      std::memcpy(&tail, v.data() + v.size() - n, n);
+    }
+    std::uint64_t h = head ^ (tail * 0x9E3779B97F4A7C15ULL) ^ v.size();
+    h = (h ^ (h >> 33)) * 0xFF51AFD7ED558CCDULL;  // MurmurHash3's finaliser
+    h = (h ^ (h >> 33)) * 0xC4CEB9FE1A85EC53ULL;
+    return static_cast<size_t>(h ^ (h >> 33));
   }
 
   void Grow() {
@@ -1001,25 +1015,35 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
     auto rank = [&](size_t k) { return std::make_pair(sets[k].capped, sets[k].ids.size()); };
     if (rank(i) < rank(drive)) drive = i;
   }
-  std::vector<std::unordered_set<std::int64_t>> complete_sets;
+  // Sets are looked up sorted (binary search): hash sets allocated a node per id.
+  std::vector<std::vector<std::int64_t>> complete_sets;
   for (size_t i = 0; i < sets.size(); ++i) {
-    if (i != drive && !sets[i].capped) complete_sets.emplace_back(sets[i].ids.begin(), sets[i].ids.end());
+    if (i == drive || sets[i].capped) continue;
+    complete_sets.push_back(sets[i].ids);
+    std::sort(complete_sets.back().begin(), complete_sets.back().end());
   }
   const std::vector<std::int64_t>& driver = sets[drive].ids;
   const bool driver_capped = sets[drive].capped;
   std::vector<std::int64_t> candidates;
   for (std::int64_t id : driver) {
-    bool keep = std::all_of(complete_sets.begin(), complete_sets.end(),
-                            [id](const auto& s) { return s.count(id) > 0; });
+    bool keep = std::all_of(complete_sets.begin(), complete_sets.end(), [id](const auto& s) {
+      return std::binary_search(s.begin(), s.end(), id);
+    });
     if (keep) candidates.push_back(id);
   }
   // Exact-name matches join whatever the frequency of their words.
   if (q.plain && !q.plain_tokens.empty()) {
     TM_ASSIGN_OR_RETURN(std::vector<ScoredId> exact,
                         reader.Postings("=" + Join(q.plain_tokens), 100));
-    std::unordered_set<std::int64_t> have(candidates.begin(), candidates.end());
+    std::vector<std::int64_t> have = candidates;
+    std::sort(have.begin(), have.end());
+    const size_t before = candidates.size();
     for (const ScoredId& p : exact) {
-      if (have.insert(p.id).second) candidates.push_back(p.id);
+      if (std::binary_search(have.begin(), have.end(), p.id)) continue;
+      if (std::find(candidates.begin() + static_cast<std::ptrdiff_t>(before), candidates.end(), p.id) ==
+          candidates.end()) {
+        candidates.push_back(p.id);
+      }
     }
   }
   results.exact = !driver_capped;
