@@ -637,7 +637,18 @@ class DocFields {
 
   std::string_view Text(size_t b) const { return text_[b]; }
   const std::vector<std::string_view>& Name() { return Tokens(kName); }
-  const std::vector<std::string_view>& FullName() { return Tokens(kFullName); }
+
+  // Whether the tokens of block `b` joined by ' ' are `joined` (IsJoined). Most are told by
+  // the first byte, without tokenising: the exact-name tests tokenised every candidate's
+  // full name.
+  bool TokensJoinedAre(size_t b, std::string_view joined) {
+    const std::string_view text = text_[b];
+    size_t first = 0;
+    while (first < text.size() && IsSeparator(static_cast<unsigned char>(text[first]))) ++first;
+    if (first == text.size()) return joined.empty();  // no token
+    if (!joined.empty() && Lower(text[first]) != joined[0]) return false;
+    return IsJoined(joined, Tokens(b));
+  }
 
   // Whether a field of block `b` has `seq` as consecutive tokens; if so `value` is the first
   // such field as SearchMatch::value shows it (the description shows none).
@@ -1080,10 +1091,10 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
       matches.resize(s.first_match);
       continue;
     }
-    if (q.plain && IsJoined(joined, f.Name())) {
+    if (q.plain && f.TokensJoinedAre(DocFields::kName, joined)) {
       s.score += kExactName;
       s.exact = ExactMatch::kName;
-    } else if (q.plain && IsJoined(joined, f.FullName())) {
+    } else if (q.plain && f.TokensJoinedAre(DocFields::kFullName, joined)) {
       s.score += kExactFullName;
       s.exact = ExactMatch::kFullName;
     }
