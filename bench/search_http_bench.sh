@@ -52,7 +52,8 @@ done
 
 . "$(dirname "$0")/serve_lib.sh"
 serve_lib_init search_http_bench.sh "$build"
-echo "store:   $db"
+# The URL without its password (a PostgreSQL URL may carry one): logs never print secrets.
+echo "store:   $(sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#' <<<"$db")"
 
 cat >"$work/mix.lua" <<'EOF'
 -- One- and two-word queries, common words, a typo (custmers) and a phrase; limit=25.
