@@ -769,8 +769,8 @@ bool MentionsAnywhere(const Group& g, DocFields& f) {
 // The part of `text` around the first query word, with the byte ranges of every word.
 void MakeSnippet(std::string_view text, const std::vector<std::string>& words, SearchHit& hit) {
   constexpr size_t kWidth = 160;
-  std::string lower(text);
-  for (char& c : lower) c = Lower(c);
+  std::string lower(text.size(), '\0');
+  LowerCopy(text, lower.data());
   auto word_at = [&](size_t pos, size_t len) {
     bool left = pos == 0 || !IsAlnum(static_cast<unsigned char>(lower[pos - 1]));
     bool right = pos + len >= lower.size() || !IsLower(static_cast<unsigned char>(lower[pos + len]));
@@ -859,9 +859,11 @@ class FacetCounter {
   // std::hash's pass over every byte was most of the cost of counting.
   static size_t Hash(std::string_view v) {
     std::uint64_t head = 0, tail = 0;
-    if (const size_t n = std::min<size_t>(8, v.size()); n > 0) {
-      std::memcpy(&head, v.data(), n);
-      std::memcpy(&tail, v.data() + v.size() - n, n);
+    if (v.size() >= 8) {  // fixed-size copies are single loads
+      std::memcpy(&head, v.data(), 8);
+      std::memcpy(&tail, v.data() + v.size() - 8, 8);
+    } else {
+      for (char c : v) head = (head << 8) | static_cast<unsigned char>(c);
     }
     std::uint64_t h = head ^ (tail * 0x9E3779B97F4A7C15ULL) ^ v.size();
     h = (h ^ (h >> 33)) * 0xFF51AFD7ED558CCDULL;  // MurmurHash3's finaliser
