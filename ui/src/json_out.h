@@ -32,10 +32,20 @@ class JsonOut {
   // callers' names are identifiers): a response has hundreds of keys, and escaping them was
   // most of JsonOut's calls.
   JsonOut& Key(std::string_view name, bool first = false) {
-    if (!first) out_ += ',';
-    out_ += '"';
-    out_ += name;
-    out_ += "\":";
+    char buf[64];  // one append: four appends cost more than the name
+    if (name.size() + 4 > sizeof buf) {
+      if (!first) out_ += ',';
+      out_.append("\"").append(name).append("\":");
+      return *this;
+    }
+    size_t n = 0;
+    if (!first) buf[n++] = ',';
+    buf[n++] = '"';
+    if (!name.empty()) std::memcpy(buf + n, name.data(), name.size());
+    n += name.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
     return *this;
   }
   JsonOut& Sep() {
