@@ -16,7 +16,8 @@
 // Measured (1M assets, SQLite, --queries 300 --reuse 1, medians of 3 runs, contended 2 cores;
 // docs/search.md has the table): common and very common words, two words, typos, phrases
 // p50 0.5-1.2 ms, p99 0.9-2.7 ms; exact name 0.11 ms; suggest p50 0.14 ms, p99 4.2 ms.
-// Ingest with the live index: 51 min for 1M (326 assets/s), max RSS 813 MB. The index built
+// Ingest with the live index: 51 min for 1M (326 assets/s), max RSS 813 MB (60 min, 277/s,
+// 824 MB on 2026-12-07, contended); PostgreSQL 100k: 245 s (407/s). The index built
 // from scratch (--rebuild 1, what `tidemark reindex` runs): 50 s for 1M on SQLite (median
 // of 3, quiet machine; 72 s contended), max RSS 1.42 GB (docs/search.md). Each line also shows
 // the query's CPU time: elapsed p99 on a busy machine is mostly waiting. --dump FILE writes

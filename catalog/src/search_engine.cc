@@ -4,11 +4,13 @@
 #include "search_engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <future>
 #include <memory>
 #include <optional>
+#include <span>
 #include <unordered_set>
 
 namespace tidemark::catalog {
@@ -64,7 +66,7 @@ int EditDistanceAtMost1(std::string_view a, std::string_view b) {
   return b.substr(i + 1) == a.substr(i) ? 1 : 2;
 }
 
-bool ContainsSeq(const std::vector<std::string_view>& hay, const std::vector<std::string>& needle) {
+bool ContainsSeq(const std::vector<std::string_view>& hay, std::span<const std::string> needle) {
   if (needle.empty() || needle.size() > hay.size()) return false;
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
 }
@@ -500,136 +502,256 @@ Result<ParsedQuery> ParseQuery(std::string_view text) {
   return q;
 }
 
-// What one group matched in one document.
-struct GroupMatch {
-  std::int64_t weight = 0;
-  SearchMatch match;
-};
-
 template <typename Token, typename T>
 bool HasToken(const std::vector<Token>& tokens, const T& t) {
   return std::find(tokens.begin(), tokens.end(), t) != tokens.end();
 }
 
-// Whether `needle` (lower case, as every token is) occurs in `text` ignoring ASCII case. A
-// token of a field is a run of the field's bytes, lower-cased, so a field without the
-// substring cannot hold the token.
-bool ContainsFolded(std::string_view text, std::string_view needle) {
-  if (needle.size() > text.size()) return false;
-  if (needle.empty()) return true;
-  const char first = needle[0];
-  const char first_upper = IsLower(static_cast<unsigned char>(first)) ? static_cast<char>(first - 32) : first;
-  for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
-    if (text[i] != first && text[i] != first_upper) continue;
-    size_t k = 1;
-    while (k < needle.size() && Lower(text[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
+// Where `needle` (lower case, as every token is) first occurs in `text` at or after `from`,
+// ignoring ASCII case, or npos. A token of a field is a run of the field's bytes,
+// lower-cased, so a field without the substring cannot hold the token.
+//
+// Eight possible starts are tested at once (SWAR): a byte whose value with bit 5 set equals
+// the needle's first byte with bit 5 set is its upper or lower case (or, for a few
+// non-letters, a false start that the exact test rejects). Testing byte by byte was a ninth
+// of a search's instructions.
+size_t FindFolded(std::string_view text, std::string_view needle, size_t from = 0) {
+  if (needle.empty()) return from <= text.size() ? from : std::string_view::npos;
+  if (needle.size() > text.size()) return std::string_view::npos;
+  const size_t last = text.size() - needle.size();  // the last possible start
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  const std::uint64_t pattern = kOnes * (static_cast<unsigned char>(needle[0]) | 0x20U);
+  const char* data = text.data();
+  for (size_t i = from; i <= last;) {
+    if constexpr (std::endian::native == std::endian::little) {
+      if (i + 8 <= text.size()) {
+        std::uint64_t w;
+        std::memcpy(&w, data + i, 8);
+        const std::uint64_t x = (w | (kOnes * 0x20)) ^ pattern;  // 0 where a start may be
+        const std::uint64_t zero = (x - kOnes) & ~x & kHighs;    // its lowest bit is exact
+        if (zero == 0) {
+          i += 8;
+          continue;
+        }
+        i += static_cast<size_t>(std::countr_zero(zero)) / 8;
+        if (i > last) break;
+      }
+    }
+    size_t k = 0;
+    while (k < needle.size() && Lower(data[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return i;
+    ++i;
   }
-  return false;
+  return std::string_view::npos;
 }
 
-// A candidate's fields in match order (name, full name, columns, tags, owners, description),
-// each tokenised only when a query word occurs in it as a substring. Tokenising every field
-// of every candidate was most of a query's time, though most fields hold no query word.
+bool ContainsFolded(std::string_view text, std::string_view needle) {
+  return FindFolded(text, needle) != std::string_view::npos;
+}
+
+bool IsSeparator(unsigned char c) { return c < 0x80 && !IsAlnum(c); }
+
+// Where the first occurrence of token `word` (Tokenize's rules) in `text` at or after `from`
+// begins, or npos; without tokenising all of `text`. Each occurrence of the bytes (ignoring
+// case) is checked within its run of word bytes: a separator starts TokenRanges afresh, so a
+// run has the same tokens on its own as inside the text.
+size_t FindToken(std::string_view text, std::string_view word, size_t from = 0) {
+  for (size_t at = FindFolded(text, word, from); at != std::string_view::npos;) {
+    size_t begin = at, end = at + word.size();
+    while (begin > 0 && !IsSeparator(static_cast<unsigned char>(text[begin - 1]))) --begin;
+    while (end < text.size() && !IsSeparator(static_cast<unsigned char>(text[end]))) ++end;
+    const std::string_view run = text.substr(begin, end - begin);
+    bool found = false;
+    TokenRanges(run, [&](size_t b, size_t e) {
+      if (found || std::min(e - b, kMaxTokenBytes) != word.size()) return;
+      size_t k = 0;
+      while (k < word.size() && Lower(run[b + k]) == word[k]) ++k;
+      found = k == word.size();
+    });
+    if (found) return at;
+    at = FindFolded(text, word, end);
+  }
+  return std::string_view::npos;
+}
+
+// `text` lower-cased (ASCII) into `out`, eight bytes at a time.
+void LowerCopy(std::string_view text, char* out) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  size_t k = 0;
+  for (; k + 8 <= text.size(); k += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + k, 8);
+    const std::uint64_t low7 = w & ~kHighs;
+    const std::uint64_t from_a = low7 + kOnes * (0x80 - 'A');  // high bit: at least 'A'
+    const std::uint64_t past_z = low7 + kOnes * (0x7F - 'Z');  // high bit: above 'Z'
+    const std::uint64_t upper = (from_a ^ past_z) & ~w & kHighs;  // ASCII 'A'-'Z'
+    w |= upper >> 2;                                              // + 0x20
+    std::memcpy(out + k, &w, 8);
+  }
+  for (; k < text.size(); ++k) out[k] = Lower(text[k]);
+}
+
+// `tokens` (as Tokenize makes them) of `text`, as views into `lower`, a lower-cased copy.
+void LowerTokens(std::string_view text, std::string& lower, std::vector<std::string_view>& tokens) {
+  lower.resize(text.size());
+  LowerCopy(text, lower.data());
+  tokens.clear();
+  TokenRanges(text, [&](size_t begin, size_t end) {
+    tokens.push_back(std::string_view(lower).substr(begin, std::min(end - begin, kMaxTokenBytes)));
+  });
+}
+
+// A candidate's fields in match order, heaviest first: name, full name, columns, tags, owners,
+// description. Columns, tags and owners are lists (one item per line, each item a field);
+// a list is searched as a whole and only the items holding a query word as a substring are
+// looked at. A field is tokenised only when every word of the group being matched occurs in
+// it as a substring. Tokenising every field of every candidate was most of a query's time,
+// and setting up a field per column, tag and owner of every candidate a tenth of it.
 class DocFields {
  public:
-  struct Field {
-    std::string_view kind;  // as in SearchMatch::field
-    std::int64_t weight;
-    std::string_view text;   // what is tokenised
-    std::string_view value;  // what SearchMatch shows
-  };
+  enum Block : size_t { kName, kFullName, kColumns, kTags, kOwners, kDescription, kBlocks };
+
+  static constexpr std::string_view Kind(size_t b) {  // as in SearchMatch::field
+    constexpr std::string_view kKinds[kBlocks] = {"name", "full_name", "column",
+                                                  "tag",  "owner",     "description"};
+    return kKinds[b];
+  }
+  static constexpr std::int64_t Weight(size_t b) {
+    constexpr std::int64_t kWeights[kBlocks] = {kWName, kWFullName, kWColumn,
+                                                kWTag,  kWOwner,    kWDescription};
+    return kWeights[b];
+  }
 
   // Points at `d` (which must outlive the use), keeping the buffers of the previous document.
-  // The fields are in order of weight, heaviest first: MatchGroup relies on it.
   void Reset(const SearchDocView& d) {
     static_assert(kWName >= kWFullName && kWFullName >= kWColumn && kWColumn >= kWTag &&
                   kWTag >= kWOwner && kWOwner >= kWDescription);
-    fields_.clear();
-    fields_.push_back({"name", kWName, d.name, d.name});
-    fields_.push_back({"full_name", kWFullName, d.key_name, d.key_name});
-    // One field per line (empty lines are no column, tag or owner).
-    ForEachLine(d.columns, [&](std::string_view c) { fields_.push_back({"column", kWColumn, c, c}); });
-    ForEachLine(d.tags, [&](std::string_view t) { fields_.push_back({"tag", kWTag, t, t}); });
-    ForEachLine(d.owners, [&](std::string_view o) { fields_.push_back({"owner", kWOwner, o, o}); });
-    fields_.push_back({"description", kWDescription, d.description, {}});
-    if (tokens_.size() < fields_.size()) {
-      tokens_.resize(fields_.size());
-      lower_.resize(fields_.size());
-    }
-    valid_.assign(fields_.size(), false);
+    text_[kName] = d.name;
+    text_[kFullName] = d.key_name;
+    text_[kColumns] = d.columns;
+    text_[kTags] = d.tags;
+    text_[kOwners] = d.owners;
+    text_[kDescription] = d.description;
+    valid_ = 0;
   }
 
-  size_t size() const { return fields_.size(); }
-  const Field& field(size_t i) const { return fields_[i]; }
-  const std::vector<std::string_view>& Name() { return Tokens(0); }
-  const std::vector<std::string_view>& FullName() { return Tokens(1); }
+  std::string_view Text(size_t b) const { return text_[b]; }
+  const std::vector<std::string_view>& Name() { return Tokens(kName); }
 
-  // Field i's tokens (as Tokenize makes them), as views into a lower-cased copy of the field.
-  const std::vector<std::string_view>& Tokens(size_t i) {
-    if (!valid_[i]) {
-      const std::string_view text = fields_[i].text;
-      std::string& lower = lower_[i];
-      lower.resize(text.size());
-      for (size_t k = 0; k < text.size(); ++k) lower[k] = Lower(text[k]);
-      std::vector<std::string_view>& tokens = tokens_[i];
-      tokens.clear();
-      TokenRanges(text, [&](size_t begin, size_t end) {
-        tokens.push_back(std::string_view(lower).substr(begin, std::min(end - begin, kMaxTokenBytes)));
-      });
-      valid_[i] = true;
-    }
-    return tokens_[i];
+  // Whether the tokens of block `b` joined by ' ' are `joined` (IsJoined). Most are told by
+  // the first byte, without tokenising: the exact-name tests tokenised every candidate's
+  // full name.
+  bool TokensJoinedAre(size_t b, std::string_view joined) {
+    const std::string_view text = text_[b];
+    size_t first = 0;
+    while (first < text.size() && IsSeparator(static_cast<unsigned char>(text[first]))) ++first;
+    if (first == text.size()) return joined.empty();  // no token
+    if (!joined.empty() && Lower(text[first]) != joined[0]) return false;
+    return IsJoined(joined, Tokens(b));
   }
 
-  // Whether field i has `seq` as consecutive tokens.
-  bool Has(size_t i, const std::vector<std::string>& seq) {
-    for (const std::string& t : seq) {
-      if (!ContainsFolded(fields_[i].text, t)) return false;
+  // Whether a field of block `b` has `seq` as consecutive tokens; if so `value` is the first
+  // such field as SearchMatch::value shows it (the description shows none).
+  bool Find(size_t b, std::span<const std::string> seq, std::string_view& value) {
+    const std::string_view text = text_[b];
+    if (b == kDescription && seq.size() == 1) {  // most of a description is never tokenised
+      if (FindToken(text, seq[0]) == std::string_view::npos) return false;
+      value = {};
+      return true;
     }
-    return ContainsSeq(Tokens(i), seq);
-  }
-  bool HasWord(size_t i, const std::string& word) {
-    return ContainsFolded(fields_[i].text, word) && HasToken(Tokens(i), word);
+    if (b != kColumns && b != kTags && b != kOwners) {
+      for (const std::string& t : seq) {
+        if (!ContainsFolded(text, t)) return false;
+      }
+      if (!ContainsSeq(Tokens(b), seq)) return false;
+      value = b == kDescription ? std::string_view() : text;
+      return true;
+    }
+    if (seq.size() == 1) {
+      // A token holds no line break: the item holding its first occurrence is the first
+      // item that has it.
+      const size_t at = FindToken(text, seq[0]);
+      if (at == std::string_view::npos) return false;
+      const size_t nl = text.rfind('\n', at);
+      const size_t begin = nl == std::string_view::npos ? 0 : nl + 1;
+      value = text.substr(begin, std::min(text.find('\n', at), text.size()) - begin);
+      return true;
+    }
+    // Each occurrence of the first word lies in one item: the items are tried in order, each
+    // once.
+    for (size_t at = FindFolded(text, seq[0]); at != std::string_view::npos;) {
+      const size_t nl = text.rfind('\n', at);
+      const size_t begin = nl == std::string_view::npos ? 0 : nl + 1;
+      const size_t end = std::min(text.find('\n', at), text.size());
+      const std::string_view item = text.substr(begin, end - begin);
+      bool has = std::all_of(seq.begin() + 1, seq.end(),
+                             [&](const std::string& t) { return ContainsFolded(item, t); });
+      if (has) {
+        LowerTokens(item, item_lower_, item_tokens_);
+        has = ContainsSeq(item_tokens_, seq);
+      }
+      if (has) {
+        value = item;
+        return true;
+      }
+      at = FindFolded(text, seq[0], end);
+    }
+    return false;
   }
 
  private:
-  std::vector<Field> fields_;
+  const std::vector<std::string_view>& Tokens(size_t b) {
+    if (!(valid_ & (1U << b))) {
+      LowerTokens(text_[b], lower_[b], tokens_[b]);
+      valid_ |= 1U << b;
+    }
+    return tokens_[b];
+  }
+
+  std::string_view text_[kBlocks];
+  unsigned valid_ = 0;  // bit b: tokens_[b] holds block b's tokens (name, full name, description)
   // Kept across Reset: no allocation per document once they are large enough.
-  std::vector<std::vector<std::string_view>> tokens_;  // views into lower_
-  std::vector<std::string> lower_;
-  std::vector<bool> valid_;
+  std::vector<std::string_view> tokens_[kBlocks];  // views into lower_
+  std::string lower_[kBlocks];
+  std::vector<std::string_view> item_tokens_;  // the list item being checked, into item_lower_
+  std::string item_lower_;
+};
+
+// What one group matched in one document: views into the document and constants, made into
+// a SearchMatch only for the hits shown (three strings for each of ~200 candidates were a
+// twentieth of a search).
+struct GroupMatch {
+  std::int64_t weight = 0;
+  std::string_view field, value, how;
 };
 
 // The best match of `g` in the document, or weight 0 (the first field wins a tie).
 GroupMatch MatchGroup(const Group& g, DocFields& f) {
   GroupMatch best;
-  auto consider = [&](std::int64_t w, const DocFields::Field& field, std::string_view how) {
-    if (w > best.weight) {
-      best = {w, {std::string(field.kind), std::string(field.value), std::string(how)}};
-    }
-  };
   if (g.kind == GroupKind::kPrefix) {
     const std::string& p = g.tokens[0];
     for (const auto& tok : f.Name()) {
-      if (tok.compare(0, p.size(), p) == 0) consider(kWPrefix, f.field(0), "prefix");
+      if (tok.starts_with(p)) {
+        return {kWPrefix, DocFields::Kind(DocFields::kName), f.Text(DocFields::kName), "prefix"};
+      }
     }
     return best;
   }
-  // Fields come in order of weight (DocFields::Reset), so once the best match found weighs
-  // as much as a field would, no later field can replace it: the rest are not searched.
+  // Fields come in order of weight, so once the best match found weighs as much as a field
+  // would, no later field can replace it: the rest are not searched.
   const std::int64_t n = static_cast<std::int64_t>(g.tokens.size());
   // Exact words (a phrase: consecutive tokens of one field).
-  std::string_view how = g.kind == GroupKind::kPhrase ? "phrase" : "word";
-  for (size_t i = 0; i < f.size() && f.field(i).weight * n > best.weight; ++i) {
-    if (f.Has(i, g.tokens)) consider(f.field(i).weight * n, f.field(i), how);
+  const std::string_view how = g.kind == GroupKind::kPhrase ? "phrase" : "word";
+  std::string_view value;
+  for (size_t b = 0; b < DocFields::kBlocks && DocFields::Weight(b) * n > best.weight; ++b) {
+    if (f.Find(b, g.tokens, value)) best = {DocFields::Weight(b) * n, DocFields::Kind(b), value, how};
   }
   if (g.kind != GroupKind::kWord || g.typo_terms.empty()) return best;
   // One edit away, at half weight (owners are not searched for typos).
   for (const std::string& typo : g.typo_terms) {
-    for (size_t i = 0; i < f.size() && f.field(i).weight / 2 > best.weight; ++i) {
-      if (f.field(i).kind != "owner" && f.HasWord(i, typo)) {
-        consider(f.field(i).weight / 2, f.field(i), "typo");
+    for (size_t b = 0; b < DocFields::kBlocks && DocFields::Weight(b) / 2 > best.weight; ++b) {
+      if (b != DocFields::kOwners && f.Find(b, std::span(&typo, 1), value)) {
+        best = {DocFields::Weight(b) / 2, DocFields::Kind(b), value, "typo"};
       }
     }
   }
@@ -637,8 +759,9 @@ GroupMatch MatchGroup(const Group& g, DocFields& f) {
 }
 
 bool MentionsAnywhere(const Group& g, DocFields& f) {
-  for (size_t i = 0; i < f.size(); ++i) {
-    if (f.Has(i, g.tokens)) return true;
+  std::string_view value;
+  for (size_t b = 0; b < DocFields::kBlocks; ++b) {
+    if (f.Find(b, g.tokens, value)) return true;
   }
   return false;
 }
@@ -646,8 +769,8 @@ bool MentionsAnywhere(const Group& g, DocFields& f) {
 // The part of `text` around the first query word, with the byte ranges of every word.
 void MakeSnippet(std::string_view text, const std::vector<std::string>& words, SearchHit& hit) {
   constexpr size_t kWidth = 160;
-  std::string lower(text);
-  for (char& c : lower) c = Lower(c);
+  std::string lower(text.size(), '\0');
+  LowerCopy(text, lower.data());
   auto word_at = [&](size_t pos, size_t len) {
     bool left = pos == 0 || !IsAlnum(static_cast<unsigned char>(lower[pos - 1]));
     bool right = pos + len >= lower.size() || !IsLower(static_cast<unsigned char>(lower[pos + len]));
@@ -688,10 +811,85 @@ void MakeSnippet(std::string_view text, const std::vector<std::string>& words, S
   hit.highlights = std::move(merged);
 }
 
+// Counts of the values of one facet, as views: an open-addressing table (a std::map with a
+// node per value, looked up for every candidate, was a twentieth of a search).
+class FacetCounter {
+ public:
+  void Add(std::string_view value) {
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    Slot& s = Probe(slots_, value);
+    used_ += s.count == 0;
+    s.value = value;
+    ++s.count;
+  }
+
+  // The `n` most frequent values, then by value (bytewise).
+  std::vector<FacetCount> Top(size_t n) const {
+    std::vector<const Slot*> all;
+    all.reserve(used_);
+    for (const Slot& s : slots_) {
+      if (s.count > 0) all.push_back(&s);
+    }
+    auto before = [](const Slot* a, const Slot* b) {
+      return a->count != b->count ? a->count > b->count : a->value < b->value;
+    };
+    const size_t keep = std::min(n, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), before);
+    std::vector<FacetCount> out;
+    out.reserve(keep);
+    for (size_t i = 0; i < keep; ++i) out.push_back({std::string(all[i]->value), all[i]->count});
+    return out;
+  }
+
+ private:
+  struct Slot {
+    std::string_view value;
+    long long count = 0;  // 0: empty
+  };
+
+  // The slot holding `value`, or the empty one where it belongs. REQUIRES: a free slot.
+  static Slot& Probe(std::vector<Slot>& slots, std::string_view value) {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = Hash(value) & mask;; i = (i + 1) & mask) {
+      if (slots[i].count == 0 || slots[i].value == value) return slots[i];
+    }
+  }
+
+  // Of the first and last (up to) eight bytes and the length: facet values are short, and
+  // std::hash's pass over every byte was most of the cost of counting.
+  static size_t Hash(std::string_view v) {
+    std::uint64_t head = 0, tail = 0;
+    if (v.size() >= 8) {  // fixed-size copies are single loads
+      std::memcpy(&head, v.data(), 8);
+      std::memcpy(&tail, v.data() + v.size() - 8, 8);
+    } else {
+      for (char c : v) head = (head << 8) | static_cast<unsigned char>(c);
+    }
+    std::uint64_t h = head ^ (tail * 0x9E3779B97F4A7C15ULL) ^ v.size();
+    h = (h ^ (h >> 33)) * 0xFF51AFD7ED558CCDULL;  // MurmurHash3's finaliser
+    h = (h ^ (h >> 33)) * 0xC4CEB9FE1A85EC53ULL;
+    return static_cast<size_t>(h ^ (h >> 33));
+  }
+
+  void Grow() {
+    std::vector<Slot> bigger(slots_.empty() ? 32 : 2 * slots_.size());
+    for (const Slot& s : slots_) {
+      if (s.count > 0) Probe(bigger, s.value) = s;
+    }
+    slots_ = std::move(bigger);
+  }
+
+  std::vector<Slot> slots_;  // a power of two in size, at most half full
+  size_t used_ = 0;
+};
+
+enum class ExactMatch : std::uint8_t { kNone, kName, kFullName };
+
 struct Scored {
   const SearchDocView* doc;
   std::int64_t score;
-  std::vector<SearchMatch> matched;
+  std::uint32_t first_match;  // its matches: one GroupMatch per positive group from here on
+  ExactMatch exact;           // shown before them
 };
 
 // The most a document found only through a typo of a word can score for that word: half a
@@ -830,25 +1028,35 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
     auto rank = [&](size_t k) { return std::make_pair(sets[k].capped, sets[k].ids.size()); };
     if (rank(i) < rank(drive)) drive = i;
   }
-  std::vector<std::unordered_set<std::int64_t>> complete_sets;
+  // Sets are looked up sorted (binary search): hash sets allocated a node per id.
+  std::vector<std::vector<std::int64_t>> complete_sets;
   for (size_t i = 0; i < sets.size(); ++i) {
-    if (i != drive && !sets[i].capped) complete_sets.emplace_back(sets[i].ids.begin(), sets[i].ids.end());
+    if (i == drive || sets[i].capped) continue;
+    complete_sets.push_back(sets[i].ids);
+    std::sort(complete_sets.back().begin(), complete_sets.back().end());
   }
   const std::vector<std::int64_t>& driver = sets[drive].ids;
   const bool driver_capped = sets[drive].capped;
   std::vector<std::int64_t> candidates;
   for (std::int64_t id : driver) {
-    bool keep = std::all_of(complete_sets.begin(), complete_sets.end(),
-                            [id](const auto& s) { return s.count(id) > 0; });
+    bool keep = std::all_of(complete_sets.begin(), complete_sets.end(), [id](const auto& s) {
+      return std::binary_search(s.begin(), s.end(), id);
+    });
     if (keep) candidates.push_back(id);
   }
   // Exact-name matches join whatever the frequency of their words.
   if (q.plain && !q.plain_tokens.empty()) {
     TM_ASSIGN_OR_RETURN(std::vector<ScoredId> exact,
                         reader.Postings("=" + Join(q.plain_tokens), 100));
-    std::unordered_set<std::int64_t> have(candidates.begin(), candidates.end());
+    std::vector<std::int64_t> have = candidates;
+    std::sort(have.begin(), have.end());
+    const size_t before = candidates.size();
     for (const ScoredId& p : exact) {
-      if (have.insert(p.id).second) candidates.push_back(p.id);
+      if (std::binary_search(have.begin(), have.end(), p.id)) continue;
+      if (std::find(candidates.begin() + static_cast<std::ptrdiff_t>(before), candidates.end(), p.id) ==
+          candidates.end()) {
+        candidates.push_back(p.id);
+      }
     }
   }
   results.exact = !driver_capped;
@@ -858,32 +1066,39 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   std::vector<Scored> scored;
   scored.reserve(docs.size());
   const std::string joined = Join(q.plain_tokens);
+  const size_t positive = static_cast<size_t>(std::count_if(
+      q.groups.begin(), q.groups.end(), [](const Group& g) { return g.kind != GroupKind::kExclude; }));
+  std::vector<GroupMatch> matches;  // of every match in `scored`, `positive` each
+  matches.reserve(docs.size() * positive);
   DocFields f;
   for (const SearchDocView& d : docs) {
     if (!PassesFilters(query, d)) continue;
     f.Reset(d);
-    Scored s{&d, d.boost, {}};
+    Scored s{&d, d.boost, static_cast<std::uint32_t>(matches.size()), ExactMatch::kNone};
     bool ok = true;
     for (const Group& g : q.groups) {
       if (g.kind == GroupKind::kExclude) {
         if (MentionsAnywhere(g, f)) ok = false;
         continue;
       }
-      GroupMatch m = MatchGroup(g, f);
+      const GroupMatch m = MatchGroup(g, f);
       if (m.weight == 0) {
         ok = false;
         break;
       }
       s.score += m.weight;
-      s.matched.push_back(std::move(m.match));
+      matches.push_back(m);
     }
-    if (!ok) continue;
-    if (q.plain && IsJoined(joined, f.Name())) {
+    if (!ok) {
+      matches.resize(s.first_match);
+      continue;
+    }
+    if (q.plain && f.TokensJoinedAre(DocFields::kName, joined)) {
       s.score += kExactName;
-      s.matched.insert(s.matched.begin(), {"name", std::string(d.name), "exact"});
-    } else if (q.plain && IsJoined(joined, f.FullName())) {
+      s.exact = ExactMatch::kName;
+    } else if (q.plain && f.TokensJoinedAre(DocFields::kFullName, joined)) {
       s.score += kExactFullName;
-      s.matched.insert(s.matched.begin(), {"full_name", std::string(d.key_name), "exact"});
+      s.exact = ExactMatch::kFullName;
     }
     if (const auto& name = f.Name(); !name.empty()) {
       size_t hit = 0;
@@ -916,33 +1131,23 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
   results.total = static_cast<long long>(scored.size());
 
   // Facets over every match, counted under views of the documents' values.
-  std::map<std::string, std::map<std::string_view, long long>> counts;
-  auto& kinds = counts["kind"];
-  auto& owners = counts["owner"];
-  auto& tags = counts["tag"];
-  auto& databases = counts["database"];
-  auto& schemas = counts["schema"];
-  auto& sources = counts["source"];
+  enum { kKind, kOwner, kTag, kDatabase, kSchema, kSource, kHealth, kFacets };
+  FacetCounter counts[kFacets];
   for (const Scored& s : scored) {
     const SearchDocView& d = *s.doc;
-    ++kinds[d.kind];
-    ForEachLine(d.owners, [&](std::string_view o) { ++owners[o]; });
-    ForEachLine(d.tags, [&](std::string_view t) { ++tags[t]; });
-    if (!d.database.empty()) ++databases[d.database];
-    if (!d.schema.empty()) ++schemas[d.schema];
-    if (!d.source.empty()) ++sources[d.source];
+    counts[kKind].Add(d.kind);
+    ForEachLine(d.owners, [&](std::string_view o) { counts[kOwner].Add(o); });
+    ForEachLine(d.tags, [&](std::string_view t) { counts[kTag].Add(t); });
+    if (!d.database.empty()) counts[kDatabase].Add(d.database);
+    if (!d.schema.empty()) counts[kSchema].Add(d.schema);
+    if (!d.source.empty()) counts[kSource].Add(d.source);
   }
   for (size_t i = 0; i < std::min(health_n, scored.size()); ++i) {
-    ++counts["health"][HealthLabel(health_of(scored[i].doc->id))];
+    counts[kHealth].Add(HealthLabel(health_of(scored[i].doc->id)));
   }
-  for (const char* name : {"kind", "owner", "tag", "database", "schema", "source", "health"}) {
-    Facet f{name, {}};
-    for (const auto& [value, n] : counts[name]) f.counts.push_back({std::string(value), n});
-    std::stable_sort(f.counts.begin(), f.counts.end(),
-                     [](const FacetCount& a, const FacetCount& b) { return a.count > b.count; });
-    if (f.counts.size() > 20) f.counts.resize(20);
-    results.facets.push_back(std::move(f));
-  }
+  constexpr const char* kNames[kFacets] = {"kind",   "owner",  "tag",   "database",
+                                           "schema", "source", "health"};
+  for (size_t i = 0; i < kFacets; ++i) results.facets.push_back({kNames[i], counts[i].Top(20)});
 
   std::vector<std::string> highlight_words = q.plain_tokens;
   for (const Group& g : q.groups) {
@@ -969,7 +1174,14 @@ Result<SearchResults> RunSearch(const SearchQuery& query, SearchReader& reader) 
     hit.downstream = d.downstream;
     hit.exposures = d.exposures;
     hit.score = static_cast<double>(s.score);
-    hit.matched = s.matched;
+    if (s.exact == ExactMatch::kName) hit.matched.push_back({"name", std::string(d.name), "exact"});
+    if (s.exact == ExactMatch::kFullName) {
+      hit.matched.push_back({"full_name", std::string(d.key_name), "exact"});
+    }
+    for (size_t k = s.first_match; k < s.first_match + positive; ++k) {
+      const GroupMatch& m = matches[k];
+      hit.matched.push_back({std::string(m.field), std::string(m.value), std::string(m.how)});
+    }
     MakeSnippet(d.description, highlight_words, hit);
     results.hits.push_back(std::move(hit));
   }

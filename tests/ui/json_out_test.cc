@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -52,9 +53,26 @@ TEST(JsonOutTest, RandomBytesMatchNlohmann) {
   // continuation bytes.
   const std::string alphabet = std::string("aZ0 \"\\\n\x01\x7f", 10) +
                                "\x80\xBF\xC2\xDF\xE0\xED\xEF\xF0\xF4\xF5\xFF\xA0\x9F\x8F\x90";
+  // Up to 40 bytes: String tests eight at a time, so escapes and invalid bytes land at every
+  // place of a block, across blocks and in the padded tail.
   for (int n = 0; n < 20000; ++n) {
-    std::string s(rng() % 12, ' ');
+    std::string s(rng() % 41, ' ');
     for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    ASSERT_EQ(Written(s), Reference(s)) << "seed " << seed << ", case " << n;
+  }
+}
+
+TEST(JsonOutTest, LongValidStringsMatchNlohmann) {
+  const unsigned seed = 20261207;
+  std::mt19937 rng(seed);
+  // Mostly plain ASCII with escapes and valid multi-byte characters, up to 60 bytes: the
+  // escapes fall before, inside and after eight-byte blocks that are known to be UTF-8.
+  const std::string pieces[] = {"a", "Z", "0", " ", "\"", "\\", "\n", std::string("\x01", 1),
+                                "\x7f", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"};
+  for (int n = 0; n < 20000; ++n) {
+    std::string s;
+    const size_t len = rng() % 61;
+    while (s.size() < len) s += pieces[rng() % 4 != 0 ? rng() % 4 : rng() % std::size(pieces)];
     ASSERT_EQ(Written(s), Reference(s)) << "seed " << seed << ", case " << n;
   }
 }

@@ -366,7 +366,8 @@ std::string SearchResultsJson(const catalog::SearchResults& results) {
     }
   }
   for (size_t i = 0; i < facets.size(); ++i) {
-    j.Key(facets[i]->name, i == 0).Raw("[");
+    if (i > 0) j.Sep();
+    j.String(facets[i]->name).Raw(":[");  // a name from the results: escaped, unlike Key's
     for (size_t k = 0; k < facets[i]->counts.size(); ++k) {
       const catalog::FacetCount& c = facets[i]->counts[k];
       if (k) j.Sep();
