@@ -31,6 +31,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "columns_json.h"
 #include "pg_pool.h"
 #include "pg_schema.h"
 #include "search_engine.h"
@@ -805,6 +806,10 @@ size_t Ordinal(const pqxx::field& f, size_t size) {
 std::string Text(const pqxx::field& f) {
   return f.is_null() ? std::string() : std::string(f.c_str(), f.size());
 }
+// Valid while the row's result lives.
+std::string_view TextView(const pqxx::field& f) {
+  return f.is_null() ? std::string_view() : std::string_view(f.c_str(), f.size());
+}
 std::int64_t Int(const pqxx::field& f) { return f.as<std::int64_t>(); }
 double Real(const pqxx::field& f) { return f.as<double>(); }
 Timestamp Time(const pqxx::field& f) { return model::FromMicros(Int(f)); }
@@ -839,37 +844,6 @@ std::vector<std::string> StringsFromJson(const pqxx::field& f) {
   if (!j.is_array()) return out;
   for (const auto& s : j) {
     if (s.is_string()) out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-// Schema snapshot columns, in SqliteStore's JSON layout (the compared fields and description).
-std::string ColumnsToJson(const std::vector<model::Column>& columns) {
-  nlohmann::json arr = nlohmann::json::array();
-  for (const model::Column& c : columns) {
-    nlohmann::json j = {{"name", c.name}, {"position", c.position}, {"type", c.data_type}};
-    if (c.nullable) j["nullable"] = *c.nullable;
-    if (!c.description.empty()) j["description"] = c.description;
-    arr.push_back(std::move(j));
-  }
-  return arr.dump();
-}
-
-std::vector<model::Column> ColumnsFromJson(const pqxx::field& f) {
-  std::vector<model::Column> out;
-  auto arr = nlohmann::json::parse(f.c_str(), nullptr, /*allow_exceptions=*/false);
-  if (!arr.is_array()) return out;
-  for (const auto& j : arr) {
-    if (!j.is_object()) continue;
-    model::Column c;
-    c.name = j.value("name", "");
-    c.position = j.value("position", 0);
-    c.data_type = j.value("type", "");
-    c.description = j.value("description", "");
-    if (auto it = j.find("nullable"); it != j.end() && it->is_boolean()) {
-      c.nullable = it->get<bool>();
-    }
-    out.push_back(std::move(c));
   }
   return out;
 }
@@ -2967,7 +2941,7 @@ class PostgresStore final : public Store {
       for (const pqxx::row& r : tx.Exec(kSelectSnapshotsOfMany, key_array)) {
         const size_t i = Ordinal(r[0], out.size());
         out[i].schema_history.push_back(
-            model::SchemaSnapshot{keys[i], Time(r[1]), Text(r[2]), ColumnsFromJson(r[3])});
+            model::SchemaSnapshot{keys[i], Time(r[1]), Text(r[2]), ColumnsFromJson(TextView(r[3]))});
       }
       for (const pqxx::row& r :
            tx.Exec(kSelectRecentResultsOfMany, key_array, Limit(results_limit))) {
@@ -2989,7 +2963,7 @@ class PostgresStore final : public Store {
         "get schema history", key, [&](PgTx& tx, std::int64_t id) {
           return ReadAll<model::SchemaSnapshot>(
               tx.Exec(kSelectSnapshots, id), [&](const pqxx::row& r) {
-                return model::SchemaSnapshot{key, Time(r[0]), Text(r[1]), ColumnsFromJson(r[2])};
+                return model::SchemaSnapshot{key, Time(r[0]), Text(r[1]), ColumnsFromJson(TextView(r[2]))};
               });
         });
   }

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "columns_json.h"
 #include "lineage_walk.h"
 #include "memory_search.h"
 #include "sqlite_db.h"
@@ -431,33 +432,6 @@ model::Alert ReadAlert(const SqliteStmt& s) {
 
 Checkpoint ReadCheckpoint(const SqliteStmt& s) {
   return Checkpoint{s.Text(0), s.Text(1), s.Text(2), s.Time(3)};
-}
-
-std::string ColumnsToJson(const std::vector<model::Column>& columns) {
-  nlohmann::json arr = nlohmann::json::array();
-  for (const model::Column& c : columns) {
-    nlohmann::json j = {{"name", c.name}, {"position", c.position}, {"type", c.data_type}};
-    if (c.nullable) j["nullable"] = *c.nullable;
-    if (!c.description.empty()) j["description"] = c.description;
-    arr.push_back(std::move(j));
-  }
-  return arr.dump();
-}
-
-std::vector<model::Column> ColumnsFromJson(std::string_view text) {
-  std::vector<model::Column> out;
-  auto arr = nlohmann::json::parse(text, nullptr, false);
-  if (!arr.is_array()) return out;
-  for (const auto& j : arr) {
-    model::Column c;
-    c.name = j.value("name", "");
-    c.position = j.value("position", 0);
-    c.data_type = j.value("type", "");
-    c.description = j.value("description", "");
-    if (j.contains("nullable") && j["nullable"].is_boolean()) c.nullable = j["nullable"].get<bool>();
-    out.push_back(std::move(c));
-  }
-  return out;
 }
 
 std::string TagsToJson(const std::vector<std::string>& tags) {

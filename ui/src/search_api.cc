@@ -5,11 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "json_out.h"
+#include "tidemark/catalog/json_out.h"
 
 namespace tidemark::ui {
 namespace {
 
+using catalog::JsonOut;
 using nlohmann::ordered_json;
 using model::Result;
 using model::Status;
@@ -317,7 +318,7 @@ Response Owner(catalog::Store& store, const std::string& id) {
 }  // namespace
 
 std::string SearchResultsJson(const catalog::SearchResults& results) {
-  // Written directly (json_out.h): the same bytes as the DOM the other routes build.
+  // Written directly (tidemark/catalog/json_out.h): the same bytes as the DOM the other routes build.
   std::string body;
   body.reserve(1024 + 640 * results.hits.size());
   JsonOut j(body);

@@ -1,6 +1,6 @@
 // JsonOut writes the bytes nlohmann's dump(-1, ' ', false, replace) writes for the same values.
 
-#include "json_out.h"
+#include "tidemark/catalog/json_out.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <random>
 #include <string>
 
-namespace tidemark::ui {
+namespace tidemark::catalog {
 namespace {
 
 std::string Reference(const nlohmann::json& j) {
@@ -107,4 +107,4 @@ TEST(JsonOutTest, ObjectsAndListsMatchNlohmann) {
 }
 
 }  // namespace
-}  // namespace tidemark::ui
+}  // namespace tidemark::catalog

@@ -1,11 +1,12 @@
 #pragma once
 
-// JsonOut: writes JSON text straight into a string, for the responses large and frequent
-// enough that building an nlohmann DOM first costs more than the work behind them (a search
-// page of 25 hits was a quarter of its request's instructions as a DOM, 1-2% written directly).
+// JsonOut: writes JSON text straight into a string, for the text large and frequent enough
+// that building an nlohmann DOM first costs more than the work behind it: search responses (a
+// page of 25 hits was a quarter of its request's instructions as a DOM, 1-2% written directly)
+// and the columns of every schema snapshot the stores write (columns_json.h).
 //
 // The bytes are those nlohmann's dump(-1, ' ', false, error_handler_t::replace) writes for the
-// same values (tests/ui/json_out_test.cc compares them), so replacing a DOM changes no
+// same values (tests/catalog/json_out_test.cc compares them), so replacing a DOM changes no
 // response: compact, non-ASCII UTF-8 kept as is, control characters as \b \t \n \f \r or
 // \u00xx, invalid UTF-8 replaced by U+FFFD, doubles in their shortest round-trip form with
 // ".0" on whole numbers. The caller places the commas: Key() and Sep() write them.
@@ -22,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tidemark::ui {
+namespace tidemark::catalog {
 
 class JsonOut {
  public:
@@ -229,4 +230,4 @@ class JsonOut {
   std::string& out_;
 };
 
-}  // namespace tidemark::ui
+}  // namespace tidemark::catalog
