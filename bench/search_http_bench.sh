@@ -35,6 +35,10 @@
 #     index loaded in 20-23 s, serve RSS 1.27 GB. The targets above are met at 1M in these
 #     runs (the p99 with 16 connections, mostly queueing, is just over 10 ms).
 #   100k (the 1.39M step): SQLite 5,261 q/s (before 3,072), PostgreSQL 4,974 q/s (before 3,390).
+#   Later, one benchmark at a time, both stores at 1M back to back (medians of 3): PostgreSQL
+#     6,626 q/s, p50 2.2 ms, p99 6.8 ms at 16 connections; latency search p99 1.6-2.0 ms,
+#     suggest p99 0.7-1.1 ms; index loaded in 26 s, RSS 922 MB. SQLite 5,923 q/s, p99 8.1 ms;
+#     search p99 1.4-2.0 ms, suggest p99 0.6-0.8 ms; 19 s, 1.24 GB.
 #
 # The store is opened as `serve` opens it: it applies pending migrations, so benchmark a copy
 # of a store you need to keep at an older schema.
