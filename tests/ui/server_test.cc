@@ -154,6 +154,32 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(second->body, "2");
 }
 
+// Bodies around the read buffer's sizes (512, 16 KiB, the 256 KiB it may keep), each
+// followed on the same connection by a small request, some sent in one piece with it.
+TEST_F(ServerTest, BodiesOfEverySizeArriveWholeOnOneKeepAliveConnection) {
+  Start();
+  auto client = HttpClient::Connect(port());
+  ASSERT_TRUE(client);
+  for (size_t size : {0, 1, 511, 512, 513, 9000, 16383, 16384, 16385, 300000, 5, 1 << 20, 7}) {
+    std::string body(size, 'x');
+    for (size_t i = 0; i < size; i += 997) body[i] = static_cast<char>('a' + i % 26);
+    auto reply = client->Request("POST", "/echo", body);
+    ASSERT_TRUE(reply) << size;
+    EXPECT_EQ(reply->status, 200) << size;
+    EXPECT_EQ(reply->body, body) << size;
+    // The large body and the next request in one send: the bytes after the body stay
+    // buffered while the buffer shrinks back.
+    ASSERT_TRUE(client->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                             std::to_string(size) + "\r\n\r\n" + body +
+                             "GET /items/" + std::to_string(size) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto echoed = client->Read();
+    auto next = client->Read();
+    ASSERT_TRUE(echoed && next) << size;
+    EXPECT_EQ(echoed->body, body) << size;
+    EXPECT_EQ(next->body, std::to_string(size));
+  }
+}
+
 TEST_F(ServerTest, HeadSendsHeadersOnly) {
   Start();
   auto client = HttpClient::Connect(port());
