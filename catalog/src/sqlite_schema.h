@@ -11,7 +11,7 @@
 
 namespace tidemark::catalog {
 
-inline constexpr std::array<const char*, 6> kSqliteMigrations = {
+inline constexpr std::array<const char*, 7> kSqliteMigrations = {
     // 1: the data model of DESIGN.md.
     R"sql(
 CREATE TABLE assets (
@@ -254,6 +254,8 @@ CREATE TABLE search_changes (
     // 6: PostgreSQL's write generation table. SQLite needs none (PRAGMA data_version tells a
     // connection whether another one committed): the version moves so that both stores keep
     // one schema version.
+    "",
+    // 7: PostgreSQL's lz4 compression of large values. SQLite compresses nothing: the same.
     "",
 };
 

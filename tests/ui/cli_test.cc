@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "tidemark/catalog/store.h"
 #include "ui/http_client.h"
 #include "ui/subprocess.h"
 #include "ui/temp_dir.h"
@@ -112,10 +113,11 @@ TEST(CliTest, MigrateReportsSchemaVersions) {
   std::string db = "sqlite:" + (dir.path() / "m.db").string();
   Outcome first = RunTidemark({"--db", db, "migrate"});
   EXPECT_EQ(first.exit_code, 0) << first.err;
-  EXPECT_EQ(first.out, "schema version 0 -> 6\n");
+  const std::string version = std::to_string(catalog::kSchemaVersion);
+  EXPECT_EQ(first.out, "schema version 0 -> " + version + "\n");
   Outcome again = RunTidemark({"migrate", "--db", db});  // global flags may follow
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(again.out, "schema version 6 -> 6\n");
+  EXPECT_EQ(again.out, "schema version " + version + " -> " + version + "\n");
 }
 
 TEST(CliTest, ServeAnswersHealthAndStopsOnSigterm) {
@@ -137,7 +139,7 @@ TEST(CliTest, ServeAnswersHealthAndStopsOnSigterm) {
   EXPECT_EQ(body["status"], "ok");
   EXPECT_EQ(body["version"], "0.1.0");
   EXPECT_EQ(body["store"]["kind"], "sqlite");
-  EXPECT_EQ(body["store"]["schema_version"], 6);
+  EXPECT_EQ(body["store"]["schema_version"], catalog::kSchemaVersion);
   EXPECT_EQ(body["store"]["reachable"], true);
   EXPECT_NE(body["store"]["url"].get<std::string>().find("serve.db"), std::string::npos);
   EXPECT_TRUE(body["uptime_s"].is_number_integer());

@@ -39,7 +39,7 @@ using model::Status;
 
 // The schema version this binary writes. Migrations bring older stores up to it; a store
 // with a newer version is refused (Corruption) rather than misread.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 struct AssetFilter {
   std::optional<model::AssetKind> kind;
