@@ -227,6 +227,16 @@ std::string Uuid(std::mt19937_64& rng) {
   return buf;
 }
 
+// Event k's time: 50 ms after event k-1's from 2026-11-22T00:00:00Z, so that each table's
+// reports move forward in time as scheduled jobs' do.
+std::string EventTime(size_t k) {
+  const size_t ms = k * 50;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2026-11-%02zuT%02zu:%02zu:%02zu.%03zuZ", 22 + ms / 86'400'000,
+                ms / 3'600'000 % 24, ms / 60'000 % 60, ms / 1000 % 60, ms % 1000);
+  return buf;
+}
+
 std::vector<std::string> GenerateEvents(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<std::string> out;
@@ -274,8 +284,7 @@ std::vector<std::string> GenerateEvents(size_t n, uint64_t seed) {
     int in = (job * 37 + 11) % 200, outid = (job * 53 + 7) % 200;
     for (const char* type : {"START", "COMPLETE"}) {
       json e = {{"eventType", type},
-                {"eventTime", std::string("2026-11-22T0") + (type[0] == 'S' ? "1" : "2") + ":00:" +
-                                  std::to_string(10 + out.size() % 50) + ".123Z"},
+                {"eventTime", EventTime(out.size())},
                 {"producer", "https://github.com/OpenLineage/OpenLineage/tree/1.9.1/integration/spark"},
                 {"schemaURL", "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"},
                 {"run", {{"runId", run_id},

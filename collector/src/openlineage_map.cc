@@ -509,6 +509,17 @@ class EventMapper {
     if (!schema) return Status::Ok();
     Opt fields = Member(*schema, "fields");
     if (!fields) return Status::Ok();
+    // The fields that last left these columns as they were, whose snapshot would not be
+    // stored either: nothing to map. (Most of a steady stream of events.)
+    std::optional<SchemaDigest> digest;
+    if (!m_.validate_only_ && m_.cache_) {
+      if (SchemaDigest d; Digest(*fields, d)) digest = d;
+      if (digest && pending.schema_fixpoint == digest &&
+          m_.SnapshotWouldBeSkipped(key, event_time_, pending.schema_fingerprint)) {
+        ++report_.schema_snapshots;
+        return Status::Ok();
+      }
+    }
     std::vector<model::Column> columns;
     TM_RETURN_IF_ERROR(Fields(*fields, Join(Join(path, "schema"), "fields"), "", columns));
     if (m_.validate_only_) {
@@ -521,7 +532,6 @@ class EventMapper {
     snap.observed_at = event_time_;
     snap.source = std::string(kSource);
     snap.columns = columns;
-    m_.rest_.PutSchemaSnapshot(std::move(snap));
     ++report_.schema_snapshots;
     // What others said of a column (dbt's description, tags, tests) stays with it.
     // By name ignoring ASCII case, the first of equal names winning: a sorted vector of
@@ -550,8 +560,41 @@ class EventMapper {
     if (columns != pending.columns) {
       pending.columns = std::move(columns);
       pending.has_columns = true;
+      pending.schema_fixpoint.reset();
+      pending.schema_fingerprint.clear();
+    } else if (digest) {
+      pending.schema_fixpoint = digest;
+      pending.schema_fingerprint = snap.Fingerprint();
     }
+    m_.snapshots_queued_.insert(key);
+    m_.rest_.PutSchemaSnapshot(std::move(snap));
     return Status::Ok();
+  }
+
+  // Adds to `d` what Fields reads of `fields`; false where Fields would refuse them (it then
+  // says why).
+  bool Digest(V fields, SchemaDigest& d) {
+    if (!IsArray(fields)) return false;
+    for (V f : Elements(fields)) {
+      if (!IsObject(f)) return false;
+      const auto [name, type, description, nested] =
+          Members(f, std::array<std::string_view, 4>{"name", "type", "description", "fields"});
+      if (!name || !IsString(*name) || Str(*name).empty()) return false;
+      d.Add(Str(*name));
+      for (const Opt& text : {type, description}) {
+        if (text && IsString(*text)) {
+          d.Add(Str(*text));
+        } else {
+          d.Mark(0xfc);
+        }
+      }
+      if (nested) {
+        d.Mark(0xfd);
+        if (!Digest(*nested, d)) return false;
+        d.Mark(0xfe);
+      }
+    }
+    return true;
   }
 
   Status Symlinks(const AssetKey& key, Opt facets, const std::string& path) {
@@ -893,11 +936,22 @@ Result<Mapper::PendingAsset*> Mapper::Pending(const AssetKey& key, const model::
     if (p.asset.schema.empty()) p.asset.schema = fresh.schema;
     p.facets = p.stored->facets;
     p.columns = std::move(p.stored->columns);  // read nowhere else: not copied twice
+    p.schema_fixpoint = p.stored->schema_fixpoint;
+    p.schema_fingerprint = p.stored->schema_fingerprint;
   }
   return &assets_.emplace(key, std::move(p)).first->second;
 }
 
+bool Mapper::SnapshotWouldBeSkipped(const AssetKey& key, model::Timestamp at,
+                                    const std::string& fingerprint) const {
+  if (!cache_ || !store_ || snapshots_queued_.count(key)) return false;
+  auto it = cache_->latest_snapshot.find(key);
+  return it != cache_->latest_snapshot.end() && at >= it->second.first &&
+         !fingerprint.empty() && fingerprint == it->second.second;
+}
+
 void Mapper::Flush(catalog::WriteBatch& batch) {
+  snapshots_queued_.clear();
   flushed_assets_.clear();
   flushed_edges_.clear();
   flushed_snapshots_.clear();
@@ -920,7 +974,8 @@ void Mapper::Flush(catalog::WriteBatch& batch) {
       // The columns go to the batch or to the cache, copied only when both need them.
       flushed_assets_.emplace_back(
           key, MapperCache::StoredAsset{p.asset, std::move(p.facets),
-                                        p.has_columns ? p.columns : std::move(p.columns)});
+                                        p.has_columns ? p.columns : std::move(p.columns),
+                                        p.schema_fixpoint, std::move(p.schema_fingerprint)});
     }
     if (p.has_columns) batch.SetColumns(key, std::move(p.columns));
   }

@@ -4,6 +4,7 @@
 // and the mapping of one parsed event into a pending set of catalog writes
 // (openlineage_map.cc), tested on their own.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -26,6 +27,28 @@ model::AssetKind DatasetKind(std::string_view ns);
 // 8-4-4-4-12 hexadecimal digits.
 bool IsUuid(std::string_view s);
 
+// What a schema facet's fields say to the mapping (names, types, descriptions, nesting), as a
+// hash of an unambiguous encoding and its length: equal digests mean equal columns.
+struct SchemaDigest {
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64
+  std::uint64_t bytes = 0;
+
+  void Add(std::string_view text) {
+    for (unsigned char ch : text) Byte(ch);
+    Byte(0xff);  // never in UTF-8: ends the text
+    bytes += text.size();
+  }
+  // 0xfc..0xfe, also never in UTF-8: an absent value, the start and the end of nested fields.
+  void Mark(unsigned char mark) { Byte(mark); }
+  bool operator==(const SchemaDigest&) const = default;
+
+ private:
+  void Byte(unsigned char ch) {
+    hash = (hash ^ ch) * 1099511628211ULL;
+    ++bytes;
+  }
+};
+
 // What a long-lived caller (OpenLineageWriter) knows of the stored state after its last
 // commit, so events about known jobs and datasets need no reads and write only what changed.
 // Valid only while nobody else has written: the owner checks Store::WriteGeneration() and
@@ -35,6 +58,11 @@ struct MapperCache {
     model::Asset asset;        // the record as stored (tags and aliases left out)
     nlohmann::json facets;     // this collector's facets within its properties
     std::vector<model::Column> columns;
+    // A schema facet mapped onto `columns` changing nothing, and its snapshot's fingerprint:
+    // the same facet again needs no mapping (the usual case: a job reports the same table
+    // run after run).
+    std::optional<SchemaDigest> schema_fixpoint;
+    std::string schema_fingerprint;
   };
   std::map<model::AssetKey, model::AssetKey> resolved;  // dataset key -> key stored under
   std::map<model::AssetKey, StoredAsset> assets;
@@ -126,12 +154,20 @@ class Mapper {
     nlohmann::json facets;       // this collector's facets, merged into properties on flush
     bool has_columns = false;
     std::vector<model::Column> columns;
+    // As in MapperCache::StoredAsset, for `columns` as they are now.
+    std::optional<SchemaDigest> schema_fixpoint;
+    std::string schema_fingerprint;
     // The stored record this one started from (nullopt: not stored yet), to leave out a
     // write that would change nothing.
     std::optional<MapperCache::StoredAsset> stored;
   };
   // The key a dataset is stored under (joined to an existing asset when one matches).
   model::Result<model::AssetKey> ResolveDataset(const model::AssetKey& key);
+  // True when a snapshot of `key` at `at` with `fingerprint` would not be stored: the cache
+  // knows the latest stored one, it is no later and has that fingerprint, and this batch has
+  // queued no other snapshot of `key` (which Flush would weigh first).
+  bool SnapshotWouldBeSkipped(const model::AssetKey& key, model::Timestamp at,
+                              const std::string& fingerprint) const;
   // The pending asset for `key`, created from the stored one (or `fresh`) on first use.
   model::Result<PendingAsset*> Pending(const model::AssetKey& key, const model::Asset& fresh);
 
@@ -143,6 +179,7 @@ class Mapper {
   std::vector<std::pair<model::AssetKey, MapperCache::StoredAsset>> flushed_assets_;
   std::vector<std::string> flushed_edges_;
   std::map<model::AssetKey, std::pair<model::Timestamp, std::string>> flushed_snapshots_;
+  std::set<model::AssetKey> snapshots_queued_;  // keys with a snapshot in rest_
   std::map<model::AssetKey, model::AssetKey> resolved_;
   std::map<model::AssetKey, PendingAsset> assets_;
   std::vector<std::pair<std::string, model::AssetKey>> aliases_;

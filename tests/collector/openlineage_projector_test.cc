@@ -333,5 +333,110 @@ TYPED_TEST(OpenLineageProjectorTest, RepeatedReportsSeeWhatOtherWritersChanged) 
   EXPECT_EQ(this->store_->GetAsset(out)->description, "Written by dbt.");
 }
 
+// A RunEvent of job "etl" writing a.b.wide with the schema facet `fields` at `time`.
+std::string SchemaEvent(int run, const std::string& time, const nlohmann::json& fields) {
+  nlohmann::json e = nlohmann::json::parse(testing::OpenLineageRunEvent(run, "COMPLETE", time));
+  e["job"]["name"] = "etl";
+  e["outputs"] = nlohmann::json::array(
+      {{{"namespace", "postgres://db:5432"},
+        {"name", "a.b.wide"},
+        {"facets", {{"schema", {{"fields", fields}}}}}}});
+  return e.dump();
+}
+
+// A schema reported again unchanged is not mapped again (the projector remembers which fields
+// left the stored columns as they were). The columns, the schema history and the description
+// another writer gave a column end exactly as when every event is projected by a projector of
+// its own, which remembers nothing.
+TYPED_TEST(OpenLineageProjectorTest, AnUnchangedSchemaSkippedEndsAsIfMappedEveryTime) {
+  using nlohmann::json;
+  const json s1 = json::array({{{"name", "id"}, {"type", "BIGINT"}},
+                               {{"name", "email"}, {"type", "TEXT"}, {"description", "Login."}}});
+  json s2 = s1;
+  s2[1]["type"] = "VARCHAR";
+  json s3 = s2;
+  s3.push_back({{"name", "address"},
+                {"type", "STRUCT"},
+                {"fields", json::array({{{"name", "city"}, {"type", "TEXT"}}})}});
+  json s4 = s3;
+  s4[1].erase("description");  // the stored description stays
+  const std::vector<std::string> before = {
+      SchemaEvent(1, "2024-03-01T01:00:00Z", s1), SchemaEvent(2, "2024-03-01T02:00:00Z", s1),
+      SchemaEvent(3, "2024-03-01T03:00:00Z", s1), SchemaEvent(4, "2024-03-01T04:00:00Z", s1)};
+  const std::vector<std::string> after = {
+      SchemaEvent(5, "2024-03-01T05:00:00Z", s1), SchemaEvent(6, "2024-03-01T06:00:00Z", s1),
+      SchemaEvent(7, "2024-03-01T07:00:00Z", s2), SchemaEvent(8, "2024-03-01T08:00:00Z", s2),
+      SchemaEvent(9, "2024-03-01T00:30:00Z", s2),  // late: before every stored snapshot
+      SchemaEvent(10, "2024-03-01T09:00:00Z", s3), SchemaEvent(11, "2024-03-01T10:00:00Z", s3),
+      SchemaEvent(12, "2024-03-01T11:00:00Z", s4), SchemaEvent(13, "2024-03-01T12:00:00Z", s4),
+      SchemaEvent(14, "2024-03-01T13:00:00Z", s1), SchemaEvent(15, "2024-03-01T14:00:00Z", s1),
+      SchemaEvent(16, "2024-03-01T14:00:00Z", s3)};  // another schema at the same instant
+  const model::AssetKey wide{"postgres://db:5432", "a.b.wide"};
+  // Another writer (dbt, say) describes and tags column id between the two series.
+  auto describe_id = [&](catalog::Store& store) {
+    auto columns = store.GetColumns(wide);
+    ASSERT_TRUE(columns.ok() && !columns->empty()) << columns.status().ToString();
+    (*columns)[0].description = "Surrogate key.";
+    (*columns)[0].tags = {"pii"};
+    catalog::WriteBatch batch;
+    batch.SetColumns(wide, *columns);
+    ASSERT_TRUE(store.Write(batch).ok());
+  };
+
+  // Reference: a new projector (an empty cache) for every event.
+  TypeParam reference_factory;
+  auto reference = reference_factory.Open(nullptr);
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  auto project_alone = [&](const std::vector<std::string>& events) {
+    for (const std::string& e : events) {
+      ASSERT_TRUE((*reference)->AppendLineageEvents({{0, {}, "", {}, e}}).ok());
+      ASSERT_TRUE(OpenLineageProjector(**reference).ProjectAll().ok());
+    }
+  };
+  project_alone(before);
+  describe_id(**reference);
+  project_alone(after);
+
+  // One projector throughout, in batches of one and of three.
+  for (size_t batch : {size_t{1}, size_t{3}}) {
+    SCOPED_TRACE("batches of " + std::to_string(batch));
+    TypeParam factory;
+    auto store = factory.Open(nullptr);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    OpenLineageProjector projector(**store, Batches(batch));
+    auto project = [&](const std::vector<std::string>& events) {
+      std::vector<catalog::LineageEvent> logged;
+      for (const std::string& e : events) logged.push_back({0, {}, "", {}, e});
+      ASSERT_TRUE((*store)->AppendLineageEvents(logged).ok());
+      ASSERT_TRUE(projector.ProjectAll().ok());
+    };
+    project(before);
+    describe_id(**store);
+    project(after);
+
+    auto columns = (*store)->GetColumns(wide);
+    auto expected_columns = (*reference)->GetColumns(wide);
+    ASSERT_TRUE(columns.ok() && expected_columns.ok());
+    EXPECT_EQ(*columns, *expected_columns);
+    ASSERT_EQ(columns->size(), 4u);
+    EXPECT_EQ((*columns)[0].description, "Surrogate key.");
+    EXPECT_EQ((*columns)[1].description, "Login.");
+    EXPECT_EQ((*columns)[3].name, "address.city");
+    auto history = (*store)->GetSchemaHistory(wide);
+    auto expected_history = (*reference)->GetSchemaHistory(wide);
+    ASSERT_TRUE(history.ok() && expected_history.ok());
+    ASSERT_EQ(history->size(), expected_history->size());
+    for (size_t i = 0; i < history->size(); ++i) {
+      EXPECT_EQ((*history)[i].observed_at, (*expected_history)[i].observed_at) << i;
+      EXPECT_EQ((*history)[i].columns, (*expected_history)[i].columns) << i;
+    }
+    EXPECT_GE(history->size(), 4u);  // s1 (and the late s2 before it), s2, s3, s1 again
+    store->reset();
+    factory.Cleanup();
+  }
+  reference->reset();
+  reference_factory.Cleanup();
+}
+
 }  // namespace
 }  // namespace tidemark::collector
