@@ -231,7 +231,7 @@ std::string Uuid(std::mt19937_64& rng) {
 // reports move forward in time as scheduled jobs' do.
 std::string EventTime(size_t k) {
   const size_t ms = k * 50;
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "2026-11-%02zuT%02zu:%02zu:%02zu.%03zuZ", 22 + ms / 86'400'000,
                 ms / 3'600'000 % 24, ms / 60'000 % 60, ms / 1000 % 60, ms % 1000);
   return buf;
@@ -403,9 +403,12 @@ struct LoadResult {
 };
 
 // `connections` clients share `events` (or, with events empty, repeat GET /health for
-// `duration`).
+// `duration`). With `rate` > 0 the events are offered at that rate in all (an open loop, as
+// producers send): client c's j-th POST is due at start + (j * connections + c) / rate, sent
+// then or as soon as its previous answer is in, and its latency counts from when it was due,
+// so a stall shows in every request it delays (no coordinated omission).
 LoadResult Load(uint16_t port, const std::vector<std::string>& events, int connections,
-                std::chrono::duration<double> duration) {
+                std::chrono::duration<double> duration, double rate = 0) {
   std::vector<std::vector<double>> latencies(connections);
   std::vector<std::vector<double>> finished(connections);  // seconds since start, per request
   std::atomic<size_t> next{0}, failures{0}, done{0};
@@ -421,8 +424,14 @@ LoadResult Load(uint16_t port, const std::vector<std::string>& events, int conne
         ++failures;
         return;
       }
-      while (true) {
+      for (size_t j = 0;; ++j) {
         auto t0 = Clock::now();
+        if (rate > 0 && !events.empty()) {
+          const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>((j * connections + c) / rate));
+          if (due > t0) std::this_thread::sleep_until(due);
+          t0 = due;
+        }
         int status;
         if (events.empty()) {
           if (t0 - start > duration) break;
@@ -532,6 +541,8 @@ int main(int argc, char** argv) {
   size_t n = 5000;
   std::vector<int> connection_counts = {8, 32, 64};
   int runs = 3;
+  double rate = 0;             // --rate R: offer events at R per second (0: as fast as answered)
+  bool background = true;      // --projector normal: the projector at the normal priority
   bool http_only = false;      // --http-only 1: skip the in-process figure
   std::string only_store;      // --store sqlite|sqlite-memory|postgresql: that one alone
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -541,6 +552,8 @@ int main(int argc, char** argv) {
     else if (a == "--events") n = std::strtoul(argv[i + 1], nullptr, 10);
     else if (a == "--connections") connection_counts = IntList(argv[i + 1]);
     else if (a == "--runs") runs = std::atoi(argv[i + 1]);
+    else if (a == "--rate") rate = std::atof(argv[i + 1]);
+    else if (a == "--projector") background = std::string(argv[i + 1]) != "normal";
   }
   utsname u{};
   uname(&u);
@@ -595,13 +608,16 @@ int main(int argc, char** argv) {
         options.server.port = 0;
         options.server.handle_signals = false;
         auto service = ui::Service::Create(*store, options);
-        if (!service.ok() || !ui::AddIngestRoutes((*service)->router(), *store, (*service)->metrics()).ok()) {
+        if (!service.ok() ||
+            !ui::AddIngestRoutes((*service)->router(), *store, (*service)->metrics(),
+                                 {.background = background})
+                 .ok()) {
           std::fprintf(stderr, "cannot start the service\n");
           return 1;
         }
         std::thread server([&] { (*service)->Run(); });
         auto t0 = Clock::now();
-        LoadResult post = Load((*service)->port(), events, connections, {});
+        LoadResult post = Load((*service)->port(), events, connections, {}, rate);
         double post_s = Seconds(Clock::now() - t0);
         // From the last 201 until the projector has caught up.
         double lag = WaitForProjection(*store, std::chrono::seconds(600));
@@ -627,10 +643,11 @@ int main(int argc, char** argv) {
         kernel_share.push_back(post.process_sys_s / post.process_cpu_s);
         client_us.push_back(post.client_cpu_s / n * 1e6);
       }
-      std::printf("[%s c=%d] http: %.0f events/s accepted, p50 %.2f ms, p99 %.2f ms; health ceiling %.0f req/s; "
+      std::printf("[%s c=%d] http%s: %.0f events/s accepted, p50 %.2f ms, p99 %.2f ms; health ceiling %.0f req/s; "
                   "ratio %.3f   (target >= 10000 events/s, p99 < 20 ms)\n",
-                  spec.label.c_str(), connections, Median(http), Median(p50), Median(p99),
-                  Median(health), Median(ratio));
+                  spec.label.c_str(), connections,
+                  rate > 0 ? (" offered " + std::to_string(static_cast<long>(rate)) + "/s").c_str() : "",
+                  Median(http), Median(p50), Median(p99), Median(health), Median(ratio));
       std::printf("[%s c=%d] http, second half of the posting alone: %.0f events/s accepted, "
                   "p99 %.2f ms\n",
                   spec.label.c_str(), connections, Median(late_http), Median(late_p99));

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <pthread.h>
+#include <sched.h>
 #include <thread>
 
 #include "openlineage_map.h"
@@ -251,7 +252,14 @@ Result<catalog::WriteSummary> OpenLineageProjector::ProjectAll() {
 }
 
 void OpenLineageProjector::Start() {
-  state_->thread = std::thread([s = state_.get()] { s->Loop(); });
+  state_->thread = std::thread([s = state_.get()] {
+    if (s->options.background) {
+      // Best effort: where the policy is refused the loop runs at the normal priority.
+      sched_param param{};
+      (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+    }
+    s->Loop();
+  });
   // Named for top -H and the benchmark's CPU accounting.
   pthread_setname_np(state_->thread.native_handle(), "tm-ol-project");
 }

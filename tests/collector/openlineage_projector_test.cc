@@ -7,11 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "catalog/test_stores.h"
@@ -152,6 +156,39 @@ TYPED_TEST(OpenLineageProjectorTest, TheBackgroundLoopCatchesUpSoonAfterEachAppe
     EXPECT_TRUE(this->store_->GetRun(RunId(i)).ok()) << i;
   }
   EXPECT_EQ(projector.Stats().failed, 0u);
+}
+
+// The scheduling policies of this process's threads named `name`.
+std::multiset<int> PoliciesOfThreads(const std::string& name) {
+  std::multiset<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) {
+      out.insert(sched_getscheduler(static_cast<pid_t>(std::stol(task.path().filename()))));
+    }
+  }
+  return out;
+}
+
+// In the background the loop's thread runs at the lowest priority (SCHED_IDLE), and catches
+// up all the same once the CPU is free.
+TYPED_TEST(OpenLineageProjectorTest, ABackgroundProjectorYieldsTheCpuAndStillCatchesUp) {
+  OpenLineageProjectorOptions options;
+  options.background = true;
+  OpenLineageProjector projector(*this->store_, options);
+  OpenLineageWriter writer(*this->store_, [&] { projector.Wake(); });
+  projector.Start();
+  for (int i = 0; i < 3; ++i) {
+    auto accepted = writer.Accept({{"r", Event(i)}});
+    ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+    // Generous: the thread only runs when no other thread of the machine wants the CPU.
+    ASSERT_TRUE(this->WaitProjected(*this->store_, 60s)) << i;
+  }
+  EXPECT_EQ(PoliciesOfThreads("tm-ol-project"), std::multiset<int>{SCHED_IDLE});
+  OpenLineageProjector normal(*this->store_);  // the default: the normal priority
+  normal.Start();
+  EXPECT_EQ(PoliciesOfThreads("tm-ol-project"), (std::multiset<int>{SCHED_IDLE, SCHED_OTHER}));
 }
 
 // An event in the log that cannot be projected (it bypassed validation) is skipped and

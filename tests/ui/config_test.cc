@@ -222,6 +222,19 @@ TEST(ConfigTest, OpenLineageRetentionTakesHoursAndDays) {
       << status.message();
 }
 
+TEST(ConfigTest, ProjectorPriorityIsBackgroundUnlessSaidNormal) {
+  auto config = ParseConfig("db: sqlite:x.db\n", "t.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->openlineage_background);
+  config = ParseConfig("openlineage:\n  projector_priority: normal\n", "t.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_FALSE(config->openlineage_background);
+  auto status = ParseError("openlineage:\n  projector_priority: low\n");
+  EXPECT_NE(status.message().find(R"(expected background or normal, got "low")"),
+            std::string::npos)
+      << status.message();
+}
+
 TEST(ConfigTest, InvalidYamlNamesLine) {
   auto status = ParseError("db: sqlite:t.db\nserver:\n  listen: [127.0.0.1:1\n");
   EXPECT_EQ(status.where().rfind("tidemark.yml:", 0), 0u) << status.where();

@@ -552,8 +552,10 @@ int RunServe(const Config& config, bool demo) {
     }
     demo_outcome = std::move(prepared).value();
   }
-  if (Status status = AddIngestRoutes((*service)->router(), **store, (*service)->metrics(),
-                                      config.openlineage_retention);
+  const OpenLineageSettings openlineage{.retention = config.openlineage_retention,
+                                        .background = config.openlineage_background};
+  if (Status status =
+          AddIngestRoutes((*service)->router(), **store, (*service)->metrics(), openlineage);
       !status.ok()) {
     spdlog::error("cannot register routes: {}", Describe(status));
     return kExitFailure;

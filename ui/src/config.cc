@@ -130,6 +130,14 @@ std::string ApplyOpenLineageRetention(std::string_view value, Config& config) {
   return {};
 }
 
+std::string ApplyProjectorPriority(std::string_view value, Config& config) {
+  if (value != "background" && value != "normal") {
+    return "expected background or normal, got " + Quoted(value);
+  }
+  config.openlineage_background = value == "background";
+  return {};
+}
+
 // The schema of everything this module reads: dotted file key, environment variable (empty
 // when there is none), and how to apply a value. Groups ("server", "log") are implied by the
 // dotted keys.
@@ -148,6 +156,7 @@ constexpr Setting kSettings[] = {
     {"log.level", "TIDEMARK_LOG_LEVEL", ApplyLogLevel},
     {"log.format", "TIDEMARK_LOG_FORMAT", ApplyLogFormat},
     {"openlineage.retention", "", ApplyOpenLineageRetention},
+    {"openlineage.projector_priority", "", ApplyProjectorPriority},
 };
 
 const Setting* FindSetting(std::string_view key) {

@@ -54,8 +54,8 @@ bool QueryFlag(const Request& request, std::string_view name) {
 }  // namespace
 
 Status AddIngestRoutes(Router& router, catalog::Store& store, Metrics& metrics,
-                       std::chrono::milliseconds openlineage_retention) {
-  TM_RETURN_IF_ERROR(AddOpenLineageRoutes(router, store, metrics, openlineage_retention));
+                       const OpenLineageSettings& openlineage) {
+  TM_RETURN_IF_ERROR(AddOpenLineageRoutes(router, store, metrics, openlineage));
   TM_RETURN_IF_ERROR(AddPushedMetricsRoute(router, store, metrics));
   return router.Add(
       "POST", "/api/v1/ingest/dbt", {.name = "ingest_dbt", .scope = "ingest", .blocking = true},

@@ -10,8 +10,7 @@
 //     200 with the ingest summary (counts by kind, warnings, elapsed_ms); 400 naming the part,
 //     JSON path and line of the first problem.
 
-#include <chrono>
-
+#include "openlineage_api.h"
 #include "tidemark/catalog/store.h"
 #include "tidemark/model/status.h"
 #include "tidemark/ui/metrics.h"
@@ -20,9 +19,8 @@
 namespace tidemark::ui {
 
 // Registers the ingest routes (scope "ingest", run on the blocking pool). `store` and
-// `metrics` must outlive the router's use. `openlineage_retention`: AddOpenLineageRoutes.
-model::Status AddIngestRoutes(
-    Router& router, catalog::Store& store, Metrics& metrics,
-    std::chrono::milliseconds openlineage_retention = std::chrono::hours(24 * 7));
+// `metrics` must outlive the router's use. `openlineage`: AddOpenLineageRoutes.
+model::Status AddIngestRoutes(Router& router, catalog::Store& store, Metrics& metrics,
+                              const OpenLineageSettings& openlineage = {});
 
 }  // namespace tidemark::ui

@@ -15,7 +15,7 @@ namespace {
 // The event log's two ends, shared by the route handlers (their co-owners); the projector's
 // thread stops when the last handler goes, before the store does.
 struct LineageLog {
-  LineageLog(catalog::Store& store, Metrics& metrics, std::chrono::milliseconds retention)
+  LineageLog(catalog::Store& store, Metrics& metrics, const OpenLineageSettings& settings)
       : waiting(metrics.registry()
                     .AddGauge("tidemark_openlineage_log_waiting",
                               "OpenLineage events accepted and not yet projected into the catalog")
@@ -28,7 +28,7 @@ struct LineageLog {
                               .AddGauge("tidemark_openlineage_log_projected_through",
                                         "Id of the last OpenLineage event projected")
                               .Get()),
-        projector(store, ProjectorOptions(retention)),
+        projector(store, ProjectorOptions(settings)),
         writer(store, [this] { projector.Wake(); }) {
     projector.OnStatus([this](const catalog::LineageLogStatus& s) { Record(s); });
     projector.Start();
@@ -41,9 +41,10 @@ struct LineageLog {
   }
 
   static collector::OpenLineageProjectorOptions ProjectorOptions(
-      std::chrono::milliseconds retention) {
+      const OpenLineageSettings& settings) {
     collector::OpenLineageProjectorOptions options;
-    options.retention = std::chrono::duration_cast<std::chrono::seconds>(retention);
+    options.retention = std::chrono::duration_cast<std::chrono::seconds>(settings.retention);
+    options.background = settings.background;
     return options;
   }
 
@@ -105,8 +106,8 @@ Response Status(LineageLog& log, catalog::Store& store) {
 }  // namespace
 
 model::Status AddOpenLineageRoutes(Router& router, catalog::Store& store, Metrics& metrics,
-                                   std::chrono::milliseconds retention) {
-  auto log = std::make_shared<LineageLog>(store, metrics, retention);
+                                   const OpenLineageSettings& settings) {
+  auto log = std::make_shared<LineageLog>(store, metrics, settings);
   TM_RETURN_IF_ERROR(router.AddDeferred(
       "POST", "/api/v1/lineage", {.name = "ingest_openlineage", .scope = "ingest"},
       [log, &metrics](Request& request, Respond respond) {

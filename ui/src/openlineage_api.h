@@ -26,12 +26,20 @@
 
 namespace tidemark::ui {
 
+// The projector's settings from the config's `openlineage` section.
+struct OpenLineageSettings {
+  // Projected events older than this are pruned (openlineage.retention).
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  // The projector at the lowest scheduling priority (openlineage.projector_priority:
+  // background; OpenLineageProjectorOptions::background). Off here, so that a test waiting
+  // for projection is not starved by the tests running beside it; `serve` turns it on.
+  bool background = false;
+};
+
 // Registers the routes (ingest: scope "ingest"; status: scope "read"; blocking pool) and
-// starts the projector, which runs until the router lets go of the handlers and prunes
-// projected events older than `retention` (config openlineage.retention). `store` and
+// starts the projector, which runs until the router lets go of the handlers. `store` and
 // `metrics` must outlive the router's use.
-model::Status AddOpenLineageRoutes(
-    Router& router, catalog::Store& store, Metrics& metrics,
-    std::chrono::milliseconds retention = std::chrono::hours(24 * 7));
+model::Status AddOpenLineageRoutes(Router& router, catalog::Store& store, Metrics& metrics,
+                                   const OpenLineageSettings& settings = {});
 
 }  // namespace tidemark::ui

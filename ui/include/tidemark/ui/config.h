@@ -15,6 +15,7 @@
 //     shutdown_grace: 10s
 //   openlineage:
 //     retention: 7d                   # projected events kept in the event log, then pruned
+//     projector_priority: background  # or normal (openlineage_projector.h, `background`)
 //   log:
 //     level: info                     # trace debug info warn error critical off
 //     format: text                    # text or json
@@ -51,6 +52,8 @@ struct Config {
   std::chrono::milliseconds shutdown_grace{10'000};
   // How long the OpenLineage event log keeps events once projected (openlineage_projector.h).
   std::chrono::milliseconds openlineage_retention{std::chrono::hours(24 * 7)};
+  // The projector yields the CPU to requests (openlineage.projector_priority: background).
+  bool openlineage_background = true;
 
   // The config file that was loaded (empty when none) and its full text. The reserved
   // sections are not parsed here: the module that owns one loads `file_text` with yaml-cpp and
