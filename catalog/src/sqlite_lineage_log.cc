@@ -1,5 +1,7 @@
 #include "sqlite_lineage_log.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -48,8 +50,9 @@ constexpr char kCopyFromCatalog[] =
     " WHERE id <= ?1";
 constexpr char kDeleteFromCatalog[] = "DELETE FROM lineage_events WHERE id <= ?1";
 
-// The WAL size (pages of 64 KiB) at which Read() checkpoints, and at which an append does
-// when nobody has (SQLite's default automatic checkpoint, which a WAL hook replaces).
+// The WAL size (pages of 64 KiB) at which the log's thread checkpoints, and at which an
+// append does when that thread has not kept up (SQLite's default automatic checkpoint, which
+// a WAL hook replaces).
 constexpr int kCheckpointPages = 64;
 constexpr int kAppendCheckpointPages = 1000;
 
@@ -127,7 +130,14 @@ Result<std::unique_ptr<SqliteLineageLog>> SqliteLineageLog::Open(const std::stri
   sqlite3_wal_hook(
       log->writer_->handle(),
       [](void* self, sqlite3* db, const char* name, int pages) -> int {
-        static_cast<SqliteLineageLog*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+        auto* log = static_cast<SqliteLineageLog*>(self);
+        if (pages >= kCheckpointPages) {
+          {
+            std::lock_guard lock(log->wanted_mu_);
+            log->checkpoint_wanted_ = true;
+          }
+          log->wanted_cv_.notify_one();
+        }
         if (pages >= kAppendCheckpointPages) {
           (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         }
@@ -135,7 +145,33 @@ Result<std::unique_ptr<SqliteLineageLog>> SqliteLineageLog::Open(const std::stri
       },
       log.get());
   TM_RETURN_IF_ERROR(log->Adopt(catalog_path, catalog, projected_through).WithContext(where));
+  log->checkpoint_thread_ = std::thread([raw = log.get()] { raw->CheckpointLoop(); });
+  pthread_setname_np(log->checkpoint_thread_.native_handle(), "tm-log-ckpt");
   return log;
+}
+
+SqliteLineageLog::~SqliteLineageLog() {
+  {
+    std::lock_guard lock(wanted_mu_);
+    stopping_ = true;
+  }
+  wanted_cv_.notify_one();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+}
+
+void SqliteLineageLog::CheckpointLoop() {
+  std::unique_lock lock(wanted_mu_);
+  for (;;) {
+    wanted_cv_.wait(lock, [&] { return stopping_ || checkpoint_wanted_; });
+    if (stopping_) return;
+    checkpoint_wanted_ = false;
+    lock.unlock();
+    // PASSIVE: never waits for an append or a reader; what it cannot copy now is copied the
+    // next time. Its errors are nobody's: the next append asks again.
+    (void)sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                    nullptr, nullptr);
+    lock.lock();
+  }
 }
 
 Status SqliteLineageLog::Adopt(const std::string& catalog_path, SqliteDb& catalog,
@@ -212,16 +248,7 @@ Result<std::vector<LineageEvent>> SqliteLineageLog::Read(std::int64_t after_id, 
       if (!row) break;
       out.push_back(LineageEvent{s.Int(0), s.Time(1), s.Text(2), s.Time(3), s.Text(4)});
     }
-  }  // the statement reset: this reader no longer pins the WAL
-  if (!out.empty() && wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages) {
-    // Move the WAL into the file here rather than in an append's commit (see the header).
-    // PASSIVE: never waits for anyone; what it cannot copy now is copied next time. Its
-    // errors are not the read's.
-    std::lock_guard checkpoint_lock(checkpoint_mu_);
-    wal_pages_.store(0, std::memory_order_relaxed);
-    (void)sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                    nullptr, nullptr);
-  }
+  }  // the statement reset: this reader no longer pins the WAL (or a checkpoint's progress)
   return out;
 }
 

@@ -17,19 +17,23 @@
 // replaced (new ids start after it rather than being skipped as projected).
 //
 // WAL checkpoints: with 64 KiB pages SQLite's automatic checkpoint (1000 pages) would copy
-// 64 MiB into the file inside some append's commit, stalling its group. Read() (the
-// projector, after each batch it takes) runs a passive checkpoint on a connection of its own
-// once the WAL holds kCheckpointPages, which does not block appends; the appends' own
-// checkpoint at 1000 pages stays as a safety net for when nobody reads.
+// 64 MiB into the file inside some append's commit, stalling its group. A thread of the log's
+// own runs a passive checkpoint on a connection of its own each time an append leaves the
+// WAL at kCheckpointPages or more, which does not block appends. (The projector did it after
+// its reads, until it ran at the lowest priority: starved by a steady stream of requests, it
+// left the appends' own checkpoint to do it, 64 MiB at a time, stalling requests for tens of
+// milliseconds.) The appends' checkpoint at 1000 pages stays as a safety net.
 //
 // Thread-safe: a writer, a reader and a checkpointing connection, each under its own lock.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sqlite_db.h"
@@ -54,6 +58,9 @@ class SqliteLineageLog {
                                                               SqliteDb& catalog, int busy_ms,
                                                               std::int64_t projected_through);
 
+  // Stops the checkpointing thread.
+  ~SqliteLineageLog();
+
   model::Result<std::vector<std::int64_t>> Append(const std::vector<LineageEvent>& events);
   model::Result<std::vector<LineageEvent>> Read(std::int64_t after_id, size_t limit);
   // The status given the checkpoint, read from the catalog before calling.
@@ -67,6 +74,9 @@ class SqliteLineageLog {
       : writer_(std::move(writer)),
         reader_(std::move(reader)),
         checkpointer_(std::move(checkpointer)) {}
+
+  // The checkpointing thread: a passive checkpoint each time one is wanted, until stopping.
+  void CheckpointLoop();
   model::Status Adopt(const std::string& catalog_path, SqliteDb& catalog,
                       std::int64_t projected_through);
 
@@ -74,10 +84,12 @@ class SqliteLineageLog {
   std::unique_ptr<SqliteDb> writer_;
   std::mutex read_mu_;
   std::unique_ptr<SqliteDb> reader_;
-  std::mutex checkpoint_mu_;
-  std::unique_ptr<SqliteDb> checkpointer_;
-  // Pages in the WAL after the last append's commit (sqlite3_wal_hook).
-  std::atomic<int> wal_pages_{0};
+  std::unique_ptr<SqliteDb> checkpointer_;  // the checkpointing thread's alone
+  std::mutex wanted_mu_;  // guards what follows
+  std::condition_variable wanted_cv_;
+  bool checkpoint_wanted_ = false;
+  bool stopping_ = false;
+  std::thread checkpoint_thread_;  // last: started once everything above exists
 };
 
 }  // namespace tidemark::catalog
