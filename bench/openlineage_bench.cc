@@ -164,6 +164,37 @@
 //    --http-only 1, medians): 6,691 / 8,040 / 7,590 events/s accepted, p99 2.5 / 20.7 / 33.8 ms,
 //    /health 56k / 39k / 38k (ratio 0.12-0.20), projected end to end 3,470-3,992 events/s,
 //    request path 173-184 us of CPU per event, 43-54% of the process's CPU in the kernel.
+//
+// 2026-12-07, 11:55-13:25 UTC, a quiet machine (/health 38k-57k), one benchmark at a time:
+//  - The server read a request in 512-byte reads (Beast reads into the room its buffer has, and
+//    the buffer never grew): 18 recvmsg and strand trips for a 9 KB event. Sized for the body
+//    now. --events 5000 --connections 8,32,64 --runs 3 --store sqlite, old -> new: accepted
+//    6,252 / 7,580 / 9,302 -> 7,785 / 11,558 / 13,126 events/s, p99 2.9 / 18.0 / 24.8 ->
+//    2.1 / 10.0 / 36.7 ms, request path 191 / 192 / 166 -> 133 / 88 / 86 us of CPU per event.
+//  - Sustained, --events 100000 and 200000 --connections 32: 10,858 and 10,697 events/s,
+//    p99 16.6 and 16.8 ms; the second half alone 10,396/s, p99 15.9 ms (200,000 events).
+//  - Later, with everything below (--events 5000 --runs 3): 7,249 / 12,021 / 14,089 events/s,
+//    p99 2.1 / 10.0 / 40.6 ms; --events 100000 --connections 32, twice: 14,516 and 13,567/s,
+//    p99 19.3 and 19.2 ms.
+//  - Those are closed loops: each connection sends when answered, so a stall delays the
+//    requests that would have been sent meanwhile instead of showing in their latency.
+//    --rate offers a steady rate instead (latency from when each event was due). At 10,000/s
+//    (--events 100000 --connections 64 --rate 10000), with the projector at the normal
+//    priority: p50 29-485 ms, p99 72-866 ms (it took its share of the CPU in every burst and
+//    the queue never drained); with serve's projector at SCHED_IDLE (background): p50
+//    1.3-6.4 ms, p99 13.6-73 ms over nine runs (median ~32 ms); at 8,000/s p99 19.3-24.2 ms.
+//    The tail follows the disk's flushes (the log's fdatasync: p50 0.4-0.5 ms, p99 3.3 ms,
+//    max 12-18 ms under strace) and this machine's noise: on tmpfs (TMPDIR=/dev/shm) the
+//    closed loop's p99 was 11-12 ms against 25 ms on disk.
+//  - Projection: schema facets reported again unchanged are not mapped again (907k -> 749k
+//    instructions per event by callgrind, --events 5000 --store sqlite-memory); end to end
+//    5,026 / 5,099 -> 5,759 / 5,965 events/s (--events 30000 --connections 32). Under a
+//    steady 10,000/s it gets only the CPU left over and catches up 14-20 s after the load.
+//  - PostgreSQL 15 with fsync, synchronous_commit and full_page_writes on (scripts/pg.sh's
+//    test cluster turns them off; these runs turned them on), --events 5000 --runs 3: before
+//    lz4, 3,352 / 4,729 / 5,226 events/s at 8/32/64 connections (pglz compressing each event
+//    on append bounded it); with migration 7's lz4: 3,795-3,962 / 4,920-6,515 / 6,078-7,876,
+//    p99 3.8 / 14.4 / 20.7 ms. Open loop at 5,000/s (64 connections): p50 5.6 ms, p99 68 ms.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
