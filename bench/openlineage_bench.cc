@@ -182,7 +182,8 @@
 //    (--events 100000 --connections 64 --rate 10000), with the projector at the normal
 //    priority: p50 29-485 ms, p99 72-866 ms (it took its share of the CPU in every burst and
 //    the queue never drained); with serve's projector at SCHED_IDLE (background): p50
-//    1.3-6.4 ms, p99 13.6-73 ms over nine runs (median ~32 ms); at 8,000/s p99 19.3-24.2 ms.
+//    1.3-6.4 ms, p99 13.6-337 ms over 13 runs (median 32 ms; one above 73); at 8,000/s p99
+//    19.3-24.2 ms.
 //    The tail follows the disk's flushes (the log's fdatasync: p50 0.4-0.5 ms, p99 3.3 ms,
 //    max 12-18 ms under strace) and this machine's noise: on tmpfs (TMPDIR=/dev/shm) the
 //    closed loop's p99 was 11-12 ms against 25 ms on disk.
