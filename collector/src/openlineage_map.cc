@@ -255,6 +255,14 @@ class EventMapper {
                                                    "documentation"};
     if (!pending.facets.is_object()) pending.facets = json::object();
     for (const auto& [k, v] : Items(facets)) {
+      if (k == "columnLineage" && IsObject(v)) {
+        // Its `fields` became column edges; the lineage that affects the whole dataset
+        // (`dataset`: filters, joins, groupings; facet 1-2-0) has no record of its own.
+        if (Opt whole = Member(v, "dataset")) {
+          pending.facets["columnLineage"] = json{{"dataset", ToJson(*whole)}};
+        }
+        continue;
+      }
       if (std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped)) continue;
       pending.facets[std::string(k)] = ToJson(v);
     }

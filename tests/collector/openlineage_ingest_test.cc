@@ -279,7 +279,11 @@ TYPED_TEST(OpenLineageIngestTest, FacetsMapToColumnsOwnersPointsTestsAndLineage)
          {{"email", {{"inputFields", json::array({{{"namespace", "postgres://db.internal:5432"},
                                                    {"name", "analytics.raw.orders"},
                                                    {"field", "email"},
-                                                   {"transformations", json::array({{{"type", "DIRECT"}, {"subtype", "IDENTITY"}}})}}})}}}}}}},
+                                                   {"transformations", json::array({{{"type", "DIRECT"}, {"subtype", "IDENTITY"}}})}}})}}}}},
+        {"dataset", json::array({{{"namespace", "postgres://db.internal:5432"},
+                                  {"name", "analytics.raw.orders"},
+                                  {"field", "status"},
+                                  {"transformations", json::array({{{"type", "INDIRECT"}, {"subtype", "FILTER"}}})}}})}}},
       {"storage", {{"storageLayer", "heap"}, {"fileFormat", "none"}}}};
   e["outputs"][0]["outputFacets"] = {{"outputStatistics", {{"rowCount", 42}, {"size", 1024}}}};
 
@@ -325,7 +329,16 @@ TYPED_TEST(OpenLineageIngestTest, FacetsMapToColumnsOwnersPointsTestsAndLineage)
   EXPECT_EQ(out->database, "analytics");
   EXPECT_EQ(out->schema, "staging");
   EXPECT_EQ(out->description, "Orders, cleaned.");
-  EXPECT_EQ(json::parse(out->properties)["openlineage"]["facets"]["storage"]["storageLayer"], "heap");
+  const json out_facets = json::parse(out->properties)["openlineage"]["facets"];
+  EXPECT_EQ(out_facets["storage"]["storageLayer"], "heap");
+  // columnLineage's fields became edges; its dataset-level lineage is kept as sent.
+  EXPECT_EQ(out_facets["columnLineage"],
+            (json{{"dataset", json::array({{{"namespace", "postgres://db.internal:5432"},
+                                            {"name", "analytics.raw.orders"},
+                                            {"field", "status"},
+                                            {"transformations",
+                                             json::array({{{"type", "INDIRECT"},
+                                                           {"subtype", "FILTER"}}})}}})}}));
   auto owners = this->store_->GetOwnersOf(stg);
   ASSERT_TRUE(owners.ok());
   ASSERT_EQ(owners->size(), 1u);
