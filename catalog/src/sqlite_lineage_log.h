@@ -24,9 +24,9 @@
 // left the appends' own checkpoint to do it, 64 MiB at a time, stalling requests for tens of
 // milliseconds.) The appends' checkpoint at 1000 pages stays as a safety net.
 //
-// Thread-safe: a writer, a reader and a checkpointing connection, each under its own lock.
+// Thread-safe: a writer and a reader connection, each under its own lock, and a checkpointing
+// connection that only the log's thread uses.
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>

@@ -28,7 +28,7 @@ model::AssetKind DatasetKind(std::string_view ns);
 bool IsUuid(std::string_view s);
 
 // What a schema facet's fields say to the mapping (names, types, descriptions, nesting), as a
-// hash of an unambiguous encoding and its length: equal digests mean equal columns.
+// hash of an unambiguous encoding and the encoding's length: equal digests mean equal columns.
 struct SchemaDigest {
   std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64
   std::uint64_t bytes = 0;
@@ -36,7 +36,6 @@ struct SchemaDigest {
   void Add(std::string_view text) {
     for (unsigned char ch : text) Byte(ch);
     Byte(0xff);  // never in UTF-8: ends the text
-    bytes += text.size();
   }
   // 0xfc..0xfe, also never in UTF-8: an absent value, the start and the end of nested fields.
   void Mark(unsigned char mark) { Byte(mark); }
